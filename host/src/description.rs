@@ -1,0 +1,285 @@
+//! The eventfd itself: one open file description and its rules, as Linux's
+//! `fs/eventfd.c` has them. Nothing here knows about WebAssembly.
+//!
+//! A [`Description`] holds the counter, the semaphore bit and the
+//! non-blocking bit. Every operation on the counter is a single atomic
+//! read-modify-write, so the counter needs no lock: this is the kernel's
+//! `wqh.lock` critical section, done as a compare-and-swap. Waiting is done
+//! with two [`Event`]s, one notified after every successful write (readers
+//! and readable pollables wait there) and one after every successful read
+//! (writers and writable pollables). Like the kernel's non-exclusive wait
+//! queue, each notification wakes *every* waiter; a woken waiter re-runs
+//! its operation and waits again if it still cannot proceed, so no waiter is
+//! ever woken into a wrong result.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Weak;
+
+use event_listener::Event;
+
+use crate::table::TableInner;
+
+/// The largest value the counter can hold through `write`: `0xffff_ffff_ffff_fffe`.
+///
+/// `u64::MAX` itself is reserved: writing it is `EINVAL`.
+pub const MAX_COUNT: u64 = u64::MAX - 1;
+
+/// An error of an eventfd operation, with the Linux errno it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Errno {
+    /// `EINVAL`: an argument is not acceptable (unknown flag bits, writing `u64::MAX`).
+    Inval,
+    /// `EAGAIN`: the description is non-blocking and the operation would wait.
+    Again,
+    /// `EMFILE`: a guest holds as many descriptors as it may.
+    Mfile,
+    /// `ENFILE`: the host holds as many descriptions as it may.
+    Nfile,
+}
+
+impl Errno {
+    /// The Linux errno number (`EINVAL` is 22, and so on).
+    pub fn raw(self) -> i32 {
+        match self {
+            Errno::Inval => 22,
+            Errno::Again => 11,
+            Errno::Mfile => 24,
+            Errno::Nfile => 23,
+        }
+    }
+}
+
+impl std::fmt::Display for Errno {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Errno::Inval => "invalid argument (EINVAL)",
+            Errno::Again => "operation would block (EAGAIN)",
+            Errno::Mfile => "too many descriptors (EMFILE)",
+            Errno::Nfile => "too many descriptions (ENFILE)",
+        })
+    }
+}
+
+impl std::error::Error for Errno {}
+
+/// The flags of `eventfd(initval, flags)`, with Linux's bit values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct CreateFlags {
+    /// `EFD_CLOEXEC`: close-on-exec on the new descriptor.
+    pub cloexec: bool,
+    /// `EFD_NONBLOCK`: the new description is non-blocking.
+    pub nonblock: bool,
+    /// `EFD_SEMAPHORE`: reads return 1 and decrement.
+    pub semaphore: bool,
+}
+
+impl CreateFlags {
+    /// `EFD_SEMAPHORE`.
+    pub const SEMAPHORE: u32 = 1;
+    /// `EFD_NONBLOCK` (`O_NONBLOCK`).
+    pub const NONBLOCK: u32 = 0o4000;
+    /// `EFD_CLOEXEC` (`O_CLOEXEC`).
+    pub const CLOEXEC: u32 = 0o2000000;
+
+    /// Decodes Linux flag bits; any bit other than the three flags is
+    /// `EINVAL`, as `eventfd2` checks before it allocates anything.
+    pub fn from_bits(bits: u32) -> Result<Self, Errno> {
+        if bits & !(Self::SEMAPHORE | Self::NONBLOCK | Self::CLOEXEC) != 0 {
+            return Err(Errno::Inval);
+        }
+        Ok(CreateFlags {
+            cloexec: bits & Self::CLOEXEC != 0,
+            nonblock: bits & Self::NONBLOCK != 0,
+            semaphore: bits & Self::SEMAPHORE != 0,
+        })
+    }
+
+    /// The Linux flag bits.
+    pub fn bits(self) -> u32 {
+        (if self.cloexec { Self::CLOEXEC } else { 0 })
+            | (if self.nonblock { Self::NONBLOCK } else { 0 })
+            | (if self.semaphore { Self::SEMAPHORE } else { 0 })
+    }
+}
+
+/// One open file description of an eventfd: the counter and its modes.
+///
+/// Obtained from [`DescriptionTable::create`](crate::DescriptionTable::create)
+/// through a [`Descriptor`](crate::Descriptor). It stays alive while any
+/// descriptor, or any operation blocked on it, holds a reference.
+pub struct Description {
+    id: u64,
+    count: AtomicU64,
+    semaphore: bool,
+    /// `O_NONBLOCK` lives on the description, so `F_SETFL` through one
+    /// descriptor changes it for every descriptor (and every guest).
+    nonblocking: AtomicBool,
+    /// Notified after every successful write: readers wait here.
+    written: Event,
+    /// Notified after every successful read: writers wait here.
+    read: Event,
+    /// The table this description is registered in, to free its slot on drop.
+    table: Weak<TableInner>,
+}
+
+impl Description {
+    pub(crate) fn new(id: u64, initval: u32, flags: CreateFlags, table: Weak<TableInner>) -> Self {
+        Description {
+            id,
+            count: AtomicU64::new(u64::from(initval)),
+            semaphore: flags.semaphore,
+            nonblocking: AtomicBool::new(flags.nonblock),
+            written: Event::new(),
+            read: Event::new(),
+            table,
+        }
+    }
+
+    /// The description's id: unique within its table and never reused.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The counter now.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Whether reads return 1 and decrement (`EFD_SEMAPHORE`).
+    pub fn is_semaphore(&self) -> bool {
+        self.semaphore
+    }
+
+    /// Whether operations that would wait fail with `EAGAIN` instead.
+    pub fn is_nonblocking(&self) -> bool {
+        self.nonblocking.load(Ordering::SeqCst)
+    }
+
+    /// `fcntl(F_SETFL)` with or without `O_NONBLOCK`. Operations already
+    /// waiting keep waiting, as in Linux, which checks the flag on entry.
+    pub fn set_nonblocking(&self, enabled: bool) {
+        self.nonblocking.store(enabled, Ordering::SeqCst);
+    }
+
+    /// Whether a read would succeed now (`EPOLLIN`).
+    pub fn is_readable(&self) -> bool {
+        self.count() > 0
+    }
+
+    /// Whether writing 1 would succeed now (`EPOLLOUT`).
+    pub fn is_writable(&self) -> bool {
+        self.count() < MAX_COUNT
+    }
+
+    /// One read attempt that never waits: `EAGAIN` when the counter is 0,
+    /// whatever the non-blocking bit says.
+    pub fn try_read(&self) -> Result<u64, Errno> {
+        let taken = self
+            .count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| match count {
+                0 => None,
+                _ if self.semaphore => Some(count - 1),
+                _ => Some(0),
+            })
+            .map_err(|_| Errno::Again)?;
+        // The kernel wakes the queue after every successful read, with
+        // EPOLLOUT: writers waiting for room re-check.
+        self.read.notify(usize::MAX);
+        Ok(if self.semaphore { 1 } else { taken })
+    }
+
+    /// One write attempt that never waits: `EINVAL` for `u64::MAX` (checked
+    /// first), `EAGAIN` when the sum would pass [`MAX_COUNT`].
+    pub fn try_write(&self, value: u64) -> Result<(), Errno> {
+        if value == u64::MAX {
+            return Err(Errno::Inval);
+        }
+        self.count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
+                // The kernel's `ULLONG_MAX - count > ucnt`.
+                (MAX_COUNT - count >= value).then(|| count + value)
+            })
+            .map_err(|_| Errno::Again)?;
+        // Even `write(0)` wakes readers (and pollers), as the kernel does.
+        self.written.notify(usize::MAX);
+        Ok(())
+    }
+
+    /// `read(2)`: waits while the counter is 0, unless non-blocking.
+    ///
+    /// Cancel-safe: dropping the future before it completes consumes nothing.
+    pub async fn read(&self) -> Result<u64, Errno> {
+        match self.try_read() {
+            Err(Errno::Again) if !self.is_nonblocking() => {}
+            done => return done,
+        }
+        loop {
+            // Listen before re-checking, so a write between the check and the
+            // wait cannot be missed.
+            let listener = self.written.listen();
+            match self.try_read() {
+                Err(Errno::Again) => listener.await,
+                done => return done,
+            }
+        }
+    }
+
+    /// `write(2)`: waits while the sum would pass [`MAX_COUNT`], unless
+    /// non-blocking. The whole value is added at once or not at all.
+    ///
+    /// Cancel-safe: dropping the future before it completes adds nothing.
+    pub async fn write(&self, value: u64) -> Result<(), Errno> {
+        match self.try_write(value) {
+            Err(Errno::Again) if !self.is_nonblocking() => {}
+            done => return done,
+        }
+        loop {
+            let listener = self.read.listen();
+            match self.try_write(value) {
+                Err(Errno::Again) => listener.await,
+                done => return done,
+            }
+        }
+    }
+
+    /// Completes once the counter is above 0 (level-triggered `EPOLLIN`).
+    pub async fn readable(&self) {
+        while !self.is_readable() {
+            let listener = self.written.listen();
+            if self.is_readable() {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Completes once writing 1 would not wait (level-triggered `EPOLLOUT`).
+    pub async fn writable(&self) {
+        while !self.is_writable() {
+            let listener = self.read.listen();
+            if self.is_writable() {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+impl Drop for Description {
+    fn drop(&mut self) {
+        if let Some(table) = self.table.upgrade() {
+            table.release(self.id);
+        }
+    }
+}
+
+impl std::fmt::Debug for Description {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Description")
+            .field("id", &self.id)
+            .field("count", &self.count())
+            .field("semaphore", &self.semaphore)
+            .field("nonblocking", &self.is_nonblocking())
+            .finish()
+    }
+}

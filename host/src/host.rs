@@ -1,0 +1,169 @@
+//! The host side of the WIT interface: a thin layer that turns guest calls
+//! into [`Descriptor`] and [`Description`] operations.
+
+use std::sync::Arc;
+
+use wasmtime::component::Resource;
+use wasmtime_wasi::p2::{DynPollable, Pollable};
+
+use crate::bindings::{preopens, types};
+use crate::description::{CreateFlags, Description, Errno};
+use crate::{Descriptor, EventfdCtxView};
+
+type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
+
+impl From<Errno> for types::ErrorCode {
+    fn from(errno: Errno) -> Self {
+        match errno {
+            Errno::Inval => types::ErrorCode::InvalidArgument,
+            Errno::Again => types::ErrorCode::WouldBlock,
+            Errno::Mfile => types::ErrorCode::TooManyDescriptors,
+            Errno::Nfile => types::ErrorCode::TooManyDescriptions,
+        }
+    }
+}
+
+impl From<types::CreateFlags> for CreateFlags {
+    fn from(flags: types::CreateFlags) -> Self {
+        CreateFlags {
+            cloexec: flags.contains(types::CreateFlags::CLOEXEC),
+            nonblock: flags.contains(types::CreateFlags::NONBLOCK),
+            semaphore: flags.contains(types::CreateFlags::SEMAPHORE),
+        }
+    }
+}
+
+impl EventfdCtxView<'_> {
+    fn description(&self, fd: &Resource<Descriptor>) -> wasmtime::Result<&Arc<Description>> {
+        Ok(self.table.get(fd)?.description())
+    }
+
+    fn push(&mut self, descriptor: Descriptor) -> wasmtime::Result<Resource<Descriptor>> {
+        Ok(self.table.push(descriptor)?)
+    }
+
+    fn subscribe(
+        &mut self,
+        fd: Resource<Descriptor>,
+        direction: Direction,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        let description = Arc::clone(self.description(&fd)?);
+        // A child of the descriptor, as wasi:io pollables are children of
+        // their stream: the guest must drop it before the descriptor.
+        let readiness = self.table.push_child(
+            Readiness {
+                description,
+                direction,
+            },
+            &fd,
+        )?;
+        wasmtime_wasi::p2::subscribe(self.table, readiness)
+    }
+}
+
+impl types::Host for EventfdCtxView<'_> {}
+
+impl types::HostEventfd for EventfdCtxView<'_> {
+    async fn create(
+        &mut self,
+        initval: u32,
+        flags: types::CreateFlags,
+    ) -> GuestResult<Resource<Descriptor>> {
+        match self.ctx.table.create(initval, flags.into()) {
+            Ok(descriptor) => Ok(Ok(self.push(descriptor)?)),
+            Err(errno) => Ok(Err(errno.into())),
+        }
+    }
+
+    async fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
+        let description = self.description(&fd)?;
+        Ok(description.read().await.map_err(Into::into))
+    }
+
+    async fn write(&mut self, fd: Resource<Descriptor>, value: u64) -> GuestResult<()> {
+        let description = self.description(&fd)?;
+        Ok(description.write(value).await.map_err(Into::into))
+    }
+
+    async fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
+        let dup = self.table.get(&fd)?.dup();
+        Ok(Ok(self.push(dup)?))
+    }
+
+    async fn set_nonblocking(
+        &mut self,
+        fd: Resource<Descriptor>,
+        enabled: bool,
+    ) -> wasmtime::Result<()> {
+        self.table.get(&fd)?.set_nonblocking(enabled);
+        Ok(())
+    }
+
+    async fn set_cloexec(&mut self, fd: Resource<Descriptor>, enabled: bool) -> wasmtime::Result<()> {
+        self.table.get_mut(&fd)?.set_cloexec(enabled);
+        Ok(())
+    }
+
+    async fn info(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<types::Info> {
+        let info = self.table.get(&fd)?.info();
+        Ok(types::Info {
+            id: info.id,
+            count: info.count,
+            semaphore: info.semaphore,
+            nonblocking: info.nonblocking,
+            cloexec: info.cloexec,
+        })
+    }
+
+    async fn subscribe_readable(
+        &mut self,
+        fd: Resource<Descriptor>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        self.subscribe(fd, Direction::Readable)
+    }
+
+    async fn subscribe_writable(
+        &mut self,
+        fd: Resource<Descriptor>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        self.subscribe(fd, Direction::Writable)
+    }
+
+    async fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
+        self.table.delete(fd)?;
+        Ok(())
+    }
+}
+
+impl preopens::Host for EventfdCtxView<'_> {
+    async fn get_eventfds(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        let mut handed_out = Vec::with_capacity(self.ctx.preopens.len());
+        for (name, descriptor) in &self.ctx.preopens {
+            handed_out.push((self.table.push(descriptor.dup())?, name.clone()));
+        }
+        Ok(handed_out)
+    }
+}
+
+/// Which readiness a pollable waits for.
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Readable,
+    Writable,
+}
+
+/// The object behind a `subscribe-readable` / `subscribe-writable` pollable.
+struct Readiness {
+    description: Arc<Description>,
+    direction: Direction,
+}
+
+#[async_trait::async_trait]
+impl Pollable for Readiness {
+    async fn ready(&mut self) {
+        match self.direction {
+            Direction::Readable => self.description.readable().await,
+            Direction::Writable => self.description.writable().await,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Linux `eventfd(2)` for WebAssembly components on [wasmtime].
+//!
+//! An eventfd is a 64-bit counter used to wake one program from another. This
+//! crate gives components the `wasi-eventfd:eventfd` interface (its WIT is in
+//! the repository's `wit/` folder) with Linux's semantics bit for bit, and
+//! lets several guests of one host, and the host itself, share eventfds.
+//!
+//! # The two levels
+//!
+//! As in a kernel, a guest's `eventfd` resource is a [`Descriptor`]; it
+//! points to a shared [`Description`] (the counter, the semaphore bit and the
+//! non-blocking bit) registered in a [`DescriptionTable`] that every guest of
+//! a host shares. `dup` adds a descriptor to the same description, and the
+//! description is freed with its last descriptor. Close-on-exec belongs to
+//! the descriptor, non-blocking to the description.
+//!
+//! # Blocking without threads
+//!
+//! A read of an empty counter, or a write that does not fit, suspends the
+//! calling guest: the host calls are `async`, so a waiting guest is a pending
+//! future on wasmtime's fiber, not a parked thread. Other guests, and host
+//! code holding descriptors, keep running and can wake it. Pollables from
+//! `subscribe-readable` / `subscribe-writable` mix with any other `wasi:io`
+//! pollable in one `poll`.
+//!
+//! # Embedding
+//!
+//! Add the interface to your [`Linker`] next to wasmtime-wasi. Your store's
+//! data implements both [`WasiView`](wasmtime_wasi::WasiView) and
+//! [`EventfdView`], and both views must return the **same**
+//! [`ResourceTable`], or `wasi:io/poll` cannot see eventfd pollables.
+//!
+//! ```no_run
+//! use wasmtime::component::{Component, Linker, ResourceTable};
+//! use wasmtime::{Engine, Result, Store};
+//! use wasmtime_wasi::p2::bindings::Command;
+//! use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+//! use wasi_eventfd::{CreateFlags, DescriptionTable, EventfdCtx, EventfdCtxView, EventfdView};
+//!
+//! struct MyState {
+//!     wasi: WasiCtx,
+//!     eventfd: EventfdCtx,
+//!     table: ResourceTable,
+//! }
+//!
+//! impl WasiView for MyState {
+//!     fn ctx(&mut self) -> WasiCtxView<'_> {
+//!         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+//!     }
+//! }
+//!
+//! impl EventfdView for MyState {
+//!     fn eventfd(&mut self) -> EventfdCtxView<'_> {
+//!         EventfdCtxView { ctx: &mut self.eventfd, table: &mut self.table }
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<()> {
+//!     let engine = Engine::default();
+//!     let mut linker = Linker::<MyState>::new(&engine);
+//!     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+//!     wasi_eventfd::add_to_linker_async(&mut linker)?;
+//!
+//!     // One table per host; every guest's context shares it.
+//!     let descriptions = DescriptionTable::new();
+//!     // The host keeps a descriptor of "wake" and hands the guest its own.
+//!     let wake = descriptions.create(0, CreateFlags::default())?;
+//!     let state = MyState {
+//!         wasi: WasiCtx::builder().inherit_stdio().build(),
+//!         eventfd: EventfdCtx::builder(&descriptions).preopen("wake", &wake).build(),
+//!         table: ResourceTable::new(),
+//!     };
+//!
+//!     let mut store = Store::new(&engine, state);
+//!     let component = Component::from_file(&engine, "guest.wasm")?;
+//!     let command = Command::instantiate_async(&mut store, &component, &linker).await?;
+//!
+//!     // Host code takes part too: this wakes a guest blocked reading "wake".
+//!     wake.write(1).await?;
+//!
+//!     command
+//!         .wasi_cli_run()
+//!         .call_run(&mut store)
+//!         .await?
+//!         .map_err(|()| wasmtime::format_err!("the guest failed"))
+//! }
+//! ```
+//!
+//! To run guests without writing a host, use the `wasi-eventfd run` command,
+//! or the [`runner`] module it is built on.
+
+#![deny(missing_docs)]
+
+#[allow(missing_docs)] // generated from the WIT, whose comments become the docs
+pub mod bindings;
+mod description;
+mod host;
+pub mod runner;
+mod table;
+
+use wasmtime::component::{HasData, Linker, ResourceTable};
+
+pub use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
+pub use crate::table::{DescriptionTable, Descriptor, Info};
+
+/// The eventfd state of one guest: the host's shared table and the eventfds
+/// handed to this guest by name.
+pub struct EventfdCtx {
+    table: DescriptionTable,
+    preopens: Vec<(String, Descriptor)>,
+}
+
+impl EventfdCtx {
+    /// Starts a context on the host's shared description table.
+    pub fn builder(table: &DescriptionTable) -> EventfdCtxBuilder {
+        EventfdCtxBuilder {
+            ctx: EventfdCtx {
+                table: table.clone(),
+                preopens: Vec::new(),
+            },
+        }
+    }
+
+    /// The description table this guest creates its eventfds in.
+    pub fn table(&self) -> &DescriptionTable {
+        &self.table
+    }
+}
+
+/// Builds an [`EventfdCtx`].
+pub struct EventfdCtxBuilder {
+    ctx: EventfdCtx,
+}
+
+impl EventfdCtxBuilder {
+    /// Shares the description of `descriptor` with the guest under `name`.
+    ///
+    /// The context keeps a descriptor of its own (a dup), and every call of
+    /// the guest's `get-eventfds` hands out fresh ones.
+    pub fn preopen(mut self, name: impl Into<String>, descriptor: &Descriptor) -> Self {
+        self.ctx.preopens.push((name.into(), descriptor.dup()));
+        self
+    }
+
+    /// The finished context.
+    pub fn build(self) -> EventfdCtx {
+        self.ctx
+    }
+}
+
+/// What eventfd host calls borrow from the store: the guest's context and
+/// the store's resource table (the same one wasmtime-wasi uses).
+pub struct EventfdCtxView<'a> {
+    /// The guest's eventfd context.
+    pub ctx: &'a mut EventfdCtx,
+    /// The store's resource table, shared with [`wasmtime_wasi::WasiView`].
+    pub table: &'a mut ResourceTable,
+}
+
+/// Implemented by a store's data to give eventfd host calls their view.
+pub trait EventfdView: Send {
+    /// The eventfd context and the resource table of this store.
+    fn eventfd(&mut self) -> EventfdCtxView<'_>;
+}
+
+/// Adds the `wasi-eventfd:eventfd` interfaces (`types` and `preopens`) to
+/// `linker`, for stores driven with wasmtime's async API.
+///
+/// `wasi:io/poll` comes from wasmtime-wasi: add it with
+/// [`wasmtime_wasi::p2::add_to_linker_async`] as well.
+pub fn add_to_linker_async<T: EventfdView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    bindings::types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
+    bindings::preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
+    Ok(())
+}
+
+/// Names [`EventfdCtxView`] as the data of the generated host traits.
+struct Eventfd;
+
+impl HasData for Eventfd {
+    type Data<'a> = EventfdCtxView<'a>;
+}

@@ -1,0 +1,104 @@
+//! `wasi-eventfd`: runs WebAssembly components with WASI 0.2 and eventfd.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Runner};
+
+/// Exit code for bad input: a missing or invalid file, a bad option.
+const EXIT_USAGE: u8 = 2;
+/// Exit code when a guest failed (exited non-zero or trapped).
+const EXIT_GUEST_FAILED: u8 = 1;
+
+#[derive(Parser)]
+#[command(name = "wasi-eventfd", version, about = "Linux eventfd(2) for WebAssembly guests")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a component, and any `--with` components concurrently, sharing eventfds.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A named eventfd shared with every guest: NAME=INITVAL[,semaphore][,nonblock].
+    #[arg(long = "eventfd", value_name = "NAME=INITVAL[,FLAG]...")]
+    eventfds: Vec<EventfdSpec>,
+
+    /// Another component to run at the same time (no arguments; argv[0] is its file name).
+    #[arg(long = "with", value_name = "GUEST.wasm")]
+    with: Vec<PathBuf>,
+
+    /// The main component.
+    #[arg(value_name = "GUEST.wasm")]
+    guest: PathBuf,
+
+    /// Arguments for the main component.
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage_error = e.use_stderr();
+            // Prints help and version to stdout, usage errors to stderr.
+            let _ = e.print();
+            return if usage_error { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut runner = match Runner::new() {
+        Ok(runner) => runner,
+        Err(e) => {
+            eprintln!("error: cannot set up wasmtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for spec in &args.eventfds {
+        if let Err(e) = runner.add_eventfd(spec) {
+            eprintln!("error: cannot create eventfd `{}`: {e}", spec.name);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
+    let mut guests = vec![GuestSpec::new(&args.guest, args.args)];
+    guests.extend(args.with.iter().map(|path| GuestSpec::new(path, [])));
+
+    let outcomes = match runtime.block_on(runner.run(&guests)) {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut code = ExitCode::SUCCESS;
+    for (guest, outcome) in guests.iter().zip(&outcomes) {
+        if !outcome.is_success() {
+            eprintln!("error: guest `{}` {outcome}", guest.name());
+            code = ExitCode::from(EXIT_GUEST_FAILED);
+        }
+    }
+    code
+}

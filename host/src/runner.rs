@@ -1,0 +1,320 @@
+//! Runs `wasi:cli/command` components with WASI 0.2 and eventfd, several
+//! at once in one process, all sharing one [`DescriptionTable`].
+//!
+//! This is what `wasi-eventfd run` is made of; use it to run guests from
+//! Rust (tests, tools) without writing a host.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use tracing::Instrument as _;
+
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx, EventfdCtxView, EventfdView};
+
+/// How often running guests are asked to yield, so that a guest that
+/// computes without waiting cannot starve the others on a runtime thread.
+const YIELD_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The store data of one guest run by a [`Runner`].
+pub struct GuestState {
+    wasi: WasiCtx,
+    eventfd: EventfdCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl EventfdView for GuestState {
+    fn eventfd(&mut self) -> EventfdCtxView<'_> {
+        EventfdCtxView {
+            ctx: &mut self.eventfd,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A named eventfd that the runner creates and hands to every guest, as
+/// given on the command line: `NAME=INITVAL[,semaphore][,nonblock]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventfdSpec {
+    /// The name guests find it under in `get-eventfds`.
+    pub name: String,
+    /// The counter's initial value.
+    pub initval: u32,
+    /// Semaphore and non-blocking modes (close-on-exec is per descriptor
+    /// and so not part of a shared eventfd).
+    pub flags: CreateFlags,
+}
+
+impl FromStr for EventfdSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let expected = "expected NAME=INITVAL[,semaphore][,nonblock]";
+        let (name, rest) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("bad eventfd spec `{spec}`: {expected}"))?;
+        if name.is_empty() {
+            return Err(format!("bad eventfd spec `{spec}`: the name is empty"));
+        }
+        let mut parts = rest.split(',');
+        let initval = parts.next().unwrap_or_default();
+        let initval = initval.parse::<u32>().map_err(|_| {
+            format!("bad eventfd spec `{spec}`: initial value `{initval}` is not a number from 0 to 4294967295")
+        })?;
+        let mut flags = CreateFlags::default();
+        for flag in parts {
+            match flag {
+                "semaphore" => flags.semaphore = true,
+                "nonblock" => flags.nonblock = true,
+                other => {
+                    return Err(format!(
+                        "bad eventfd spec `{spec}`: unknown flag `{other}` (known: semaphore, nonblock)"
+                    ))
+                }
+            }
+        }
+        Ok(EventfdSpec {
+            name: name.to_string(),
+            initval,
+            flags,
+        })
+    }
+}
+
+/// One guest to run.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    /// The component file.
+    pub path: PathBuf,
+    /// Its arguments, `argv[0]` included.
+    pub args: Vec<String>,
+}
+
+impl GuestSpec {
+    /// A guest whose `argv[0]` is its file name, followed by `args`.
+    pub fn new(path: impl Into<PathBuf>, args: impl IntoIterator<Item = String>) -> Self {
+        let path = path.into();
+        let argv0 = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        GuestSpec {
+            path,
+            args: std::iter::once(argv0).chain(args).collect(),
+        }
+    }
+
+    /// The name used in messages: `argv[0]`.
+    pub fn name(&self) -> &str {
+        self.args.first().map(String::as_str).unwrap_or("guest")
+    }
+}
+
+/// How a guest ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned from `run` with success, or called `exit(0)`.
+    Success,
+    /// It returned failure from `run` (exit code 1) or called `exit(code)`.
+    Exit(i32),
+    /// It trapped; the message says why.
+    Trap(String),
+}
+
+impl Outcome {
+    /// Whether the guest succeeded.
+    pub fn is_success(&self) -> bool {
+        *self == Outcome::Success
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Success => f.write_str("succeeded"),
+            Outcome::Exit(code) => write!(f, "exited with code {code}"),
+            Outcome::Trap(message) => write!(f, "trapped: {message}"),
+        }
+    }
+}
+
+/// An error that stops guests from starting: a file that is missing or not
+/// a runnable component. Its message names the file and the problem.
+#[derive(Debug)]
+pub struct LoadError(String);
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Runs guests that share one description table and a set of named eventfds.
+pub struct Runner {
+    engine: Engine,
+    linker: Linker<GuestState>,
+    descriptions: DescriptionTable,
+    preopens: Vec<(String, Descriptor)>,
+}
+
+impl Runner {
+    /// A runner with a fresh description table and no named eventfds.
+    pub fn new() -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        crate::add_to_linker_async(&mut linker)?;
+        Ok(Runner {
+            engine,
+            linker,
+            descriptions: DescriptionTable::new(),
+            preopens: Vec::new(),
+        })
+    }
+
+    /// The description table all guests of this runner share.
+    pub fn descriptions(&self) -> &DescriptionTable {
+        &self.descriptions
+    }
+
+    /// Creates the named eventfd of `spec` and shares it with every guest.
+    /// Returns the runner's own descriptor, so host code can use it too.
+    pub fn add_eventfd(&mut self, spec: &EventfdSpec) -> Result<&Descriptor, crate::Errno> {
+        let descriptor = self.descriptions.create(spec.initval, spec.flags)?;
+        self.preopens.push((spec.name.clone(), descriptor));
+        let (_, descriptor) = &self.preopens[self.preopens.len() - 1];
+        Ok(descriptor)
+    }
+
+    /// Loads and links a guest component, with an error naming the file
+    /// and the problem when it cannot run.
+    pub fn load(&self, path: &Path) -> Result<CommandPre<GuestState>, LoadError> {
+        let shown = path.display();
+        let bytes = std::fs::read(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
+        if !bytes.starts_with(b"\0asm") {
+            return Err(LoadError(format!("{shown}: not a WebAssembly file")));
+        }
+        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+            LoadError(format!("{shown}: not a valid WebAssembly component: {}", root_cause(&e)))
+        })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError(format!("{shown}: cannot be linked: {}", root_cause(&e))))?;
+        CommandPre::new(pre).map_err(|e| {
+            LoadError(format!("{shown}: not a wasi:cli/command component: {}", root_cause(&e)))
+        })
+    }
+
+    /// Loads every guest, then runs them all concurrently and returns how
+    /// each ended, in the order given. Nothing runs if any fails to load.
+    pub async fn run(&self, guests: &[GuestSpec]) -> Result<Vec<Outcome>, LoadError> {
+        let loaded = guests
+            .iter()
+            .map(|guest| Ok((guest.clone(), self.load(&guest.path)?)))
+            .collect::<Result<Vec<_>, LoadError>>()?;
+
+        let ticker = tokio::spawn({
+            let engine = self.engine.clone();
+            async move {
+                let mut interval = tokio::time::interval(YIELD_INTERVAL);
+                loop {
+                    interval.tick().await;
+                    engine.increment_epoch();
+                }
+            }
+        });
+
+        let tasks: Vec<_> = loaded
+            .into_iter()
+            .map(|(guest, pre)| {
+                let state = self.guest_state(&guest);
+                let span = tracing::info_span!("guest", name = guest.name());
+                tokio::spawn(run_guest(pre, state).instrument(span))
+            })
+            .collect();
+        let mut outcomes = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            outcomes.push(
+                task.await
+                    .unwrap_or_else(|e| Outcome::Trap(format!("the host task failed: {e}"))),
+            );
+        }
+        ticker.abort();
+        Ok(outcomes)
+    }
+
+    fn guest_state(&self, guest: &GuestSpec) -> GuestState {
+        let wasi = WasiCtx::builder()
+            .inherit_stdio()
+            .inherit_env()
+            .args(&guest.args)
+            .build();
+        let eventfd = self
+            .preopens
+            .iter()
+            .fold(EventfdCtx::builder(&self.descriptions), |builder, (name, fd)| {
+                builder.preopen(name.clone(), fd)
+            })
+            .build();
+        GuestState {
+            wasi,
+            eventfd,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+async fn run_guest(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
+    let mut store = Store::new(pre.engine(), state);
+    store.epoch_deadline_async_yield_and_update(1);
+    let result = async {
+        let command = pre.instantiate_async(&mut store).await?;
+        command.wasi_cli_run().call_run(&mut store).await
+    }
+    .await;
+    let outcome = match result {
+        Ok(Ok(())) => Outcome::Success,
+        Ok(Err(())) => Outcome::Exit(1),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(I32Exit(0)) => Outcome::Success,
+            Some(I32Exit(code)) => Outcome::Exit(*code),
+            None => {
+                // The message stays one line; the whole error, with the
+                // guest's backtrace, goes to the log.
+                tracing::info!("guest trapped: {e:?}");
+                Outcome::Trap(root_cause(&e))
+            }
+        },
+    };
+    tracing::debug!(%outcome, "guest finished");
+    outcome
+}
+
+fn root_cause(error: &wasmtime::Error) -> String {
+    error
+        .chain()
+        .last()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}

@@ -1,0 +1,179 @@
+//! The two levels of the kernel's file table: a [`DescriptionTable`] of open
+//! file descriptions shared by every guest of a host, and [`Descriptor`]s,
+//! the per-holder handles that point into it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::description::{CreateFlags, Description, Errno};
+
+/// The open file descriptions of one host, shared by all its guests.
+///
+/// Cloning gives another handle to the same table. Descriptions are
+/// registered here by id while they live; the last [`Descriptor`] (or
+/// blocked operation) of a description to go frees its slot.
+#[derive(Clone, Default)]
+pub struct DescriptionTable {
+    inner: Arc<TableInner>,
+}
+
+#[derive(Default)]
+pub(crate) struct TableInner {
+    /// Ids start at 1 and are never reused, so a stale id names nothing.
+    next_id: AtomicU64,
+    /// The live descriptions by id. Held weakly: the table observes
+    /// descriptions, their descriptors own them.
+    live: Mutex<HashMap<u64, std::sync::Weak<Description>>>,
+}
+
+impl TableInner {
+    fn live(&self) -> MutexGuard<'_, HashMap<u64, std::sync::Weak<Description>>> {
+        // A panic while holding this lock cannot leave the map half-updated
+        // (each critical section is a single insert, remove or read).
+        self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn release(&self, id: u64) {
+        self.live().remove(&id);
+    }
+}
+
+impl DescriptionTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `eventfd(initval, flags)`: a new description with one descriptor.
+    pub fn create(&self, initval: u32, flags: CreateFlags) -> Result<Descriptor, Errno> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let description = Arc::new(Description::new(
+            id,
+            initval,
+            flags,
+            Arc::downgrade(&self.inner),
+        ));
+        self.inner
+            .live()
+            .insert(id, Arc::downgrade(&description));
+        tracing::debug!(id, initval, ?flags, "eventfd description created");
+        Ok(Descriptor {
+            description,
+            cloexec: flags.cloexec,
+        })
+    }
+
+    /// How many descriptions are alive.
+    pub fn len(&self) -> usize {
+        self.inner.live().len()
+    }
+
+    /// Whether no description is alive.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The live description with this id, for host-side inspection.
+    ///
+    /// Guests never reach descriptions by id: they hold descriptors.
+    pub fn get(&self, id: u64) -> Option<Arc<Description>> {
+        self.inner.live().get(&id).and_then(std::sync::Weak::upgrade)
+    }
+
+    /// The ids of all live descriptions, in ascending order.
+    pub fn ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.inner.live().keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+impl std::fmt::Debug for DescriptionTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DescriptionTable")
+            .field("live", &self.len())
+            .finish()
+    }
+}
+
+/// A descriptor: one handle to a shared [`Description`].
+///
+/// This is what a guest's `eventfd` resource is, and what host code holds to
+/// take part in the same eventfds. Dropping it drops one reference to the
+/// description. Close-on-exec belongs here; everything else is the
+/// description's and is shared with every [`dup`](Self::dup).
+#[derive(Debug)]
+pub struct Descriptor {
+    description: Arc<Description>,
+    cloexec: bool,
+}
+
+/// A snapshot of a descriptor and its description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Info {
+    /// The description's id (the same for all its descriptors).
+    pub id: u64,
+    /// The counter.
+    pub count: u64,
+    /// Semaphore mode.
+    pub semaphore: bool,
+    /// The description's non-blocking bit.
+    pub nonblocking: bool,
+    /// This descriptor's close-on-exec bit.
+    pub cloexec: bool,
+}
+
+impl Descriptor {
+    /// `dup(2)`: another descriptor of the same description, with
+    /// close-on-exec clear.
+    pub fn dup(&self) -> Descriptor {
+        Descriptor {
+            description: Arc::clone(&self.description),
+            cloexec: false,
+        }
+    }
+
+    /// The description this descriptor refers to.
+    pub fn description(&self) -> &Arc<Description> {
+        &self.description
+    }
+
+    /// This descriptor's close-on-exec bit (`FD_CLOEXEC`).
+    pub fn cloexec(&self) -> bool {
+        self.cloexec
+    }
+
+    /// `fcntl(F_SETFD)`: sets close-on-exec on this descriptor only.
+    pub fn set_cloexec(&mut self, enabled: bool) {
+        self.cloexec = enabled;
+    }
+
+    /// `fcntl(F_SETFL)`: sets non-blocking mode on the description, for
+    /// every descriptor of it.
+    pub fn set_nonblocking(&self, enabled: bool) {
+        self.description.set_nonblocking(enabled);
+    }
+
+    /// A snapshot of this descriptor and its description.
+    pub fn info(&self) -> Info {
+        let d = &self.description;
+        Info {
+            id: d.id(),
+            count: d.count(),
+            semaphore: d.is_semaphore(),
+            nonblocking: d.is_nonblocking(),
+            cloexec: self.cloexec,
+        }
+    }
+
+    /// `read(2)`; see [`Description::read`].
+    pub async fn read(&self) -> Result<u64, Errno> {
+        self.description.read().await
+    }
+
+    /// `write(2)`; see [`Description::write`].
+    pub async fn write(&self, value: u64) -> Result<(), Errno> {
+        self.description.write(value).await
+    }
+}

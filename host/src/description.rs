@@ -171,6 +171,18 @@ impl Description {
         self.count() < MAX_COUNT
     }
 
+    /// How many operations are waiting for a write now: blocked readers and
+    /// pending readable pollables (the kernel's sleepers for `EPOLLIN`).
+    pub fn readers_waiting(&self) -> usize {
+        self.written.total_listeners()
+    }
+
+    /// How many operations are waiting for a read now: blocked writers and
+    /// pending writable pollables.
+    pub fn writers_waiting(&self) -> usize {
+        self.read.total_listeners()
+    }
+
     /// One read attempt that never waits: `EAGAIN` when the counter is 0,
     /// whatever the non-blocking bit says.
     pub fn try_read(&self) -> Result<u64, Errno> {

@@ -1,0 +1,37 @@
+//! A semaphore eventfd hands out work items to a pool of worker guests.
+//!
+//! - `jobs` (semaphore, non-blocking): its counter is the number of jobs
+//!   waiting; each read takes exactly one.
+//! - `done` (counter): workers add 1 per finished job; the dispatcher reads
+//!   the sum.
+//! - `quit` (counter): the dispatcher writes it once all jobs are done.
+//!
+//! ```text
+//! wasi-eventfd run --eventfd jobs=0,semaphore,nonblock --eventfd done=0 --eventfd quit=0 \
+//!     --with worker.wasm --with worker.wasm --with worker.wasm dispatcher.wasm [JOBS]
+//! ```
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "wasi-eventfd:eventfd/imports",
+    generate_all,
+});
+
+pub use wasi::io::poll;
+pub use wasi_eventfd::eventfd::types::{ErrorCode, Eventfd};
+
+/// The shared eventfd the host preopened under `name`.
+pub fn preopen(name: &str) -> Eventfd {
+    wasi_eventfd::eventfd::preopens::get_eventfds()
+        .into_iter()
+        .find_map(|(fd, n)| (n == name).then_some(fd))
+        .unwrap_or_else(|| {
+            eprintln!("no eventfd named `{name}`: see this example's run command");
+            std::process::exit(2)
+        })
+}
+
+/// One job's work: something that takes a little CPU time.
+pub fn work(seed: u64) -> u64 {
+    (0..20_000u64).fold(seed, |h, i| (h ^ i).wrapping_mul(0x100_0000_01b3))
+}

@@ -1,0 +1,141 @@
+//! The `wasi-eventfd` command, run as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::guests::guest;
+
+fn wasi_eventfd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(args)
+        .output()
+        .expect("run wasi-eventfd")
+}
+
+fn path(name: &str) -> String {
+    guest(name).display().to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn ping_pong_completes() {
+    let pong = path("pong");
+    let ping = path("ping");
+    let output = wasi_eventfd(&[
+        "run", "--eventfd", "ping=0", "--eventfd", "pong=0", "--with", &pong, &ping, "200",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("ping-pong: 200 round trips"), "{out}");
+    assert!(out.contains("pong: answered 200 balls"), "{out}");
+}
+
+#[test]
+fn worker_pool_completes() {
+    let worker = path("worker");
+    let output = wasi_eventfd(&[
+        "run",
+        "--eventfd", "jobs=0,semaphore,nonblock",
+        "--eventfd", "done=0",
+        "--eventfd", "quit=0",
+        "--with", &worker, "--with", &worker, "--with", &worker,
+        &path("dispatcher"), "300",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("dispatcher: 300 jobs done"), "{out}");
+    let taken: u64 = out
+        .lines()
+        .filter_map(|line| line.strip_prefix("worker: took "))
+        .map(|rest| rest.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(taken, 300, "every job was taken exactly once: {out}");
+}
+
+#[test]
+fn semantics_guest_passes_through_the_binary() {
+    let output = wasi_eventfd(&["run", &path("semantics")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("ok dup_shares_the_description"));
+}
+
+#[test]
+fn guest_arguments_reach_the_guest() {
+    let output = wasi_eventfd(&["run", &path("semantics"), "initval_is_the_first_count"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "ok initval_is_the_first_count\n");
+}
+
+#[test]
+fn failing_guests_are_named_with_their_cause() {
+    let output = wasi_eventfd(&["run", &path("exit_code"), "3"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("guest `exit_code.wasm` exited with code 1"), "{err}");
+
+    let output = wasi_eventfd(&["run", &path("exit_code"), "trap"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("guest `exit_code.wasm` trapped: "), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
+}
+
+/// Bad input: exit code 2 and one line naming the problem.
+fn assert_usage_error(output: &Output, expected: &str) {
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(output));
+    let err = stderr(output);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{err}");
+    assert!(first.contains(expected), "expected `{expected}` in: {err}");
+}
+
+#[test]
+fn a_missing_file_is_a_one_line_error() {
+    let output = wasi_eventfd(&["run", "/nonexistent/guest.wasm"]);
+    assert_usage_error(&output, "/nonexistent/guest.wasm");
+    assert_eq!(stderr(&output).lines().count(), 1);
+}
+
+#[test]
+fn a_file_that_is_not_wasm_is_a_one_line_error() {
+    let dir = std::env::temp_dir().join(format!("wasi-eventfd-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "not wasm").unwrap();
+    let output = wasi_eventfd(&["run", text.to_str().unwrap()]);
+    assert_usage_error(&output, "not a WebAssembly file");
+
+    let broken = dir.join("broken.wasm");
+    std::fs::write(&broken, b"\0asm\x0d\0\x01\0garbage").unwrap();
+    let output = wasi_eventfd(&["run", broken.to_str().unwrap()]);
+    assert_usage_error(&output, "not a valid WebAssembly component");
+
+    // A missing --with guest stops everything before any guest starts.
+    let output = wasi_eventfd(&["run", "--with", "/nonexistent/w.wasm", &path("semantics")]);
+    assert_usage_error(&output, "/nonexistent/w.wasm");
+    assert!(stdout(&output).is_empty(), "no guest ran");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!Path::new(&dir).exists());
+}
+
+#[test]
+fn a_bad_eventfd_spec_is_a_one_line_error() {
+    let semantics = path("semantics");
+    for (spec, expected) in [
+        ("ping", "bad eventfd spec `ping`"),
+        ("=1", "the name is empty"),
+        ("ping=-1", "initial value `-1`"),
+        ("ping=4294967296", "initial value `4294967296`"),
+        ("ping=0,cloexec", "unknown flag `cloexec`"),
+    ] {
+        let output = wasi_eventfd(&["run", "--eventfd", spec, &semantics]);
+        assert_usage_error(&output, expected);
+    }
+}

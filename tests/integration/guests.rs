@@ -1,0 +1,47 @@
+//! Builds the guest components once per test run and finds them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host crate lives in the repository root")
+}
+
+/// The path of guest component `name` (a binary of `tests/guests` or of
+/// `guest-examples/rust`), building all guests on first use.
+pub fn guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = BUILT
+        .get_or_init(build_all)
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(path.exists(), "no guest component {}", path.display());
+    path
+}
+
+fn build_all() -> Result<PathBuf, String> {
+    let target_dir = repo_root().join("target").join("wasm-guests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for workspace in ["tests/guests", "guest-examples/rust"] {
+        let output = Command::new(&cargo)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .arg(&target_dir)
+            // Run from the workspace so rustup honours rust-toolchain.toml.
+            .current_dir(repo_root().join(workspace))
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "building the guests in {workspace} failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(target_dir.join("wasm32-wasip2").join("release"))
+}

@@ -1,0 +1,8 @@
+//! Integration tests: guest components built from `tests/guests` and
+//! `guest-examples/rust`, run through the library and through the
+//! `wasi-eventfd` binary, and a differential test against the kernel.
+
+mod cli;
+mod differential;
+mod guests;
+mod library;

@@ -182,11 +182,7 @@ impl Runner {
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
-        // WASI 0.2's `exit` carries only success or failure; guests that
-        // import the (unstable) `exit-with-code` get their exact code through.
-        let mut options = wasmtime_wasi::p2::bindings::LinkOptions::default();
-        options.cli_exit_with_code(true);
-        wasmtime_wasi::p2::add_to_linker_with_options_async(&mut linker, &options)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::add_to_linker_async(&mut linker)?;
         Ok(Runner {
             engine,

@@ -194,8 +194,8 @@ async fn guest_exit_codes_and_traps_are_reported() {
         ])
         .await
         .unwrap();
-    // Rust's std on wasip2 exits through WASI 0.2's `exit`, which carries
-    // only failure, not the code: the runner reports code 1.
+    // Rust's std on wasip2 exits through `wasi:cli/exit.exit`, which carries
+    // only failure, not the code (`exit-with-code` would): wasmtime reports 1.
     assert_eq!(outcomes[..3], [Outcome::Success, Outcome::Success, Outcome::Exit(1)]);
     assert!(matches!(&outcomes[3], Outcome::Trap(m) if m.contains("unreachable")), "{:?}", outcomes[3]);
 }

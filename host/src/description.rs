@@ -295,3 +295,192 @@ impl std::fmt::Debug for Description {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DescriptionTable;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn description(initval: u32, flags: CreateFlags) -> (crate::Descriptor, Arc<Description>) {
+        let fd = DescriptionTable::new().create(initval, flags).unwrap();
+        let description = Arc::clone(fd.description());
+        (fd, description)
+    }
+
+    const NONBLOCK: CreateFlags = CreateFlags {
+        cloexec: false,
+        nonblock: true,
+        semaphore: false,
+    };
+    const SEMAPHORE: CreateFlags = CreateFlags {
+        cloexec: false,
+        nonblock: false,
+        semaphore: true,
+    };
+
+    /// Yields to the runtime until `condition` holds.
+    async fn until(condition: impl Fn() -> bool) {
+        for _ in 0..10_000 {
+            if condition() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("condition never held");
+    }
+
+    #[test]
+    fn flags_decode_linux_bits_and_reject_unknown_ones() {
+        let all = CreateFlags::SEMAPHORE | CreateFlags::NONBLOCK | CreateFlags::CLOEXEC;
+        assert_eq!(all, 0o2004001);
+        let flags = CreateFlags::from_bits(all).unwrap();
+        assert!(flags.cloexec && flags.nonblock && flags.semaphore);
+        assert_eq!(flags.bits(), all);
+        assert_eq!(CreateFlags::from_bits(0), Ok(CreateFlags::default()));
+        for bit in (0..32).map(|b| 1u32 << b).filter(|b| all & b == 0) {
+            assert_eq!(CreateFlags::from_bits(bit), Err(Errno::Inval), "bit {bit:#x}");
+        }
+    }
+
+    #[test]
+    fn counter_mode_reads_everything_semaphore_mode_reads_one() {
+        let (_fd, counter) = description(5, NONBLOCK);
+        counter.try_write(2).unwrap();
+        assert_eq!(counter.try_read(), Ok(7));
+        assert_eq!(counter.try_read(), Err(Errno::Again));
+
+        let (_fd, semaphore) = description(2, SEMAPHORE);
+        assert_eq!(semaphore.try_read(), Ok(1));
+        assert_eq!(semaphore.try_read(), Ok(1));
+        assert_eq!(semaphore.try_read(), Err(Errno::Again));
+    }
+
+    #[test]
+    fn writes_stop_at_max_count_and_reject_u64_max_first() {
+        let (_fd, d) = description(0, NONBLOCK);
+        assert_eq!(d.try_write(u64::MAX), Err(Errno::Inval));
+        d.try_write(MAX_COUNT).unwrap();
+        assert!(d.is_readable() && !d.is_writable());
+        assert_eq!(d.try_write(1), Err(Errno::Again));
+        assert_eq!(d.try_write(u64::MAX), Err(Errno::Inval), "EINVAL before EAGAIN");
+        d.try_write(0).unwrap();
+        assert_eq!(d.count(), MAX_COUNT);
+        assert_eq!(d.try_read(), Ok(MAX_COUNT));
+        assert!(!d.is_readable() && d.is_writable());
+    }
+
+    #[tokio::test]
+    async fn nonblocking_operations_fail_instead_of_waiting() {
+        let (_fd, d) = description(0, NONBLOCK);
+        assert_eq!(d.read().await, Err(Errno::Again));
+        d.write(MAX_COUNT).await.unwrap();
+        assert_eq!(d.write(1).await, Err(Errno::Again));
+        assert_eq!(d.write(u64::MAX).await, Err(Errno::Inval));
+    }
+
+    #[tokio::test]
+    async fn a_write_wakes_a_blocked_reader() {
+        let (_fd, d) = description(0, CreateFlags::default());
+        let reader = tokio::spawn({
+            let d = Arc::clone(&d);
+            async move { d.read().await }
+        });
+        until(|| d.readers_waiting() == 1).await;
+        assert!(!reader.is_finished());
+        d.write(3).await.unwrap();
+        assert_eq!(reader.await.unwrap(), Ok(3));
+        assert_eq!(d.count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_read_wakes_a_blocked_writer_which_adds_its_whole_value() {
+        let (_fd, d) = description(0, CreateFlags::default());
+        d.write(MAX_COUNT - 1).await.unwrap();
+        let writer = tokio::spawn({
+            let d = Arc::clone(&d);
+            async move { d.write(2).await }
+        });
+        until(|| d.writers_waiting() == 1).await;
+        assert_eq!(d.count(), MAX_COUNT - 1, "nothing added while waiting");
+        assert_eq!(d.try_read(), Ok(MAX_COUNT - 1));
+        assert_eq!(writer.await.unwrap(), Ok(()));
+        assert_eq!(d.count(), 2);
+    }
+
+    #[tokio::test]
+    async fn every_reader_wakes_and_the_losers_wait_again() {
+        let (_fd, d) = description(0, CreateFlags::default());
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let d = Arc::clone(&d);
+                tokio::spawn(async move { d.read().await })
+            })
+            .collect();
+        until(|| d.readers_waiting() == 3).await;
+        d.write(9).await.unwrap();
+        until(|| readers.iter().filter(|r| r.is_finished()).count() == 1).await;
+        until(|| d.readers_waiting() == 2).await;
+        for finished in [2, 3] {
+            d.write(1).await.unwrap();
+            until(|| readers.iter().filter(|r| r.is_finished()).count() == finished).await;
+        }
+        let mut values = Vec::new();
+        for reader in readers {
+            values.push(reader.await.unwrap().unwrap());
+        }
+        values.sort_unstable();
+        assert_eq!(values, [1, 1, 9], "each write went whole to one reader");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_pending_read_consumes_nothing() {
+        let (_fd, d) = description(0, CreateFlags::default());
+        let pending = tokio::time::timeout(Duration::from_millis(20), d.read()).await;
+        assert!(pending.is_err(), "the read waited");
+        assert_eq!(d.readers_waiting(), 0, "the dropped read left the queue");
+        d.write(4).await.unwrap();
+        assert_eq!(d.read().await, Ok(4));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_read_keeps_waiting_when_nonblock_is_set() {
+        // Linux checks O_NONBLOCK on entry only.
+        let (_fd, d) = description(0, CreateFlags::default());
+        let reader = tokio::spawn({
+            let d = Arc::clone(&d);
+            async move { d.read().await }
+        });
+        until(|| d.readers_waiting() == 1).await;
+        d.set_nonblocking(true);
+        d.write(0).await.unwrap(); // wakes it: it re-checks and waits again
+        until(|| d.readers_waiting() == 1).await;
+        assert!(!reader.is_finished());
+        d.write(6).await.unwrap();
+        assert_eq!(reader.await.unwrap(), Ok(6));
+    }
+
+    #[tokio::test]
+    async fn readiness_is_level_triggered() {
+        let (_fd, d) = description(0, CreateFlags::default());
+        let readable = tokio::spawn({
+            let d = Arc::clone(&d);
+            async move { d.readable().await }
+        });
+        until(|| d.readers_waiting() == 1).await;
+        d.write(1).await.unwrap();
+        readable.await.unwrap();
+        d.readable().await; // still readable: nothing read it
+        d.writable().await;
+        d.write(MAX_COUNT - 1).await.unwrap();
+        let writable = tokio::spawn({
+            let d = Arc::clone(&d);
+            async move { d.writable().await }
+        });
+        until(|| d.writers_waiting() == 1).await;
+        assert!(!writable.is_finished());
+        d.try_read().unwrap();
+        writable.await.unwrap();
+    }
+}

@@ -177,3 +177,79 @@ impl Descriptor {
         self.description.write(value).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLOCKING: CreateFlags = CreateFlags {
+        cloexec: false,
+        nonblock: false,
+        semaphore: false,
+    };
+
+    #[test]
+    fn ids_are_unique_and_never_reused() {
+        let table = DescriptionTable::new();
+        let a = table.create(0, BLOCKING).unwrap();
+        let b = table.create(0, BLOCKING).unwrap();
+        let (ia, ib) = (a.info().id, b.info().id);
+        assert_ne!(ia, ib);
+        drop(a);
+        let c = table.create(0, BLOCKING).unwrap();
+        assert!(c.info().id > ib, "a freed id is not handed out again");
+        assert!(table.get(ia).is_none());
+        assert_eq!(table.ids(), [ib, c.info().id]);
+    }
+
+    #[test]
+    fn the_description_lives_until_its_last_descriptor_goes() {
+        let table = DescriptionTable::new();
+        let first = table.create(3, BLOCKING).unwrap();
+        let id = first.info().id;
+        let second = first.dup();
+        let clone_of_table = table.clone();
+        assert_eq!(clone_of_table.len(), 1, "clones share the table");
+        drop(first);
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.get(id).map(|d| d.count()), Some(3));
+        drop(second);
+        assert!(table.is_empty());
+        assert!(table.get(id).is_none());
+    }
+
+    #[test]
+    fn dup_shares_everything_but_cloexec() {
+        let table = DescriptionTable::new();
+        let flags = CreateFlags::from_bits(CreateFlags::CLOEXEC | CreateFlags::SEMAPHORE).unwrap();
+        let mut original = table.create(2, flags).unwrap();
+        let dup = original.dup();
+        assert!(Arc::ptr_eq(original.description(), dup.description()));
+        assert!(original.cloexec() && !dup.cloexec());
+        dup.set_nonblocking(true);
+        assert!(original.info().nonblocking);
+        original.set_cloexec(false);
+        assert_eq!(original.info(), dup.info());
+        assert!(dup.info().semaphore);
+    }
+
+    #[tokio::test]
+    async fn a_blocked_read_keeps_the_description_alive() {
+        // Linux: a read blocked on a descriptor holds its own reference, so
+        // closing the descriptor neither fails nor frees anything.
+        let table = DescriptionTable::new();
+        let fd = table.create(0, BLOCKING).unwrap();
+        let writer = fd.dup();
+        let description = Arc::clone(fd.description());
+        let reader = tokio::spawn(async move { description.read().await });
+        while fd.description().readers_waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        drop(fd);
+        assert_eq!(table.len(), 1);
+        writer.write(1).await.unwrap();
+        assert_eq!(reader.await.unwrap(), Ok(1));
+        drop(writer);
+        assert!(table.is_empty());
+    }
+}

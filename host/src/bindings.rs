@@ -14,4 +14,4 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use wasi_eventfd::eventfd::*;
+pub use self::wasi_eventfd::eventfd::*;

@@ -340,7 +340,11 @@ mod tests {
         assert_eq!(flags.bits(), all);
         assert_eq!(CreateFlags::from_bits(0), Ok(CreateFlags::default()));
         for bit in (0..32).map(|b| 1u32 << b).filter(|b| all & b == 0) {
-            assert_eq!(CreateFlags::from_bits(bit), Err(Errno::Inval), "bit {bit:#x}");
+            assert_eq!(
+                CreateFlags::from_bits(bit),
+                Err(Errno::Inval),
+                "bit {bit:#x}"
+            );
         }
     }
 
@@ -364,7 +368,11 @@ mod tests {
         d.try_write(MAX_COUNT).unwrap();
         assert!(d.is_readable() && !d.is_writable());
         assert_eq!(d.try_write(1), Err(Errno::Again));
-        assert_eq!(d.try_write(u64::MAX), Err(Errno::Inval), "EINVAL before EAGAIN");
+        assert_eq!(
+            d.try_write(u64::MAX),
+            Err(Errno::Inval),
+            "EINVAL before EAGAIN"
+        );
         d.try_write(0).unwrap();
         assert_eq!(d.count(), MAX_COUNT);
         assert_eq!(d.try_read(), Ok(MAX_COUNT));

@@ -99,7 +99,11 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         Ok(())
     }
 
-    async fn set_cloexec(&mut self, fd: Resource<Descriptor>, enabled: bool) -> wasmtime::Result<()> {
+    async fn set_cloexec(
+        &mut self,
+        fd: Resource<Descriptor>,
+        enabled: bool,
+    ) -> wasmtime::Result<()> {
         self.table.get_mut(&fd)?.set_cloexec(enabled);
         Ok(())
     }

@@ -169,7 +169,9 @@ pub trait EventfdView: Send {
 ///
 /// `wasi:io/poll` comes from wasmtime-wasi: add it with
 /// [`wasmtime_wasi::p2::add_to_linker_async`] as well.
-pub fn add_to_linker_async<T: EventfdView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn add_to_linker_async<T: EventfdView + 'static>(
+    linker: &mut Linker<T>,
+) -> wasmtime::Result<()> {
     bindings::types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
     bindings::preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
     Ok(())

@@ -12,7 +12,11 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_GUEST_FAILED: u8 = 1;
 
 #[derive(Parser)]
-#[command(name = "wasi-eventfd", version, about = "Linux eventfd(2) for WebAssembly guests")]
+#[command(
+    name = "wasi-eventfd",
+    version,
+    about = "Linux eventfd(2) for WebAssembly guests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,7 +43,11 @@ struct RunArgs {
     guest: PathBuf,
 
     /// Arguments for the main component.
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     args: Vec<String>,
 }
 
@@ -54,7 +62,11 @@ fn main() -> ExitCode {
             let usage_error = e.use_stderr();
             // Prints help and version to stdout, usage errors to stderr.
             let _ = e.print();
-            return if usage_error { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+            return if usage_error {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {

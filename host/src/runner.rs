@@ -215,14 +215,20 @@ impl Runner {
             return Err(LoadError(format!("{shown}: not a WebAssembly file")));
         }
         let component = Component::new(&self.engine, &bytes).map_err(|e| {
-            LoadError(format!("{shown}: not a valid WebAssembly component: {}", root_cause(&e)))
+            LoadError(format!(
+                "{shown}: not a valid WebAssembly component: {}",
+                root_cause(&e)
+            ))
         })?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError(format!("{shown}: cannot be linked: {}", root_cause(&e))))?;
         CommandPre::new(pre).map_err(|e| {
-            LoadError(format!("{shown}: not a wasi:cli/command component: {}", root_cause(&e)))
+            LoadError(format!(
+                "{shown}: not a wasi:cli/command component: {}",
+                root_cause(&e)
+            ))
         })
     }
 
@@ -234,12 +240,15 @@ impl Runner {
             .map(|guest| Ok((guest.clone(), self.load(&guest.path)?)))
             .collect::<Result<Vec<_>, LoadError>>()?;
 
-        let ticker = tokio::spawn({
+        // The epoch ticks on a thread of its own: a tokio task could itself
+        // be starved by the busy guests it is meant to interrupt.
+        let (stop_ticker, ticks_until_stopped) = std::sync::mpsc::channel::<()>();
+        let ticker = std::thread::spawn({
             let engine = self.engine.clone();
-            async move {
-                let mut interval = tokio::time::interval(YIELD_INTERVAL);
-                loop {
-                    interval.tick().await;
+            move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    ticks_until_stopped.recv_timeout(YIELD_INTERVAL)
+                {
                     engine.increment_epoch();
                 }
             }
@@ -260,7 +269,8 @@ impl Runner {
                     .unwrap_or_else(|e| Outcome::Trap(format!("the host task failed: {e}"))),
             );
         }
-        ticker.abort();
+        drop(stop_ticker);
+        let _ = ticker.join();
         Ok(outcomes)
     }
 
@@ -273,9 +283,10 @@ impl Runner {
         let eventfd = self
             .preopens
             .iter()
-            .fold(EventfdCtx::builder(&self.descriptions), |builder, (name, fd)| {
-                builder.preopen(name.clone(), fd)
-            })
+            .fold(
+                EventfdCtx::builder(&self.descriptions),
+                |builder, (name, fd)| builder.preopen(name.clone(), fd),
+            )
             .build();
         GuestState {
             wasi,

@@ -31,7 +31,9 @@ impl TableInner {
     fn live(&self) -> MutexGuard<'_, HashMap<u64, std::sync::Weak<Description>>> {
         // A panic while holding this lock cannot leave the map half-updated
         // (each critical section is a single insert, remove or read).
-        self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn release(&self, id: u64) {
@@ -54,9 +56,7 @@ impl DescriptionTable {
             flags,
             Arc::downgrade(&self.inner),
         ));
-        self.inner
-            .live()
-            .insert(id, Arc::downgrade(&description));
+        self.inner.live().insert(id, Arc::downgrade(&description));
         tracing::debug!(id, initval, ?flags, "eventfd description created");
         Ok(Descriptor {
             description,
@@ -78,7 +78,10 @@ impl DescriptionTable {
     ///
     /// Guests never reach descriptions by id: they hold descriptors.
     pub fn get(&self, id: u64) -> Option<Arc<Description>> {
-        self.inner.live().get(&id).and_then(std::sync::Weak::upgrade)
+        self.inner
+            .live()
+            .get(&id)
+            .and_then(std::sync::Weak::upgrade)
     }
 
     /// The ids of all live descriptions, in ascending order.

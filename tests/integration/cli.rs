@@ -29,7 +29,15 @@ fn ping_pong_completes() {
     let pong = path("pong");
     let ping = path("ping");
     let output = wasi_eventfd(&[
-        "run", "--eventfd", "ping=0", "--eventfd", "pong=0", "--with", &pong, &ping, "200",
+        "run",
+        "--eventfd",
+        "ping=0",
+        "--eventfd",
+        "pong=0",
+        "--with",
+        &pong,
+        &ping,
+        "200",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let out = stdout(&output);
@@ -42,11 +50,20 @@ fn worker_pool_completes() {
     let worker = path("worker");
     let output = wasi_eventfd(&[
         "run",
-        "--eventfd", "jobs=0,semaphore,nonblock",
-        "--eventfd", "done=0",
-        "--eventfd", "quit=0",
-        "--with", &worker, "--with", &worker, "--with", &worker,
-        &path("dispatcher"), "300",
+        "--eventfd",
+        "jobs=0,semaphore,nonblock",
+        "--eventfd",
+        "done=0",
+        "--eventfd",
+        "quit=0",
+        "--with",
+        &worker,
+        "--with",
+        &worker,
+        "--with",
+        &worker,
+        &path("dispatcher"),
+        "300",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let out = stdout(&output);
@@ -78,7 +95,10 @@ fn failing_guests_are_named_with_their_cause() {
     let output = wasi_eventfd(&["run", &path("exit_code"), "3"]);
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
-    assert!(err.contains("guest `exit_code.wasm` exited with code 1"), "{err}");
+    assert!(
+        err.contains("guest `exit_code.wasm` exited with code 1"),
+        "{err}"
+    );
 
     let output = wasi_eventfd(&["run", &path("exit_code"), "trap"]);
     assert_eq!(output.status.code(), Some(1));

@@ -105,7 +105,11 @@ pub fn run(seed: u64, ops: usize) {
                 _ => rng.next() as u32,
             };
             let mut bits = 0;
-            for flag in [CreateFlags::SEMAPHORE, CreateFlags::NONBLOCK, CreateFlags::CLOEXEC] {
+            for flag in [
+                CreateFlags::SEMAPHORE,
+                CreateFlags::NONBLOCK,
+                CreateFlags::CLOEXEC,
+            ] {
                 if rng.below(2) == 0 {
                     bits |= flag;
                 }
@@ -118,11 +122,25 @@ pub fn run(seed: u64, ops: usize) {
             let fd = unsafe { libc::eventfd(initval, bits as i32) };
             match ours {
                 Ok(ours) => {
-                    assert!(fd >= 0, "{}", ctx(&format!("eventfd({initval}, {bits:#x}) failed in the kernel only")));
-                    pairs.push(Pair { ours, kernel: KernelFd(fd) });
+                    assert!(
+                        fd >= 0,
+                        "{}",
+                        ctx(&format!(
+                            "eventfd({initval}, {bits:#x}) failed in the kernel only"
+                        ))
+                    );
+                    pairs.push(Pair {
+                        ours,
+                        kernel: KernelFd(fd),
+                    });
                 }
                 Err(e) => {
-                    assert_eq!(fd, -1, "{}", ctx(&format!("eventfd({initval}, {bits:#x}) failed only here")));
+                    assert_eq!(
+                        fd,
+                        -1,
+                        "{}",
+                        ctx(&format!("eventfd({initval}, {bits:#x}) failed only here"))
+                    );
                     assert_eq!(errno(), e, "{}", ctx("create errno"));
                 }
             }
@@ -149,13 +167,23 @@ pub fn run(seed: u64, ops: usize) {
                     && value != u64::MAX
                     && count.checked_add(value).is_none_or(|sum| sum > MAX_COUNT);
                 if kernel_would_wait {
-                    assert_eq!(ours, None, "{}", ctx(&format!("write({value}) at {count} must wait")));
+                    assert_eq!(
+                        ours,
+                        None,
+                        "{}",
+                        ctx(&format!("write({value}) at {count} must wait"))
+                    );
                     continue;
                 }
                 // SAFETY: writes 8 bytes from a live u64.
                 let n = unsafe { libc::write(pairs[i].kernel.0, (&value as *const u64).cast(), 8) };
                 let kernel = if n == 8 { Ok(()) } else { Err(errno()) };
-                assert_eq!(ours, Some(kernel), "{}", ctx(&format!("write({value}) at count {count}")));
+                assert_eq!(
+                    ours,
+                    Some(kernel),
+                    "{}",
+                    ctx(&format!("write({value}) at count {count}"))
+                );
             }
             38..=67 => {
                 // read
@@ -166,9 +194,15 @@ pub fn run(seed: u64, ops: usize) {
                 }
                 let mut value = 0u64;
                 // SAFETY: reads 8 bytes into a live u64.
-                let n = unsafe { libc::read(pairs[i].kernel.0, (&mut value as *mut u64).cast(), 8) };
+                let n =
+                    unsafe { libc::read(pairs[i].kernel.0, (&mut value as *mut u64).cast(), 8) };
                 let kernel = if n == 8 { Ok(value) } else { Err(errno()) };
-                assert_eq!(ours, Some(kernel), "{}", ctx(&format!("read at count {}", kernel_before.count)));
+                assert_eq!(
+                    ours,
+                    Some(kernel),
+                    "{}",
+                    ctx(&format!("read at count {}", kernel_before.count))
+                );
             }
             68..=77 => {
                 // dup
@@ -176,9 +210,12 @@ pub fn run(seed: u64, ops: usize) {
                 let fd = unsafe { libc::dup(pairs[i].kernel.0) };
                 assert!(fd >= 0);
                 let ours = pairs[i].ours.dup();
-                pairs.push(Pair { ours, kernel: KernelFd(fd) });
+                pairs.push(Pair {
+                    ours,
+                    kernel: KernelFd(fd),
+                });
             }
-            _ if pairs.len() > 24 && op % 2 == 0 => {
+            _ if pairs.len() > 24 && op.is_multiple_of(2) => {
                 // keep the set small enough to compare fully at every step
                 pairs.swap_remove(i);
             }
@@ -193,7 +230,11 @@ pub fn run(seed: u64, ops: usize) {
                 // SAFETY: plain system calls on a live descriptor.
                 unsafe {
                     let flags = libc::fcntl(fd, libc::F_GETFL);
-                    let flags = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+                    let flags = if on {
+                        flags | libc::O_NONBLOCK
+                    } else {
+                        flags & !libc::O_NONBLOCK
+                    };
                     assert_eq!(libc::fcntl(fd, libc::F_SETFL, flags), 0);
                 }
                 pairs[i].ours.set_nonblocking(on);
@@ -202,7 +243,13 @@ pub fn run(seed: u64, ops: usize) {
                 // fcntl(F_SETFD), with or without FD_CLOEXEC
                 let on = rng.below(2) == 0;
                 // SAFETY: plain system call on a live descriptor.
-                let r = unsafe { libc::fcntl(pairs[i].kernel.0, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) };
+                let r = unsafe {
+                    libc::fcntl(
+                        pairs[i].kernel.0,
+                        libc::F_SETFD,
+                        if on { libc::FD_CLOEXEC } else { 0 },
+                    )
+                };
                 assert_eq!(r, 0);
                 pairs[i].ours.set_cloexec(on);
             }
@@ -223,13 +270,24 @@ fn compare_state(table: &DescriptionTable, pairs: &[Pair], ctx: &str) {
         let kernel = pair.kernel.info();
         assert_eq!(
             (ours.count, ours.semaphore, ours.nonblocking, ours.cloexec),
-            (kernel.count, kernel.semaphore, kernel.nonblocking, kernel.cloexec),
+            (
+                kernel.count,
+                kernel.semaphore,
+                kernel.nonblocking,
+                kernel.cloexec
+            ),
             "{ctx} descriptor {i} (count, semaphore, nonblocking, cloexec)"
         );
         match ids.get(&kernel.id) {
-            Some(&id) => assert_eq!(id, ours.id, "{ctx} descriptor {i} shares a description in the kernel only"),
+            Some(&id) => assert_eq!(
+                id, ours.id,
+                "{ctx} descriptor {i} shares a description in the kernel only"
+            ),
             None => {
-                assert!(ours_seen.insert(ours.id), "{ctx} descriptor {i} shares a description here only");
+                assert!(
+                    ours_seen.insert(ours.id),
+                    "{ctx} descriptor {i} shares a description here only"
+                );
                 ids.insert(kernel.id, ours.id);
             }
         }

@@ -29,7 +29,13 @@ fn build_all() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for workspace in ["tests/guests", "guest-examples/rust"] {
         let output = Command::new(&cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
             .arg(&target_dir)
             // Run from the workspace so rustup honours rust-toolchain.toml.
             .current_dir(repo_root().join(workspace))

@@ -1,1 +1,155 @@
-fn main(){}
+//! Project tasks: `cargo xtask demo` and `cargo xtask test`.
+//!
+//! Both first make sure the `wasm32-wasip2` target is installed (the guests
+//! are built for it), so on a fresh machine each is the only command needed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <demo | test [CARGO TEST ARGS]...>
+  demo   build the Rust guest examples and run ping-pong and worker-pool
+  test   run every test of the workspace (cargo test --workspace)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(&args[1..]),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository root")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed: {status}"))
+    }
+}
+
+/// Installs the wasm32-wasip2 target for the toolchain in use, if rustup
+/// manages it and the target is missing.
+fn ensure_wasm_target() -> Result<(), String> {
+    let Ok(output) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .output()
+    else {
+        return Ok(()); // no rustup: the toolchain is managed some other way
+    };
+    if String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|t| t.trim() == "wasm32-wasip2")
+    {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the wasm32-wasip2 target");
+    run(Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .current_dir(root()))
+}
+
+fn demo() -> Result<(), String> {
+    ensure_wasm_target()?;
+    let guests = root().join("target").join("wasm-guests");
+    run(cargo()
+        .current_dir(root().join("guest-examples").join("rust"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(&guests))?;
+    run(cargo().args(["build", "--package", "wasi-eventfd"]))?;
+    let bin = root().join("target").join("debug").join("wasi-eventfd");
+    let wasm = |name: &str| {
+        guests
+            .join("wasm32-wasip2")
+            .join("release")
+            .join(format!("{name}.wasm"))
+    };
+
+    println!("\n== ping-pong: two guests bounce a counter through two shared eventfds");
+    let mut ping_pong = Command::new(&bin);
+    ping_pong
+        .args([
+            "run",
+            "--eventfd",
+            "ping=0",
+            "--eventfd",
+            "pong=0",
+            "--with",
+        ])
+        .arg(wasm("pong"))
+        .arg(wasm("ping"))
+        .arg("10000");
+    println!("$ {}", shown(&ping_pong));
+    run(&mut ping_pong)?;
+
+    println!("\n== worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests");
+    let mut pool = Command::new(&bin);
+    pool.args([
+        "run",
+        "--eventfd",
+        "jobs=0,semaphore,nonblock",
+        "--eventfd",
+        "done=0",
+        "--eventfd",
+        "quit=0",
+    ]);
+    for _ in 0..3 {
+        pool.arg("--with").arg(wasm("worker"));
+    }
+    pool.arg(wasm("dispatcher")).arg("1000");
+    println!("$ {}", shown(&pool));
+    run(&mut pool)
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    ensure_wasm_target()?;
+    run(cargo().args(["test", "--workspace"]).args(extra))
+}
+
+/// A command as a user would type it, paths relative to the repository.
+fn shown(command: &Command) -> String {
+    let root = root();
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| {
+            let part = Path::new(part);
+            part.strip_prefix(&root)
+                .unwrap_or(part)
+                .display()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -33,5 +33,5 @@ pub fn preopen(name: &str) -> Eventfd {
 
 /// One job's work: something that takes a little CPU time.
 pub fn work(seed: u64) -> u64 {
-    (0..20_000u64).fold(seed, |h, i| (h ^ i).wrapping_mul(0x100_0000_01b3))
+    (0..200_000u64).fold(seed, |h, i| (h ^ i).wrapping_mul(0x100_0000_01b3))
 }

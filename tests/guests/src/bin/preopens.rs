@@ -15,7 +15,10 @@ fn main() {
     assert!(!a.cloexec && !b.cloexec);
     assert_eq!(a.count, 0);
     first.set_cloexec(true);
-    assert!(!second.info().cloexec, "fresh descriptors have their own close-on-exec");
+    assert!(
+        !second.info().cloexec,
+        "fresh descriptors have their own close-on-exec"
+    );
     second.set_nonblocking(true);
     assert_eq!(first.read(), Err(ErrorCode::WouldBlock));
     first.write(1).unwrap();

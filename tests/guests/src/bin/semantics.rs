@@ -88,14 +88,21 @@ fn dup_shares_the_description() {
     let b = a.dup().unwrap();
     let (ia, ib) = (a.info(), b.info());
     assert_eq!(ia.id, ib.id);
-    assert!(ia.cloexec, "EFD_CLOEXEC sets close-on-exec on the new descriptor");
+    assert!(
+        ia.cloexec,
+        "EFD_CLOEXEC sets close-on-exec on the new descriptor"
+    );
     assert!(!ib.cloexec, "dup clears close-on-exec");
     b.write(3).unwrap();
     assert_eq!(a.info().count, 3);
     assert_eq!(a.read(), Ok(3));
     assert_eq!(b.read(), Err(ErrorCode::WouldBlock));
     let other = nonblocking(0);
-    assert_ne!(other.info().id, ia.id, "each create makes a new description");
+    assert_ne!(
+        other.info().id,
+        ia.id,
+        "each create makes a new description"
+    );
 }
 
 fn nonblock_is_the_descriptions_cloexec_the_descriptors() {
@@ -138,9 +145,15 @@ fn pollables_are_level_triggered() {
     fd.read().unwrap();
     assert!(!readable.ready());
     fd.write(MAX_COUNT - 1).unwrap();
-    assert!(writable.ready(), "count MAX_COUNT-1: a write of 1 still fits");
+    assert!(
+        writable.ready(),
+        "count MAX_COUNT-1: a write of 1 still fits"
+    );
     fd.write(1).unwrap();
-    assert!(!writable.ready(), "count MAX_COUNT: a write of 1 would block");
+    assert!(
+        !writable.ready(),
+        "count MAX_COUNT: a write of 1 would block"
+    );
     assert_eq!(ready(&[&readable, &writable]), [0]);
     fd.read().unwrap();
     assert!(writable.ready());
@@ -164,17 +177,44 @@ fn poll_waits_for_any_of_several() {
 }
 
 const CASES: &[(&str, fn())] = &[
-    ("counter_read_returns_and_resets", counter_read_returns_and_resets),
+    (
+        "counter_read_returns_and_resets",
+        counter_read_returns_and_resets,
+    ),
     ("initval_is_the_first_count", initval_is_the_first_count),
-    ("semaphore_reads_one_and_decrements", semaphore_reads_one_and_decrements),
-    ("blocking_read_of_nonzero_does_not_wait", blocking_read_of_nonzero_does_not_wait),
-    ("write_max_is_invalid_before_anything_else", write_max_is_invalid_before_anything_else),
-    ("write_past_max_count_would_block_and_adds_nothing", write_past_max_count_would_block_and_adds_nothing),
+    (
+        "semaphore_reads_one_and_decrements",
+        semaphore_reads_one_and_decrements,
+    ),
+    (
+        "blocking_read_of_nonzero_does_not_wait",
+        blocking_read_of_nonzero_does_not_wait,
+    ),
+    (
+        "write_max_is_invalid_before_anything_else",
+        write_max_is_invalid_before_anything_else,
+    ),
+    (
+        "write_past_max_count_would_block_and_adds_nothing",
+        write_past_max_count_would_block_and_adds_nothing,
+    ),
     ("dup_shares_the_description", dup_shares_the_description),
-    ("nonblock_is_the_descriptions_cloexec_the_descriptors", nonblock_is_the_descriptions_cloexec_the_descriptors),
-    ("description_outlives_dropped_descriptors", description_outlives_dropped_descriptors),
-    ("pollables_are_level_triggered", pollables_are_level_triggered),
-    ("poll_waits_for_any_of_several", poll_waits_for_any_of_several),
+    (
+        "nonblock_is_the_descriptions_cloexec_the_descriptors",
+        nonblock_is_the_descriptions_cloexec_the_descriptors,
+    ),
+    (
+        "description_outlives_dropped_descriptors",
+        description_outlives_dropped_descriptors,
+    ),
+    (
+        "pollables_are_level_triggered",
+        pollables_are_level_triggered,
+    ),
+    (
+        "poll_waits_for_any_of_several",
+        poll_waits_for_any_of_several,
+    ),
 ];
 
 fn main() {

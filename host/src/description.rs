@@ -35,6 +35,12 @@ pub enum Errno {
     Mfile,
     /// `ENFILE`: the host holds as many descriptions as it may.
     Nfile,
+    /// `EBADF`: no such descriptor (integer-fd ABI only).
+    Badf,
+    /// `EFAULT`: a buffer outside the guest's memory (integer-fd ABI only).
+    Fault,
+    /// `ENOENT`: no preopen of that name (integer-fd ABI only).
+    Noent,
 }
 
 impl Errno {
@@ -45,6 +51,9 @@ impl Errno {
             Errno::Again => 11,
             Errno::Mfile => 24,
             Errno::Nfile => 23,
+            Errno::Badf => 9,
+            Errno::Fault => 14,
+            Errno::Noent => 2,
         }
     }
 }
@@ -56,6 +65,9 @@ impl std::fmt::Display for Errno {
             Errno::Again => "operation would block (EAGAIN)",
             Errno::Mfile => "too many descriptors (EMFILE)",
             Errno::Nfile => "too many descriptions (ENFILE)",
+            Errno::Badf => "bad descriptor (EBADF)",
+            Errno::Fault => "bad address (EFAULT)",
+            Errno::Noent => "no such eventfd (ENOENT)",
         })
     }
 }
@@ -181,6 +193,18 @@ impl Description {
     /// pending writable pollables.
     pub fn writers_waiting(&self) -> usize {
         self.read.total_listeners()
+    }
+
+    /// A listener notified by the next successful write (for `poll(2)`,
+    /// which waits on several descriptions at once). Listen, re-check
+    /// readiness, then await it.
+    pub(crate) fn listen_written(&self) -> event_listener::EventListener {
+        self.written.listen()
+    }
+
+    /// A listener notified by the next successful read.
+    pub(crate) fn listen_read(&self) -> event_listener::EventListener {
+        self.read.listen()
     }
 
     /// One read attempt that never waits: `EAGAIN` when the counter is 0,

@@ -19,6 +19,9 @@ impl From<Errno> for types::ErrorCode {
             Errno::Again => types::ErrorCode::WouldBlock,
             Errno::Mfile => types::ErrorCode::TooManyDescriptors,
             Errno::Nfile => types::ErrorCode::TooManyDescriptions,
+            // Only the integer-fd ABI has these; a component cannot reach them
+            // (its handles are checked by wasmtime, it passes no pointers).
+            Errno::Badf | Errno::Fault | Errno::Noent => types::ErrorCode::InvalidArgument,
         }
     }
 }

@@ -92,6 +92,7 @@
 
 #![deny(missing_docs)]
 
+pub mod abi;
 #[allow(missing_docs)] // generated from the WIT, whose comments become the docs
 pub mod bindings;
 mod description;
@@ -109,6 +110,8 @@ pub use crate::table::{DescriptionTable, Descriptor, Info};
 pub struct EventfdCtx {
     table: DescriptionTable,
     preopens: Vec<(String, Descriptor)>,
+    /// The integer descriptors of a core-module guest ([`abi`]).
+    fds: abi::FdTable,
 }
 
 impl EventfdCtx {
@@ -118,6 +121,7 @@ impl EventfdCtx {
             ctx: EventfdCtx {
                 table: table.clone(),
                 preopens: Vec::new(),
+                fds: abi::FdTable::default(),
             },
         }
     }

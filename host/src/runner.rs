@@ -12,9 +12,10 @@ use std::time::Duration;
 use tracing::Instrument as _;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, InstancePre, Module, Store};
+use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx, EventfdCtxView, EventfdView};
 
@@ -45,6 +46,32 @@ impl EventfdView for GuestState {
             table: &mut self.table,
         }
     }
+}
+
+/// The store data of one core-module guest run by a [`Runner`]: WASI
+/// preview 1 and the integer-fd eventfd ABI ([`crate::abi`]).
+pub struct CoreGuestState {
+    p1: WasiP1Ctx,
+    eventfd: EventfdCtx,
+    /// Unused by core modules, which hold integer fds; the view requires one.
+    table: ResourceTable,
+}
+
+impl EventfdView for CoreGuestState {
+    fn eventfd(&mut self) -> EventfdCtxView<'_> {
+        EventfdCtxView {
+            ctx: &mut self.eventfd,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A guest ready to instantiate: a component or a core module.
+pub enum LoadedGuest {
+    /// A `wasi:cli/command` component.
+    Component(CommandPre<GuestState>),
+    /// A core module with a `_start` export (WASI preview 1).
+    Module(InstancePre<CoreGuestState>),
 }
 
 /// A named eventfd that the runner creates and hands to every guest, as
@@ -170,6 +197,7 @@ impl std::error::Error for LoadError {}
 pub struct Runner {
     engine: Engine,
     linker: Linker<GuestState>,
+    core_linker: wasmtime::Linker<CoreGuestState>,
     descriptions: DescriptionTable,
     preopens: Vec<(String, Descriptor)>,
 }
@@ -184,9 +212,15 @@ impl Runner {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         crate::add_to_linker_async(&mut linker)?;
+        let mut core_linker = wasmtime::Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| {
+            &mut s.p1
+        })?;
+        crate::abi::add_to_linker_async(&mut core_linker)?;
         Ok(Runner {
             engine,
             linker,
+            core_linker,
             descriptions: DescriptionTable::new(),
             preopens: Vec::new(),
         })
@@ -198,38 +232,57 @@ impl Runner {
     }
 
     /// Creates the named eventfd of `spec` and shares it with every guest.
-    /// Returns the runner's own descriptor, so host code can use it too.
-    pub fn add_eventfd(&mut self, spec: &EventfdSpec) -> Result<&Descriptor, crate::Errno> {
+    /// Returns a descriptor of it for the host, so host code can take part.
+    pub fn add_eventfd(&mut self, spec: &EventfdSpec) -> Result<Descriptor, crate::Errno> {
         let descriptor = self.descriptions.create(spec.initval, spec.flags)?;
+        let for_host = descriptor.dup();
         self.preopens.push((spec.name.clone(), descriptor));
-        let (_, descriptor) = &self.preopens[self.preopens.len() - 1];
-        Ok(descriptor)
+        Ok(for_host)
     }
 
-    /// Loads and links a guest component, with an error naming the file
-    /// and the problem when it cannot run.
-    pub fn load(&self, path: &Path) -> Result<CommandPre<GuestState>, LoadError> {
+    /// Loads and links a guest: a component, a core module, or either as
+    /// WebAssembly text. The error names the file and the problem.
+    pub fn load(&self, path: &Path) -> Result<LoadedGuest, LoadError> {
         let shown = path.display();
+        let fail = |what: &str, e: &dyn fmt::Display| LoadError(format!("{shown}: {what}: {e}"));
         let bytes = std::fs::read(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
-        if !bytes.starts_with(b"\0asm") {
-            return Err(LoadError(format!("{shown}: not a WebAssembly file")));
+        let bytes = if bytes.starts_with(b"\0asm") {
+            bytes
+        } else {
+            wat::parse_bytes(&bytes)
+                .map_err(|e| {
+                    fail(
+                        "not a WebAssembly file (nor valid WebAssembly text)",
+                        &first_line(&e),
+                    )
+                })?
+                .into_owned()
+        };
+        // The header's layer field: 0 for core modules, 1 for components.
+        if bytes.get(6..8) == Some(&[1, 0]) {
+            let component = Component::new(&self.engine, &bytes)
+                .map_err(|e| fail("not a valid WebAssembly component", &root_cause(&e)))?;
+            let pre = self
+                .linker
+                .instantiate_pre(&component)
+                .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
+            let command = CommandPre::new(pre)
+                .map_err(|e| fail("not a wasi:cli/command component", &root_cause(&e)))?;
+            Ok(LoadedGuest::Component(command))
+        } else {
+            let module = Module::new(&self.engine, &bytes)
+                .map_err(|e| fail("not a valid WebAssembly module", &root_cause(&e)))?;
+            if module.get_export("_start").is_none() {
+                return Err(LoadError(format!(
+                    "{shown}: a core module needs a `_start` export"
+                )));
+            }
+            let pre = self
+                .core_linker
+                .instantiate_pre(&module)
+                .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
+            Ok(LoadedGuest::Module(pre))
         }
-        let component = Component::new(&self.engine, &bytes).map_err(|e| {
-            LoadError(format!(
-                "{shown}: not a valid WebAssembly component: {}",
-                root_cause(&e)
-            ))
-        })?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError(format!("{shown}: cannot be linked: {}", root_cause(&e))))?;
-        CommandPre::new(pre).map_err(|e| {
-            LoadError(format!(
-                "{shown}: not a wasi:cli/command component: {}",
-                root_cause(&e)
-            ))
-        })
     }
 
     /// Loads every guest, then runs them all concurrently and returns how
@@ -256,10 +309,27 @@ impl Runner {
 
         let tasks: Vec<_> = loaded
             .into_iter()
-            .map(|(guest, pre)| {
-                let state = self.guest_state(&guest);
+            .map(|(guest, loaded)| {
                 let span = tracing::info_span!("guest", name = guest.name());
-                tokio::spawn(run_guest(pre, state).instrument(span))
+                let eventfd = self.eventfd_ctx();
+                match loaded {
+                    LoadedGuest::Component(pre) => {
+                        let state = GuestState {
+                            wasi: wasi_ctx(&guest).build(),
+                            eventfd,
+                            table: ResourceTable::new(),
+                        };
+                        tokio::spawn(run_component(pre, state).instrument(span))
+                    }
+                    LoadedGuest::Module(pre) => {
+                        let state = CoreGuestState {
+                            p1: wasi_ctx(&guest).build_p1(),
+                            eventfd,
+                            table: ResourceTable::new(),
+                        };
+                        tokio::spawn(run_module(pre, state).instrument(span))
+                    }
+                }
             })
             .collect();
         let mut outcomes = Vec::with_capacity(tasks.len());
@@ -274,29 +344,24 @@ impl Runner {
         Ok(outcomes)
     }
 
-    fn guest_state(&self, guest: &GuestSpec) -> GuestState {
-        let wasi = WasiCtx::builder()
-            .inherit_stdio()
-            .inherit_env()
-            .args(&guest.args)
-            .build();
-        let eventfd = self
-            .preopens
+    fn eventfd_ctx(&self) -> EventfdCtx {
+        self.preopens
             .iter()
             .fold(
                 EventfdCtx::builder(&self.descriptions),
                 |builder, (name, fd)| builder.preopen(name.clone(), fd),
             )
-            .build();
-        GuestState {
-            wasi,
-            eventfd,
-            table: ResourceTable::new(),
-        }
+            .build()
     }
 }
 
-async fn run_guest(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
+fn wasi_ctx(guest: &GuestSpec) -> WasiCtxBuilder {
+    let mut builder = WasiCtx::builder();
+    builder.inherit_stdio().inherit_env().args(&guest.args);
+    builder
+}
+
+async fn run_component(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
     let mut store = Store::new(pre.engine(), state);
     store.epoch_deadline_async_yield_and_update(1);
     let result = async {
@@ -304,9 +369,27 @@ async fn run_guest(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
         command.wasi_cli_run().call_run(&mut store).await
     }
     .await;
+    outcome(result.map(|run| run.map_err(|()| 1)))
+}
+
+async fn run_module(pre: InstancePre<CoreGuestState>, state: CoreGuestState) -> Outcome {
+    let mut store = Store::new(pre.module().engine(), state);
+    store.epoch_deadline_async_yield_and_update(1);
+    let result = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        start.call_async(&mut store, ()).await
+    }
+    .await;
+    outcome(result.map(Ok))
+}
+
+/// How a guest ended, from what its entry point returned: `Ok(Err(code))`
+/// is a failure it reported, `Err` an exit or a trap.
+fn outcome(result: wasmtime::Result<Result<(), i32>>) -> Outcome {
     let outcome = match result {
         Ok(Ok(())) => Outcome::Success,
-        Ok(Err(())) => Outcome::Exit(1),
+        Ok(Err(code)) => Outcome::Exit(code),
         Err(e) => match e.downcast_ref::<I32Exit>() {
             Some(I32Exit(0)) => Outcome::Success,
             Some(I32Exit(code)) => Outcome::Exit(*code),
@@ -320,6 +403,15 @@ async fn run_guest(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
     };
     tracing::debug!(%outcome, "guest finished");
     outcome
+}
+
+fn first_line(error: &dyn fmt::Display) -> String {
+    error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn root_cause(error: &wasmtime::Error) -> String {

@@ -51,7 +51,7 @@ fn runner_with(specs: &[&str]) -> (Runner, Vec<Descriptor>) {
         .iter()
         .map(|spec| {
             let spec: EventfdSpec = spec.parse().expect("spec");
-            runner.add_eventfd(&spec).expect("eventfd").dup()
+            runner.add_eventfd(&spec).expect("eventfd")
         })
         .collect();
     (runner, descriptors)

@@ -1,0 +1,436 @@
+//! The integer-fd ABI for core modules: import module `wasi_eventfd`, whose
+//! functions mirror Linux's system calls, on the same description table as
+//! the component interface.
+//!
+//! Every parameter and result is `i32`; a negative result is `-errno` with
+//! Linux's numbers. Descriptor numbers are this ABI's own (not WASI
+//! preview 1's), held per guest in an [`FdTable`].
+//!
+//! | function | result |
+//! |---|---|
+//! | `eventfd(initval, flags)` | a new fd; unknown flag bits: `-EINVAL` |
+//! | `read(fd, buf, len)` | 8, the value little-endian at `buf`; `len < 8`: `-EINVAL`; `buf` outside memory: `-EFAULT` without consuming |
+//! | `write(fd, buf, len)` | 8; `len != 8` or the value `u64::MAX`: `-EINVAL` |
+//! | `close(fd)` / `dup(fd)` | 0 / the lowest free fd, close-on-exec clear |
+//! | `fcntl(fd, cmd, arg)` | `F_GETFD` 1, `F_SETFD` 2, `F_GETFL` 3, `F_SETFL` 4 |
+//! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
+//! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use tracing::Instrument as _;
+use wasmtime::{Caller, Linker, Memory};
+
+use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
+use crate::{Descriptor, EventfdView};
+
+/// The import module name.
+pub const MODULE: &str = "wasi_eventfd";
+
+const F_GETFD: i32 = 1;
+const F_SETFD: i32 = 2;
+const F_GETFL: i32 = 3;
+const F_SETFL: i32 = 4;
+const FD_CLOEXEC: i32 = 1;
+const O_RDWR: i32 = 2;
+const O_NONBLOCK: i32 = 0o4000;
+
+const POLLIN: i16 = 0x1;
+const POLLOUT: i16 = 0x4;
+const POLLERR: i16 = 0x8;
+const POLLHUP: i16 = 0x10;
+const POLLNVAL: i16 = 0x20;
+/// The size of Linux's `struct pollfd { int fd; short events; short revents; }`.
+const POLLFD_SIZE: u32 = 8;
+/// Linux refuses more entries than the fd limit; so do we, to bound the work.
+const MAX_POLL_FDS: u32 = 1 << 16;
+
+/// One guest's integer descriptors, like a process's fd table: each number
+/// names a [`Descriptor`], and new ones take the lowest free number.
+#[derive(Debug, Default)]
+pub struct FdTable {
+    slots: Vec<Option<Descriptor>>,
+}
+
+impl FdTable {
+    /// Stores `descriptor` under the lowest free number.
+    pub fn insert(&mut self, descriptor: Descriptor) -> i32 {
+        let fd = match self.slots.iter().position(Option::is_none) {
+            Some(free) => {
+                self.slots[free] = Some(descriptor);
+                free
+            }
+            None => {
+                self.slots.push(Some(descriptor));
+                self.slots.len() - 1
+            }
+        };
+        // The table never holds more than i32::MAX entries: each insert is
+        // one guest call and memory runs out long before.
+        i32::try_from(fd).unwrap_or(i32::MAX)
+    }
+
+    /// The descriptor numbered `fd`, or `EBADF`.
+    pub fn get(&self, fd: i32) -> Result<&Descriptor, Errno> {
+        let index = usize::try_from(fd).map_err(|_| Errno::Badf)?;
+        self.slots
+            .get(index)
+            .and_then(Option::as_ref)
+            .ok_or(Errno::Badf)
+    }
+
+    fn get_mut(&mut self, fd: i32) -> Result<&mut Descriptor, Errno> {
+        let index = usize::try_from(fd).map_err(|_| Errno::Badf)?;
+        self.slots
+            .get_mut(index)
+            .and_then(Option::as_mut)
+            .ok_or(Errno::Badf)
+    }
+
+    /// Takes the descriptor numbered `fd` out of the table, or `EBADF`.
+    pub fn remove(&mut self, fd: i32) -> Result<Descriptor, Errno> {
+        let index = usize::try_from(fd).map_err(|_| Errno::Badf)?;
+        let descriptor = self
+            .slots
+            .get_mut(index)
+            .and_then(Option::take)
+            .ok_or(Errno::Badf)?;
+        while self.slots.last().is_some_and(Option::is_none) {
+            self.slots.pop();
+        }
+        Ok(descriptor)
+    }
+
+    /// How many descriptors are open.
+    pub fn len(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+
+    /// Whether no descriptor is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Adds the `wasi_eventfd` import module to a core-module `linker`, for
+/// stores driven with wasmtime's async API. The store data's
+/// [`EventfdView`] gives each guest its [`FdTable`] and preopens.
+pub fn add_to_linker_async<T: EventfdView + 'static>(
+    linker: &mut Linker<T>,
+) -> wasmtime::Result<()> {
+    linker.func_wrap(
+        MODULE,
+        "eventfd",
+        |mut caller: Caller<'_, T>, initval: i32, flags: i32| {
+            let _span = tracing::debug_span!("eventfd", initval, flags).entered();
+            // initval is an unsigned int in C: reinterpret the bits.
+            result(eventfd(&mut caller, initval as u32, flags as u32))
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "read",
+        |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
+            let span = tracing::debug_span!("read", fd, buf, len);
+            Box::new(
+                async move { result(read(&mut caller, fd, buf as u32, len as u32).await) }
+                    .instrument(span),
+            )
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "write",
+        |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
+            let span = tracing::debug_span!("write", fd, buf, len);
+            Box::new(
+                async move { result(write(&mut caller, fd, buf as u32, len as u32).await) }
+                    .instrument(span),
+            )
+        },
+    )?;
+    linker.func_wrap(MODULE, "close", |mut caller: Caller<'_, T>, fd: i32| {
+        let _span = tracing::debug_span!("close", fd).entered();
+        result(fds(&mut caller).remove(fd).map(|_| 0))
+    })?;
+    linker.func_wrap(MODULE, "dup", |mut caller: Caller<'_, T>, fd: i32| {
+        let _span = tracing::debug_span!("dup", fd).entered();
+        let table = fds(&mut caller);
+        result(
+            table
+                .get(fd)
+                .map(Descriptor::dup)
+                .map(|dup| table.insert(dup)),
+        )
+    })?;
+    linker.func_wrap(
+        MODULE,
+        "fcntl",
+        |mut caller: Caller<'_, T>, fd: i32, cmd: i32, arg: i32| {
+            let _span = tracing::debug_span!("fcntl", fd, cmd, arg).entered();
+            result(fcntl(fds(&mut caller), fd, cmd, arg))
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "poll",
+        |mut caller: Caller<'_, T>, (ptr, nfds, timeout): (i32, i32, i32)| {
+            let span = tracing::debug_span!("poll", ptr, nfds, timeout);
+            Box::new(
+                async move { result(poll(&mut caller, ptr as u32, nfds as u32, timeout).await) }
+                    .instrument(span),
+            )
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "preopen",
+        |mut caller: Caller<'_, T>, name: i32, len: i32| {
+            let _span = tracing::debug_span!("preopen", name, len).entered();
+            result(preopen(&mut caller, name as u32, len as u32))
+        },
+    )?;
+    Ok(())
+}
+
+/// Folds a result into the ABI's `i32`: the value, or `-errno`.
+fn result(result: Result<i32, Errno>) -> i32 {
+    let value = result.unwrap_or_else(|errno| -errno.raw());
+    tracing::debug!(result = value);
+    value
+}
+
+fn fds<'a, T: EventfdView>(caller: &'a mut Caller<'_, T>) -> &'a mut FdTable {
+    &mut caller.data_mut().eventfd().ctx.fds
+}
+
+fn description<T: EventfdView>(
+    caller: &mut Caller<'_, T>,
+    fd: i32,
+) -> Result<Arc<Description>, Errno> {
+    Ok(Arc::clone(fds(caller).get(fd)?.description()))
+}
+
+/// The guest's exported memory and the byte range `[ptr, ptr + len)` in it,
+/// or `EFAULT` when there is no memory or the range is not inside it.
+fn memory_range<T>(
+    caller: &mut Caller<'_, T>,
+    ptr: u32,
+    len: u32,
+) -> Result<(Memory, usize), Errno> {
+    let memory = caller
+        .get_export("memory")
+        .and_then(|export| export.into_memory())
+        .ok_or(Errno::Fault)?;
+    let end = u64::from(ptr) + u64::from(len);
+    if end > memory.data_size(&*caller) as u64 {
+        return Err(Errno::Fault);
+    }
+    Ok((memory, ptr as usize))
+}
+
+fn eventfd<T: EventfdView>(
+    caller: &mut Caller<'_, T>,
+    initval: u32,
+    flags: u32,
+) -> Result<i32, Errno> {
+    let flags = CreateFlags::from_bits(flags)?;
+    let view = caller.data_mut().eventfd();
+    let descriptor = view.ctx.table.create(initval, flags)?;
+    Ok(view.ctx.fds.insert(descriptor))
+}
+
+async fn read<T: EventfdView>(
+    caller: &mut Caller<'_, T>,
+    fd: i32,
+    buf: u32,
+    len: u32,
+) -> Result<i32, Errno> {
+    let description = description(caller, fd)?;
+    if len < 8 {
+        return Err(Errno::Inval);
+    }
+    // Checked before the read, so a bad buffer never consumes the count.
+    let (memory, at) = memory_range(caller, buf, len)?;
+    let value = description.read().await?;
+    // Wasm memories never shrink, so the range checked above still fits.
+    memory
+        .write(&mut *caller, at, &value.to_le_bytes())
+        .map_err(|_| Errno::Fault)?;
+    Ok(8)
+}
+
+async fn write<T: EventfdView>(
+    caller: &mut Caller<'_, T>,
+    fd: i32,
+    buf: u32,
+    len: u32,
+) -> Result<i32, Errno> {
+    let description = description(caller, fd)?;
+    if len != 8 {
+        return Err(Errno::Inval);
+    }
+    let (memory, at) = memory_range(caller, buf, len)?;
+    let mut bytes = [0; 8];
+    memory
+        .read(&*caller, at, &mut bytes)
+        .map_err(|_| Errno::Fault)?;
+    description.write(u64::from_le_bytes(bytes)).await?;
+    Ok(8)
+}
+
+fn fcntl(fds: &mut FdTable, fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
+    let descriptor = fds.get_mut(fd)?;
+    match cmd {
+        F_GETFD => Ok(if descriptor.cloexec() { FD_CLOEXEC } else { 0 }),
+        F_SETFD => {
+            descriptor.set_cloexec(arg & FD_CLOEXEC != 0);
+            Ok(0)
+        }
+        F_GETFL => {
+            let nonblocking = descriptor.description().is_nonblocking();
+            Ok(O_RDWR | if nonblocking { O_NONBLOCK } else { 0 })
+        }
+        F_SETFL => {
+            descriptor.set_nonblocking(arg & O_NONBLOCK != 0);
+            Ok(0)
+        }
+        _ => Err(Errno::Inval),
+    }
+}
+
+fn preopen<T: EventfdView>(caller: &mut Caller<'_, T>, name: u32, len: u32) -> Result<i32, Errno> {
+    let (memory, at) = memory_range(caller, name, len)?;
+    let name = memory
+        .data(&*caller)
+        .get(at..at + len as usize)
+        .ok_or(Errno::Fault)?
+        .to_vec();
+    let ctx = caller.data_mut().eventfd().ctx;
+    let dup = ctx
+        .preopens
+        .iter()
+        .find(|(preopen, _)| preopen.as_bytes() == name)
+        .map(|(_, descriptor)| descriptor.dup())
+        .ok_or(Errno::Noent)?;
+    Ok(ctx.fds.insert(dup))
+}
+
+/// One `struct pollfd` entry: where it is, what it asks for and what it got.
+struct PollEntry {
+    at: usize,
+    events: i16,
+    /// `None` for a negative fd (ignored) or an unknown one (`POLLNVAL`).
+    description: Option<Arc<Description>>,
+    valid: bool,
+}
+
+impl PollEntry {
+    /// The kernel's `eventfd_poll` mask, filtered by the requested events
+    /// (`POLLERR` and `POLLHUP` are always reported, `POLLNVAL` for a bad fd).
+    fn revents(&self) -> i16 {
+        match &self.description {
+            None if self.valid => 0,
+            None => POLLNVAL,
+            Some(d) => {
+                let count = d.count();
+                let mut ready = 0;
+                if count > 0 {
+                    ready |= POLLIN;
+                }
+                if count < MAX_COUNT {
+                    ready |= POLLOUT;
+                }
+                if count == u64::MAX {
+                    ready |= POLLERR;
+                }
+                ready & (self.events | POLLERR | POLLHUP)
+            }
+        }
+    }
+}
+
+async fn poll<T: EventfdView>(
+    caller: &mut Caller<'_, T>,
+    ptr: u32,
+    nfds: u32,
+    timeout_ms: i32,
+) -> Result<i32, Errno> {
+    if nfds > MAX_POLL_FDS {
+        return Err(Errno::Inval);
+    }
+    let (memory, base) = memory_range(caller, ptr, nfds * POLLFD_SIZE)?;
+    let mut entries = Vec::with_capacity(nfds as usize);
+    for i in 0..nfds as usize {
+        let at = base + i * POLLFD_SIZE as usize;
+        let mut raw = [0u8; 8];
+        memory
+            .read(&*caller, at, &mut raw)
+            .map_err(|_| Errno::Fault)?;
+        let fd = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        let events = i16::from_le_bytes([raw[4], raw[5]]);
+        let description = if fd < 0 {
+            None
+        } else {
+            description(caller, fd).ok()
+        };
+        entries.push(PollEntry {
+            at,
+            events,
+            valid: fd < 0 || description.is_some(),
+            description,
+        });
+    }
+
+    let deadline = u64::try_from(timeout_ms)
+        .ok()
+        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    let revents = loop {
+        // Listen first, then check, so no change between the two is missed.
+        let mut listeners: Vec<event_listener::EventListener> = Vec::new();
+        for entry in &entries {
+            if let Some(d) = &entry.description {
+                if entry.events & POLLIN != 0 {
+                    listeners.push(d.listen_written());
+                }
+                if entry.events & POLLOUT != 0 {
+                    listeners.push(d.listen_read());
+                }
+            }
+        }
+        let revents: Vec<i16> = entries.iter().map(PollEntry::revents).collect();
+        if revents.iter().any(|&r| r != 0)
+            || deadline.is_some_and(|d| d <= tokio::time::Instant::now())
+        {
+            break revents;
+        }
+        let any_event = std::future::poll_fn(|cx| {
+            if listeners
+                .iter_mut()
+                .any(|l| Pin::new(l).poll(cx).is_ready())
+            {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        });
+        match deadline {
+            Some(deadline) => {
+                let _ = tokio::time::timeout_at(deadline, any_event).await;
+            }
+            None => any_event.await,
+        }
+    };
+
+    for (entry, revents) in entries.iter().zip(&revents) {
+        memory
+            .write(&mut *caller, entry.at + 6, &revents.to_le_bytes())
+            .map_err(|_| Errno::Fault)?;
+    }
+    let ready = revents.iter().filter(|&&r| r != 0).count();
+    Ok(i32::try_from(ready).unwrap_or(i32::MAX))
+}

@@ -10,11 +10,11 @@ use wasi_eventfd::{Description, Descriptor, MAX_COUNT};
 use crate::guests::guest;
 
 /// How long a test waits for a condition before it fails.
-const PATIENCE: Duration = Duration::from_secs(60);
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Waits until `condition` holds: guests reach their blocking points at
 /// their own pace, so tests wait for the state rather than for a time.
-async fn until(what: &str, condition: impl Fn() -> bool) {
+pub async fn until(what: &str, condition: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !condition() {
         assert!(
@@ -26,14 +26,14 @@ async fn until(what: &str, condition: impl Fn() -> bool) {
 }
 
 /// Fails the test instead of hanging when a future never completes.
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(PATIENCE, future)
         .await
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
 /// Runs guests and host code side by side until both are done.
-async fn run_alongside(
+pub async fn run_alongside(
     runner: &Runner,
     specs: Vec<GuestSpec>,
     host: impl Future<Output = ()>,
@@ -45,7 +45,7 @@ async fn run_alongside(
     outcomes.expect("guests load")
 }
 
-fn runner_with(specs: &[&str]) -> (Runner, Vec<Descriptor>) {
+pub fn runner_with(specs: &[&str]) -> (Runner, Vec<Descriptor>) {
     let mut runner = Runner::new().expect("runner");
     let descriptors = specs
         .iter()
@@ -64,7 +64,7 @@ fn guests(name: &str, count: usize, args: &[&str]) -> Vec<GuestSpec> {
         .collect()
 }
 
-fn assert_all_succeeded(outcomes: &[Outcome]) {
+pub fn assert_all_succeeded(outcomes: &[Outcome]) {
     for (i, outcome) in outcomes.iter().enumerate() {
         assert_eq!(*outcome, Outcome::Success, "guest {i} {outcome}");
     }

@@ -3,6 +3,7 @@
 //! `wasi-eventfd` binary, and a differential test against the kernel.
 
 mod cli;
+mod core_modules;
 mod differential;
 mod guests;
 mod library;

@@ -1,0 +1,134 @@
+//! Core-module guests (WAT here; C in `c_guests`) on the integer-fd ABI,
+//! alone and together with components and host code.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use wasi_eventfd::runner::{GuestSpec, Outcome, Runner};
+
+use crate::guests::{guest, repo_root};
+use crate::library::{assert_all_succeeded, run_alongside, runner_with, until};
+
+fn wat(name: &str) -> PathBuf {
+    repo_root().join("guest-examples").join("wat").join(name)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wat_basics_follow_the_abi() {
+    let runner = Runner::new().unwrap();
+    let outcomes = runner
+        .run(&[GuestSpec::new(wat("eventfd-basics.wat"), [])])
+        .await
+        .unwrap();
+    assert_all_succeeded(&outcomes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wat_error_paths_give_linux_errnos_and_free_everything() {
+    let runner = Runner::new().unwrap();
+    let outcomes = runner
+        .run(&[GuestSpec::new(wat("eventfd-errors.wat"), [])])
+        .await
+        .unwrap();
+    // A failed check exits with its number: Exit(n) names the check.
+    assert_all_succeeded(&outcomes);
+    assert!(
+        runner.descriptions().is_empty(),
+        "the guest's open fds are released when it ends: {:?}",
+        runner.descriptions().ids()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_core_guest_blocked_in_read_is_woken_by_the_host() {
+    let (runner, fds) = runner_with(&["ping=0", "pong=0"]);
+    let ping = fds[0].description().clone();
+    let host = async {
+        for _ in 0..3 {
+            until("the core guest blocks reading `ping`", || {
+                ping.readers_waiting() == 1
+            })
+            .await;
+            assert_eq!(fds[1].description().count(), 0);
+            fds[0].write(1).await.unwrap();
+            assert_eq!(fds[1].read().await, Ok(1));
+        }
+        fds[0].write(2).await.unwrap();
+    };
+    let outcomes = run_alongside(&runner, vec![GuestSpec::new(wat("pong.wat"), [])], host).await;
+    assert_all_succeeded(&outcomes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_core_module_and_a_component_play_ping_pong() {
+    let (runner, _fds) = runner_with(&["ping=0", "pong=0"]);
+    let outcomes = runner
+        .run(&[
+            GuestSpec::new(guest("ping"), ["500".to_string()]),
+            GuestSpec::new(wat("pong.wat"), []),
+        ])
+        .await
+        .unwrap();
+    assert_all_succeeded(&outcomes);
+}
+
+#[test]
+fn bad_wat_and_modules_without_start_are_one_line_errors() {
+    let dir = std::env::temp_dir().join(format!("wasi-eventfd-wat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "broken.wat",
+            "(module (func $f (result i32)",
+            "not a WebAssembly file (nor valid WebAssembly text)",
+        ),
+        (
+            "no-start.wat",
+            "(module (memory (export \"memory\") 1))",
+            "needs a `_start` export",
+        ),
+        (
+            "unknown-import.wat",
+            "(module (import \"wasi_eventfd\" \"nope\" (func)) (func (export \"_start\")))",
+            "cannot be linked",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+            .arg("run")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(
+            err.contains(expected),
+            "{name}: expected `{expected}` in {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_core_module_exit_code_is_reported_exactly() {
+    let runner = Runner::new().unwrap();
+    let dir = std::env::temp_dir().join(format!("wasi-eventfd-exit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("exit7.wat");
+    std::fs::write(
+        &path,
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+           (memory (export "memory") 1)
+           (func (export "_start") (call $exit (i32.const 7))))"#,
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let outcomes = runtime
+        .block_on(runner.run(&[GuestSpec::new(&path, [])]))
+        .unwrap();
+    assert_eq!(outcomes, [Outcome::Exit(7)]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

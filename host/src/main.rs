@@ -24,7 +24,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a component, and any `--with` components concurrently, sharing eventfds.
+    /// Run a guest, and any `--with` guests concurrently, sharing eventfds.
+    ///
+    /// A guest is a `wasi:cli/command` component or a core module with a
+    /// `_start` export (WASI preview 1 plus the `wasi_eventfd` integer-fd
+    /// ABI), as binary `.wasm` or as `.wat` text.
     Run(RunArgs),
 }
 
@@ -34,15 +38,15 @@ struct RunArgs {
     #[arg(long = "eventfd", value_name = "NAME=INITVAL[,FLAG]...")]
     eventfds: Vec<EventfdSpec>,
 
-    /// Another component to run at the same time (no arguments; argv[0] is its file name).
+    /// Another guest to run at the same time (no arguments; argv[0] is its file name).
     #[arg(long = "with", value_name = "GUEST.wasm")]
     with: Vec<PathBuf>,
 
-    /// The main component.
+    /// The main guest.
     #[arg(value_name = "GUEST.wasm")]
     guest: PathBuf,
 
-    /// Arguments for the main component.
+    /// Arguments for the main guest.
     #[arg(
         value_name = "ARGS",
         trailing_var_arg = true,

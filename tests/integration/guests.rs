@@ -51,3 +51,34 @@ fn build_all() -> Result<PathBuf, String> {
     }
     Ok(target_dir.join("wasm32-wasip2").join("release"))
 }
+
+/// The path of C guest `name` (a program of `guest-examples/c`), building
+/// them all with its Makefile on first use.
+pub fn c_guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = BUILT
+        .get_or_init(build_c)
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(path.exists(), "no C guest {}", path.display());
+    path
+}
+
+fn build_c() -> Result<PathBuf, String> {
+    let out = repo_root().join("target").join("c-guests");
+    let output = Command::new("make")
+        .arg("-C")
+        .arg(repo_root().join("guest-examples").join("c"))
+        .arg(format!("OUT={}", out.display()))
+        .output()
+        .map_err(|e| format!("cannot run make: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the C guests failed (they need Debian's clang, lld, wasi-libc and \
+             libclang-rt-dev-wasm32; `cargo xtask test` installs them):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(out)
+}

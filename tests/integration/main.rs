@@ -2,6 +2,7 @@
 //! `guest-examples/rust`, run through the library and through the
 //! `wasi-eventfd` binary, and a differential test against the kernel.
 
+mod c_guests;
 mod cli;
 mod core_modules;
 mod differential;

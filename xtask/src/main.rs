@@ -1,7 +1,9 @@
 //! Project tasks: `cargo xtask demo` and `cargo xtask test`.
 //!
-//! Both first make sure the `wasm32-wasip2` target is installed (the guests
-//! are built for it), so on a fresh machine each is the only command needed.
+//! Both first make sure the guests' toolchains are there: the `wasm32-wasip2`
+//! Rust target (through rustup) and, for the C guests, Debian's clang, lld
+//! and wasi-libc (through apt-get, when run as root). So on a fresh machine
+//! each is the only command needed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -75,8 +77,39 @@ fn ensure_wasm_target() -> Result<(), String> {
         .current_dir(root()))
 }
 
+/// Debian's packages for the C guests (`guest-examples/c`).
+const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm32"];
+
+/// Installs the C guests' toolchain with apt-get when clang cannot build
+/// for wasm32-wasi yet.
+fn ensure_c_toolchain() -> Result<(), String> {
+    let sysroot = Path::new("/usr/share/wasi-sysroot");
+    let clang = Command::new("clang").arg("--version").output();
+    if clang.is_ok_and(|o| o.status.success()) && sysroot.exists() {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !is_root {
+        return Err(format!(
+            "the C guests need Debian's {}: sudo apt-get install {}",
+            C_PACKAGES.join(", "),
+            C_PACKAGES.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing {}", C_PACKAGES.join(" "));
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(C_PACKAGES)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 fn demo() -> Result<(), String> {
     ensure_wasm_target()?;
+    ensure_c_toolchain()?;
     let guests = root().join("target").join("wasm-guests");
     run(cargo()
         .current_dir(root().join("guest-examples").join("rust"))
@@ -88,6 +121,11 @@ fn demo() -> Result<(), String> {
             "--target-dir",
         ])
         .arg(&guests))?;
+    let c_guests = root().join("target").join("c-guests");
+    run(Command::new("make")
+        .arg("-C")
+        .arg(root().join("guest-examples").join("c"))
+        .arg(format!("OUT={}", c_guests.display())))?;
     run(cargo().args(["build", "--package", "wasi-eventfd"]))?;
     let bin = root().join("target").join("debug").join("wasi-eventfd");
     let wasm = |name: &str| {
@@ -114,6 +152,16 @@ fn demo() -> Result<(), String> {
     println!("$ {}", shown(&ping_pong));
     run(&mut ping_pong)?;
 
+    println!("\n== the same game across languages: a C core module pings a Rust component");
+    let mut c_ping = Command::new(&bin);
+    c_ping
+        .args(["run", "--eventfd", "ping=0", "--eventfd", "pong=0", "--with"])
+        .arg(wasm("pong"))
+        .arg(c_guests.join("ping.wasm"))
+        .arg("10000");
+    println!("$ {}", shown(&c_ping));
+    run(&mut c_ping)?;
+
     println!("\n== worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests");
     let mut pool = Command::new(&bin);
     pool.args([
@@ -135,6 +183,7 @@ fn demo() -> Result<(), String> {
 
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_wasm_target()?;
+    ensure_c_toolchain()?;
     run(cargo().args(["test", "--workspace"]).args(extra))
 }
 

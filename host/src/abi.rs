@@ -434,3 +434,45 @@ async fn poll<T: EventfdView>(
     let ready = revents.iter().filter(|&&r| r != 0).count();
     Ok(i32::try_from(ready).unwrap_or(i32::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DescriptionTable;
+
+    #[test]
+    fn fds_take_the_lowest_free_number() {
+        let table = DescriptionTable::new();
+        let mut fds = FdTable::default();
+        let fd = |fds: &mut FdTable| fds.insert(table.create(0, CreateFlags::default()).unwrap());
+        assert_eq!([fd(&mut fds), fd(&mut fds), fd(&mut fds)], [0, 1, 2]);
+        fds.remove(1).unwrap();
+        assert_eq!(fds.get(1).map(|_| ()), Err(Errno::Badf));
+        assert_eq!(fd(&mut fds), 1);
+        fds.remove(2).unwrap();
+        fds.remove(1).unwrap();
+        assert_eq!(fds.len(), 1);
+        assert_eq!(fd(&mut fds), 1);
+        assert_eq!(fds.remove(-1).map(|_| ()), Err(Errno::Badf));
+        assert_eq!(fds.remove(7).map(|_| ()), Err(Errno::Badf));
+        drop(fds);
+        assert!(table.is_empty(), "dropping the table closes every fd");
+    }
+
+    #[test]
+    fn fcntl_flags_split_between_descriptor_and_description() {
+        let table = DescriptionTable::new();
+        let mut fds = FdTable::default();
+        let flags = CreateFlags::from_bits(CreateFlags::CLOEXEC).unwrap();
+        let a = fds.insert(table.create(0, flags).unwrap());
+        let b = fds.insert(fds.get(a).unwrap().dup());
+        assert_eq!(fcntl(&mut fds, a, F_GETFD, 0), Ok(FD_CLOEXEC));
+        assert_eq!(fcntl(&mut fds, b, F_GETFD, 0), Ok(0));
+        assert_eq!(fcntl(&mut fds, b, F_SETFL, O_NONBLOCK), Ok(0));
+        assert_eq!(fcntl(&mut fds, a, F_GETFL, 0), Ok(O_RDWR | O_NONBLOCK));
+        assert_eq!(fcntl(&mut fds, a, F_SETFD, 0), Ok(0));
+        assert_eq!(fcntl(&mut fds, a, F_GETFD, 0), Ok(0));
+        assert_eq!(fcntl(&mut fds, a, 1234, 0), Err(Errno::Inval));
+        assert_eq!(fcntl(&mut fds, 9, F_GETFD, 0), Err(Errno::Badf));
+    }
+}

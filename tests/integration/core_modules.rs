@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use wasi_eventfd::runner::{GuestSpec, Outcome, Runner};
+use wasi_eventfd::MAX_COUNT;
 
 use crate::guests::{guest, repo_root};
 use crate::library::{assert_all_succeeded, run_alongside, runner_with, until};
@@ -57,6 +58,55 @@ async fn a_core_guest_blocked_in_read_is_woken_by_the_host() {
     };
     let outcomes = run_alongside(&runner, vec![GuestSpec::new(wat("pong.wat"), [])], host).await;
     assert_all_succeeded(&outcomes);
+}
+
+fn test_wat(name: &str) -> PathBuf {
+    repo_root()
+        .join("tests")
+        .join("guests")
+        .join("wat")
+        .join(name)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_core_guest_blocked_in_write_waits_for_a_read() {
+    let (runner, fds) = runner_with(&["full=0"]);
+    let full = fds[0].description().clone();
+    fds[0].write(MAX_COUNT).await.unwrap();
+    let host = async {
+        until("the core guest blocks writing", || {
+            full.writers_waiting() == 1
+        })
+        .await;
+        assert_eq!(full.count(), MAX_COUNT);
+        assert_eq!(fds[0].read().await, Ok(MAX_COUNT));
+    };
+    let outcomes = run_alongside(
+        &runner,
+        vec![GuestSpec::new(test_wat("write_blocks.wat"), [])],
+        host,
+    )
+    .await;
+    assert_all_succeeded(&outcomes);
+    assert_eq!(full.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_core_guest_in_poll_wakes_on_a_write() {
+    let (runner, fds) = runner_with(&["in=0"]);
+    let input = fds[0].description().clone();
+    let host = async {
+        until("the core guest polls", || input.readers_waiting() == 1).await;
+        fds[0].write(42).await.unwrap();
+    };
+    let outcomes = run_alongside(
+        &runner,
+        vec![GuestSpec::new(test_wat("poll_blocks.wat"), [])],
+        host,
+    )
+    .await;
+    assert_all_succeeded(&outcomes);
+    assert_eq!(input.count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -155,7 +155,14 @@ fn demo() -> Result<(), String> {
     println!("\n== the same game across languages: a C core module pings a Rust component");
     let mut c_ping = Command::new(&bin);
     c_ping
-        .args(["run", "--eventfd", "ping=0", "--eventfd", "pong=0", "--with"])
+        .args([
+            "run",
+            "--eventfd",
+            "ping=0",
+            "--eventfd",
+            "pong=0",
+            "--with",
+        ])
         .arg(wasm("pong"))
         .arg(c_guests.join("ping.wasm"))
         .arg("10000");

@@ -54,11 +54,13 @@ const MAX_POLL_FDS: u32 = 1 << 16;
 #[derive(Debug, Default)]
 pub struct FdTable {
     slots: Vec<Option<Descriptor>>,
+    open: usize,
 }
 
 impl FdTable {
     /// Stores `descriptor` under the lowest free number.
     pub fn insert(&mut self, descriptor: Descriptor) -> i32 {
+        self.open += 1;
         let fd = match self.slots.iter().position(Option::is_none) {
             Some(free) => {
                 self.slots[free] = Some(descriptor);
@@ -107,7 +109,7 @@ impl FdTable {
 
     /// How many descriptors are open.
     pub fn len(&self) -> usize {
-        self.slots.iter().flatten().count()
+        self.open
     }
 
     /// Whether no descriptor is open.
@@ -239,9 +241,10 @@ fn eventfd<T: EventfdView>(
     flags: u32,
 ) -> Result<i32, Errno> {
     let flags = CreateFlags::from_bits(flags)?;
-    let view = caller.data_mut().eventfd();
-    let descriptor = view.ctx.table.create(initval, flags)?;
-    Ok(view.ctx.fds.insert(descriptor))
+    let ctx = caller.data_mut().eventfd().ctx;
+    ctx.check_descriptor_limit()?;
+    let descriptor = ctx.table.create(initval, flags)?;
+    Ok(ctx.fds.insert(descriptor))
 }
 
 async fn read<T: EventfdView>(
@@ -317,6 +320,7 @@ fn preopen<T: EventfdView>(caller: &mut Caller<'_, T>, name: u32, len: u32) -> R
         .find(|(preopen, _)| preopen.as_bytes() == name)
         .map(|(_, descriptor)| descriptor.dup())
         .ok_or(Errno::Noent)?;
+    ctx.check_descriptor_limit()?;
     Ok(ctx.fds.insert(dup))
 }
 

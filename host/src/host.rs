@@ -41,8 +41,11 @@ impl EventfdCtxView<'_> {
         Ok(self.table.get(fd)?.description())
     }
 
+    /// Hands `descriptor` to the guest, counting it against its limit.
     fn push(&mut self, descriptor: Descriptor) -> wasmtime::Result<Resource<Descriptor>> {
-        Ok(self.table.push(descriptor)?)
+        let resource = self.table.push(descriptor)?;
+        self.ctx.descriptors += 1;
+        Ok(resource)
     }
 
     fn subscribe(
@@ -72,7 +75,11 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         initval: u32,
         flags: types::CreateFlags,
     ) -> GuestResult<Resource<Descriptor>> {
-        match self.ctx.table.create(initval, flags.into()) {
+        let created = self
+            .ctx
+            .check_descriptor_limit()
+            .and_then(|()| self.ctx.table.create(initval, flags.into()));
+        match created {
             Ok(descriptor) => Ok(Ok(self.push(descriptor)?)),
             Err(errno) => Ok(Err(errno.into())),
         }
@@ -89,6 +96,9 @@ impl types::HostEventfd for EventfdCtxView<'_> {
     }
 
     async fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
+        if let Err(errno) = self.ctx.check_descriptor_limit() {
+            return Ok(Err(errno.into()));
+        }
         let dup = self.table.get(&fd)?.dup();
         Ok(Ok(self.push(dup)?))
     }
@@ -138,15 +148,25 @@ impl types::HostEventfd for EventfdCtxView<'_> {
 
     async fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
         self.table.delete(fd)?;
+        self.ctx.descriptors -= 1;
         Ok(())
     }
 }
 
 impl preopens::Host for EventfdCtxView<'_> {
     async fn get_eventfds(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        // This call has no error to return: a guest that collects preopens
+        // past its descriptor limit is stopped instead.
+        if self.ctx.descriptors() + self.ctx.preopens.len() > self.ctx.max_descriptors {
+            wasmtime::bail!(
+                "get-eventfds: the guest would hold more than {} eventfd descriptors",
+                self.ctx.max_descriptors
+            );
+        }
         let mut handed_out = Vec::with_capacity(self.ctx.preopens.len());
         for (name, descriptor) in &self.ctx.preopens {
             handed_out.push((self.table.push(descriptor.dup())?, name.clone()));
+            self.ctx.descriptors += 1;
         }
         Ok(handed_out)
     }

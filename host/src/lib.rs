@@ -112,9 +112,17 @@ pub struct EventfdCtx {
     preopens: Vec<(String, Descriptor)>,
     /// The integer descriptors of a core-module guest ([`abi`]).
     fds: abi::FdTable,
+    /// How many `eventfd` resources a component guest holds now.
+    descriptors: usize,
+    /// At most this many descriptors per guest (`EMFILE` beyond).
+    max_descriptors: usize,
 }
 
 impl EventfdCtx {
+    /// The default limit on descriptors per guest: Linux's usual soft
+    /// limit on open files.
+    pub const DEFAULT_MAX_DESCRIPTORS: usize = 1024;
+
     /// Starts a context on the host's shared description table.
     pub fn builder(table: &DescriptionTable) -> EventfdCtxBuilder {
         EventfdCtxBuilder {
@@ -122,6 +130,8 @@ impl EventfdCtx {
                 table: table.clone(),
                 preopens: Vec::new(),
                 fds: abi::FdTable::default(),
+                descriptors: 0,
+                max_descriptors: Self::DEFAULT_MAX_DESCRIPTORS,
             },
         }
     }
@@ -129,6 +139,21 @@ impl EventfdCtx {
     /// The description table this guest creates its eventfds in.
     pub fn table(&self) -> &DescriptionTable {
         &self.table
+    }
+
+    /// How many descriptors this guest holds (component resources and
+    /// core-module fds).
+    pub fn descriptors(&self) -> usize {
+        self.descriptors + self.fds.len()
+    }
+
+    /// `EMFILE` unless the guest may hold one more descriptor.
+    fn check_descriptor_limit(&self) -> Result<(), Errno> {
+        if self.descriptors() >= self.max_descriptors {
+            Err(Errno::Mfile)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -144,6 +169,13 @@ impl EventfdCtxBuilder {
     /// the guest's `get-eventfds` hands out fresh ones.
     pub fn preopen(mut self, name: impl Into<String>, descriptor: &Descriptor) -> Self {
         self.ctx.preopens.push((name.into(), descriptor.dup()));
+        self
+    }
+
+    /// Limits the guest to `max` descriptors at once; calls that would
+    /// make more fail with `EMFILE` (`too-many-descriptors`).
+    pub fn max_descriptors(mut self, max: usize) -> Self {
+        self.ctx.max_descriptors = max;
         self
     }
 

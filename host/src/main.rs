@@ -4,12 +4,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Runner};
+use std::time::Duration;
+
+use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, RunOptions, Runner};
+use wasi_eventfd::{DescriptionTable, EventfdCtx};
 
 /// Exit code for bad input: a missing or invalid file, a bad option.
 const EXIT_USAGE: u8 = 2;
 /// Exit code when a guest failed (exited non-zero or trapped).
 const EXIT_GUEST_FAILED: u8 = 1;
+/// Exit code when a guest was stopped at the `--timeout` deadline (as
+/// coreutils' `timeout` does).
+const EXIT_TIMED_OUT: u8 = 124;
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +43,22 @@ struct RunArgs {
     /// A named eventfd shared with every guest: NAME=INITVAL[,semaphore][,nonblock].
     #[arg(long = "eventfd", value_name = "NAME=INITVAL[,FLAG]...")]
     eventfds: Vec<EventfdSpec>,
+
+    /// Stop any guest still running (or waiting) after SECONDS.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    timeout: Option<Duration>,
+
+    /// Descriptors one guest may hold at once (more: too-many-descriptors / EMFILE).
+    #[arg(long, value_name = "N", default_value_t = EventfdCtx::DEFAULT_MAX_DESCRIPTORS)]
+    max_descriptors: usize,
+
+    /// Eventfd descriptions all guests together may keep alive (more: too-many-descriptions / ENFILE).
+    #[arg(long, value_name = "N", default_value_t = DescriptionTable::DEFAULT_MAX_DESCRIPTIONS)]
+    max_descriptions: usize,
+
+    /// Linear memory one guest may grow to, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    max_memory: usize,
 
     /// Another guest to run at the same time (no arguments; argv[0] is its file name).
     #[arg(long = "with", value_name = "GUEST.wasm")]
@@ -87,7 +109,14 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut runner = match Runner::new() {
+    let options = RunOptions {
+        max_descriptions: args.max_descriptions,
+        max_descriptors: args.max_descriptors,
+        max_memory: args.max_memory.saturating_mul(1 << 20),
+        timeout: args.timeout,
+        inherit_stdio: true,
+    };
+    let mut runner = match Runner::with_options(options) {
         Ok(runner) => runner,
         Err(e) => {
             eprintln!("error: cannot set up wasmtime: {e}");
@@ -112,10 +141,27 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let mut code = ExitCode::SUCCESS;
     for (guest, outcome) in guests.iter().zip(&outcomes) {
-        if !outcome.is_success() {
-            eprintln!("error: guest `{}` {outcome}", guest.name());
-            code = ExitCode::from(EXIT_GUEST_FAILED);
+        match outcome {
+            Outcome::Success => {}
+            Outcome::TimedOut(_) => {
+                eprintln!("error: guest `{}` {outcome}", guest.name());
+                code = ExitCode::from(EXIT_TIMED_OUT);
+            }
+            _ => {
+                eprintln!("error: guest `{}` {outcome}", guest.name());
+                if code == ExitCode::SUCCESS {
+                    code = ExitCode::from(EXIT_GUEST_FAILED);
+                }
+            }
         }
     }
     code
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("`{text}` is not a number of seconds above 0"))
 }

@@ -4,15 +4,18 @@
 //! This is what `wasi-eventfd run` is made of; use it to run guests from
 //! Rust (tests, tools) without writing a host.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tracing::Instrument as _;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstancePre, Module, Store};
+use wasmtime::{Config, Engine, InstancePre, Module, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -28,6 +31,7 @@ pub struct GuestState {
     wasi: WasiCtx,
     eventfd: EventfdCtx,
     table: ResourceTable,
+    limits: StoreLimits,
 }
 
 impl WasiView for GuestState {
@@ -55,6 +59,7 @@ pub struct CoreGuestState {
     eventfd: EventfdCtx,
     /// Unused by core modules, which hold integer fds; the view requires one.
     table: ResourceTable,
+    limits: StoreLimits,
 }
 
 impl EventfdView for CoreGuestState {
@@ -67,6 +72,7 @@ impl EventfdView for CoreGuestState {
 }
 
 /// A guest ready to instantiate: a component or a core module.
+#[derive(Clone)]
 pub enum LoadedGuest {
     /// A `wasi:cli/command` component.
     Component(CommandPre<GuestState>),
@@ -161,6 +167,8 @@ pub enum Outcome {
     Exit(i32),
     /// It trapped; the message says why.
     Trap(String),
+    /// It was still running (or waiting) at the deadline and was stopped.
+    TimedOut(Duration),
 }
 
 impl Outcome {
@@ -176,6 +184,9 @@ impl fmt::Display for Outcome {
             Outcome::Success => f.write_str("succeeded"),
             Outcome::Exit(code) => write!(f, "exited with code {code}"),
             Outcome::Trap(message) => write!(f, "trapped: {message}"),
+            Outcome::TimedOut(after) => {
+                write!(f, "timed out: stopped after {} s", after.as_secs_f64())
+            }
         }
     }
 }
@@ -193,18 +204,57 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// Limits that keep guests from exhausting the host.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Live descriptions in the shared table (`too-many-descriptions`, ENFILE).
+    pub max_descriptions: usize,
+    /// Descriptors one guest may hold (`too-many-descriptors`, EMFILE).
+    pub max_descriptors: usize,
+    /// Bytes of linear memory one guest may have; growing past fails.
+    pub max_memory: usize,
+    /// Stop any guest still running after this long.
+    pub timeout: Option<Duration>,
+    /// Whether guests write to this process's stdout and stderr (and read
+    /// its stdin); otherwise their output is discarded.
+    pub inherit_stdio: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            max_descriptions: DescriptionTable::DEFAULT_MAX_DESCRIPTIONS,
+            max_descriptors: EventfdCtx::DEFAULT_MAX_DESCRIPTORS,
+            max_memory: 1 << 30,
+            timeout: None,
+            inherit_stdio: true,
+        }
+    }
+}
+
 /// Runs guests that share one description table and a set of named eventfds.
 pub struct Runner {
+    options: RunOptions,
     engine: Engine,
     linker: Linker<GuestState>,
     core_linker: wasmtime::Linker<CoreGuestState>,
     descriptions: DescriptionTable,
     preopens: Vec<(String, Descriptor)>,
+    /// Guests already compiled, by path: `--with w.wasm --with w.wasm`
+    /// and repeated runs compile each file once.
+    loaded: Mutex<HashMap<PathBuf, LoadedGuest>>,
 }
 
 impl Runner {
-    /// A runner with a fresh description table and no named eventfds.
+    /// A runner with a fresh description table, no named eventfds and the
+    /// default [`RunOptions`].
     pub fn new() -> wasmtime::Result<Self> {
+        Self::with_options(RunOptions::default())
+    }
+
+    /// A runner with a fresh description table, no named eventfds and
+    /// these limits.
+    pub fn with_options(options: RunOptions) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -218,11 +268,13 @@ impl Runner {
         })?;
         crate::abi::add_to_linker_async(&mut core_linker)?;
         Ok(Runner {
+            descriptions: DescriptionTable::with_limit(options.max_descriptions),
+            options,
             engine,
             linker,
             core_linker,
-            descriptions: DescriptionTable::new(),
             preopens: Vec::new(),
+            loaded: Mutex::default(),
         })
     }
 
@@ -243,6 +295,24 @@ impl Runner {
     /// Loads and links a guest: a component, a core module, or either as
     /// WebAssembly text. The error names the file and the problem.
     pub fn load(&self, path: &Path) -> Result<LoadedGuest, LoadError> {
+        let cached = self.loaded().get(path).cloned();
+        if let Some(guest) = cached {
+            return Ok(guest);
+        }
+        let guest = self.compile(path)?;
+        self.loaded().insert(path.to_path_buf(), guest.clone());
+        Ok(guest)
+    }
+
+    fn loaded(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, LoadedGuest>> {
+        // Each critical section is one lookup or insert: a panic elsewhere
+        // cannot leave the map half-updated.
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn compile(&self, path: &Path) -> Result<LoadedGuest, LoadError> {
         let shown = path.display();
         let fail = |what: &str, e: &dyn fmt::Display| LoadError(format!("{shown}: {what}: {e}"));
         let bytes = std::fs::read(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
@@ -307,6 +377,7 @@ impl Runner {
             }
         });
 
+        let timeout = self.options.timeout;
         let tasks: Vec<_> = loaded
             .into_iter()
             .map(|(guest, loaded)| {
@@ -315,19 +386,23 @@ impl Runner {
                 match loaded {
                     LoadedGuest::Component(pre) => {
                         let state = GuestState {
-                            wasi: wasi_ctx(&guest).build(),
+                            wasi: wasi_ctx(&guest, self.options.inherit_stdio).build(),
                             eventfd,
                             table: ResourceTable::new(),
+                            limits: self.store_limits(),
                         };
-                        tokio::spawn(run_component(pre, state).instrument(span))
+                        tokio::spawn(
+                            with_timeout(timeout, run_component(pre, state)).instrument(span),
+                        )
                     }
                     LoadedGuest::Module(pre) => {
                         let state = CoreGuestState {
-                            p1: wasi_ctx(&guest).build_p1(),
+                            p1: wasi_ctx(&guest, self.options.inherit_stdio).build_p1(),
                             eventfd,
                             table: ResourceTable::new(),
+                            limits: self.store_limits(),
                         };
-                        tokio::spawn(run_module(pre, state).instrument(span))
+                        tokio::spawn(with_timeout(timeout, run_module(pre, state)).instrument(span))
                     }
                 }
             })
@@ -351,18 +426,40 @@ impl Runner {
                 EventfdCtx::builder(&self.descriptions),
                 |builder, (name, fd)| builder.preopen(name.clone(), fd),
             )
+            .max_descriptors(self.options.max_descriptors)
+            .build()
+    }
+
+    fn store_limits(&self) -> StoreLimits {
+        StoreLimitsBuilder::new()
+            .memory_size(self.options.max_memory)
             .build()
     }
 }
 
-fn wasi_ctx(guest: &GuestSpec) -> WasiCtxBuilder {
+fn wasi_ctx(guest: &GuestSpec, inherit_stdio: bool) -> WasiCtxBuilder {
     let mut builder = WasiCtx::builder();
-    builder.inherit_stdio().inherit_env().args(&guest.args);
+    if inherit_stdio {
+        builder.inherit_stdio();
+    }
+    builder.inherit_env().args(&guest.args);
     builder
+}
+
+/// Runs a guest to its end, or stops it (drops its store, and with it
+/// every descriptor it held) at the deadline.
+async fn with_timeout(timeout: Option<Duration>, guest: impl Future<Output = Outcome>) -> Outcome {
+    match timeout {
+        None => guest.await,
+        Some(after) => tokio::time::timeout(after, guest)
+            .await
+            .unwrap_or(Outcome::TimedOut(after)),
+    }
 }
 
 async fn run_component(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
     let mut store = Store::new(pre.engine(), state);
+    store.limiter(|state| &mut state.limits);
     store.epoch_deadline_async_yield_and_update(1);
     let result = async {
         let command = pre.instantiate_async(&mut store).await?;
@@ -374,6 +471,7 @@ async fn run_component(pre: CommandPre<GuestState>, state: GuestState) -> Outcom
 
 async fn run_module(pre: InstancePre<CoreGuestState>, state: CoreGuestState) -> Outcome {
     let mut store = Store::new(pre.module().engine(), state);
+    store.limiter(|state| &mut state.limits);
     store.epoch_deadline_async_yield_and_update(1);
     let result = async {
         let instance = pre.instantiate_async(&mut store).await?;

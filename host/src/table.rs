@@ -18,13 +18,25 @@ pub struct DescriptionTable {
     inner: Arc<TableInner>,
 }
 
-#[derive(Default)]
 pub(crate) struct TableInner {
     /// Ids start at 1 and are never reused, so a stale id names nothing.
     next_id: AtomicU64,
+    /// At most this many live descriptions (`ENFILE` beyond), so that no
+    /// guest can make the host run out of memory by creating eventfds.
+    max_descriptions: usize,
     /// The live descriptions by id. Held weakly: the table observes
     /// descriptions, their descriptors own them.
     live: Mutex<HashMap<u64, std::sync::Weak<Description>>>,
+}
+
+impl Default for TableInner {
+    fn default() -> Self {
+        TableInner {
+            next_id: AtomicU64::new(0),
+            max_descriptions: DescriptionTable::DEFAULT_MAX_DESCRIPTIONS,
+            live: Mutex::default(),
+        }
+    }
 }
 
 impl TableInner {
@@ -42,13 +54,38 @@ impl TableInner {
 }
 
 impl DescriptionTable {
-    /// An empty table.
+    /// The default limit on live descriptions: Linux's usual per-process
+    /// hard limit on open files.
+    pub const DEFAULT_MAX_DESCRIPTIONS: usize = 1 << 20;
+
+    /// An empty table with the default limit.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// `eventfd(initval, flags)`: a new description with one descriptor.
+    /// An empty table that holds at most `max_descriptions` live
+    /// descriptions; `create` fails with `ENFILE` beyond.
+    pub fn with_limit(max_descriptions: usize) -> Self {
+        DescriptionTable {
+            inner: Arc::new(TableInner {
+                max_descriptions,
+                ..TableInner::default()
+            }),
+        }
+    }
+
+    /// The most live descriptions this table holds.
+    pub fn limit(&self) -> usize {
+        self.inner.max_descriptions
+    }
+
+    /// `eventfd(initval, flags)`: a new description with one descriptor;
+    /// `ENFILE` when the table is full.
     pub fn create(&self, initval: u32, flags: CreateFlags) -> Result<Descriptor, Errno> {
+        let mut live = self.inner.live();
+        if live.len() >= self.inner.max_descriptions {
+            return Err(Errno::Nfile);
+        }
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let description = Arc::new(Description::new(
             id,
@@ -56,7 +93,8 @@ impl DescriptionTable {
             flags,
             Arc::downgrade(&self.inner),
         ));
-        self.inner.live().insert(id, Arc::downgrade(&description));
+        live.insert(id, Arc::downgrade(&description));
+        drop(live);
         tracing::debug!(id, initval, ?flags, "eventfd description created");
         Ok(Descriptor {
             description,
@@ -190,6 +228,26 @@ mod tests {
         nonblock: false,
         semaphore: false,
     };
+
+    #[test]
+    fn a_full_table_refuses_new_descriptions_with_enfile() {
+        let table = DescriptionTable::with_limit(2);
+        let a = table.create(0, BLOCKING).unwrap();
+        let _b = table.create(0, BLOCKING).unwrap();
+        assert_eq!(table.create(0, BLOCKING).map(|_| ()), Err(Errno::Nfile));
+        let dup = a.dup();
+        drop(a);
+        assert_eq!(
+            table.create(0, BLOCKING).map(|_| ()),
+            Err(Errno::Nfile),
+            "a dup keeps it alive"
+        );
+        drop(dup);
+        assert!(
+            table.create(0, BLOCKING).is_ok(),
+            "freed with its last descriptor"
+        );
+    }
 
     #[test]
     fn ids_are_unique_and_never_reused() {

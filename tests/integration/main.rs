@@ -6,5 +6,6 @@ mod c_guests;
 mod cli;
 mod core_modules;
 mod differential;
+mod faults;
 mod guests;
 mod library;

@@ -1,0 +1,185 @@
+//! Faults and limits: guests that trap, exit, time out or hoard eventfds
+//! leave the shared table as it was, and get errors instead of exhausting
+//! the host.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, RunOptions, Runner};
+
+use crate::guests::{guest, repo_root};
+
+fn wasi_eventfd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(args)
+        .output()
+        .expect("run wasi-eventfd")
+}
+
+fn test_wat(name: &str) -> String {
+    let path: PathBuf = repo_root()
+        .join("tests")
+        .join("guests")
+        .join("wat")
+        .join(name);
+    path.display().to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_guest_gets_too_many_descriptors_at_its_limit() {
+    let hoard = guest("hoard").display().to_string();
+    let output = wasi_eventfd(&["run", "--max-descriptors", "50", &hoard, "until-error"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        stdout(&output),
+        "hoard: 50 descriptors, then too-many-descriptors\n"
+    );
+}
+
+#[test]
+fn the_host_gives_too_many_descriptions_at_its_limit() {
+    let hoard = guest("hoard").display().to_string();
+    let output = wasi_eventfd(&["run", "--max-descriptions", "20", &hoard, "until-error"]);
+    assert!(output.status.success(), "{output:?}");
+    // Each description comes with a dup: 20 descriptions, 40 descriptors.
+    assert_eq!(
+        stdout(&output),
+        "hoard: 40 descriptors, then too-many-descriptions\n"
+    );
+}
+
+#[test]
+fn core_modules_get_emfile_and_enfile() {
+    let hoard = test_wat("hoard.wat");
+    let output = wasi_eventfd(&["run", "--max-descriptors", "30", &hoard]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("exited with code 24"), "EMFILE: {err}");
+    let output = wasi_eventfd(&["run", "--max-descriptions", "5", &hoard]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("exited with code 23"), "ENFILE: {err}");
+}
+
+#[test]
+fn a_guest_cannot_grow_memory_past_the_limit() {
+    let dir = std::env::temp_dir().join(format!("wasi-eventfd-mem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("grow.wat");
+    // Grows by 128 MiB (2048 pages): memory.grow returns -1 under the limit,
+    // and the module exits with 5 in that case.
+    std::fs::write(
+        &path,
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+           (memory (export "memory") 1)
+           (func (export "_start")
+             (if (i32.eq (memory.grow (i32.const 2048)) (i32.const -1))
+               (then (call $exit (i32.const 5))))))"#,
+    )
+    .unwrap();
+    let path = path.display().to_string();
+    let limited = wasi_eventfd(&["run", "--max-memory", "64", &path]);
+    assert!(
+        String::from_utf8_lossy(&limited.stderr).contains("exited with code 5"),
+        "{limited:?}"
+    );
+    let unlimited = wasi_eventfd(&["run", "--max-memory", "256", &path]);
+    assert!(unlimited.status.success(), "{unlimited:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_guest_past_its_timeout_is_stopped_with_a_clear_message() {
+    let relay = guest("relay").display().to_string();
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "0.3",
+        "--eventfd",
+        "in=0",
+        "--eventfd",
+        "out=0",
+        &relay,
+    ]);
+    assert_eq!(output.status.code(), Some(124));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        err.trim(),
+        "error: guest `relay.wasm` timed out: stopped after 0.3 s"
+    );
+    let bad = wasi_eventfd(&["run", "--timeout", "soon", &relay]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+fn runner(timeout: Option<Duration>) -> (Runner, wasi_eventfd::Descriptor) {
+    let mut runner = Runner::with_options(RunOptions {
+        timeout,
+        // Hundreds of trapping guests would fill the log with panics.
+        inherit_stdio: false,
+        ..RunOptions::default()
+    })
+    .unwrap();
+    let spec: EventfdSpec = "in=0".parse().unwrap();
+    let input = runner.add_eventfd(&spec).unwrap();
+    (runner, input)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trapping_exiting_and_stopped_guests_release_every_descriptor() {
+    let (runner, input) = runner(Some(Duration::from_millis(500)));
+    let hoard = |end: &str| GuestSpec::new(guest("hoard"), ["5".to_string(), end.to_string()]);
+    let outcomes = runner
+        .run(&[
+            hoard("return"),
+            hoard("exit"),
+            hoard("trap"),
+            hoard("block"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0], Outcome::Success);
+    assert_eq!(outcomes[1], Outcome::Exit(1));
+    assert!(matches!(outcomes[2], Outcome::Trap(_)), "{:?}", outcomes[2]);
+    assert_eq!(outcomes[3], Outcome::TimedOut(Duration::from_millis(500)));
+    assert_eq!(
+        runner.descriptions().ids(),
+        [input.info().id],
+        "only the preopen is left"
+    );
+    // The shared description is intact and still works for everyone.
+    input.write(2).await.unwrap();
+    assert_eq!(input.read().await, Ok(2));
+    assert_eq!(
+        input.description().readers_waiting(),
+        0,
+        "the stopped read left no waiter"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thousands_of_guests_come_and_go_without_leaks() {
+    let (runner, input) = runner(None);
+    let ends = ["return", "exit", "trap"];
+    for batch in 0..8 {
+        let guests: Vec<GuestSpec> = (0..250)
+            .map(|i| {
+                GuestSpec::new(
+                    guest("hoard"),
+                    ["3".to_string(), ends[(batch + i) % 3].to_string()],
+                )
+            })
+            .collect();
+        let outcomes = runner.run(&guests).await.unwrap();
+        let returned = (0..250).filter(|i| (batch + i) % 3 == 0).count();
+        assert_eq!(outcomes.iter().filter(|o| o.is_success()).count(), returned);
+        assert_eq!(
+            runner.descriptions().len(),
+            1,
+            "batch {batch} left descriptions behind"
+        );
+    }
+    assert_eq!(input.info().count, 0);
+}

@@ -101,6 +101,7 @@ impl FdTable {
             .get_mut(index)
             .and_then(Option::take)
             .ok_or(Errno::Badf)?;
+        self.open -= 1;
         while self.slots.last().is_some_and(Option::is_none) {
             self.slots.pop();
         }

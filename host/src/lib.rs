@@ -97,6 +97,7 @@ pub mod abi;
 pub mod bindings;
 mod description;
 mod host;
+mod output;
 pub mod runner;
 mod table;
 

@@ -20,6 +20,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::output::{LineOutput, Sink};
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx, EventfdCtxView, EventfdView};
 
 /// How often running guests are asked to yield, so that a guest that
@@ -440,7 +441,10 @@ impl Runner {
 fn wasi_ctx(guest: &GuestSpec, inherit_stdio: bool) -> WasiCtxBuilder {
     let mut builder = WasiCtx::builder();
     if inherit_stdio {
-        builder.inherit_stdio();
+        builder
+            .inherit_stdin()
+            .stdout(LineOutput::new(Sink::Stdout))
+            .stderr(LineOutput::new(Sink::Stderr));
     }
     builder.inherit_env().args(&guest.args);
     builder

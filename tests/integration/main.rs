@@ -4,6 +4,7 @@
 
 mod c_guests;
 mod cli;
+mod conformance;
 mod core_modules;
 mod differential;
 mod faults;

@@ -183,3 +183,45 @@ async fn thousands_of_guests_come_and_go_without_leaks() {
     }
     assert_eq!(input.info().count, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stress_eight_guests_lose_and_invent_nothing() {
+    const GUESTS: usize = 8;
+    const OPS: u64 = 100_000;
+    let mut runner = Runner::with_options(RunOptions::default()).unwrap();
+    let mut fd = |spec: &str| runner.add_eventfd(&spec.parse().unwrap()).unwrap();
+    let (sem, nb) = (fd("sem=0,semaphore"), fd("nb=0,nonblock"));
+    let (total_written, total_read) = (fd("total_written=0"), fd("total_read=0"));
+    let guests: Vec<GuestSpec> = (0..GUESTS)
+        .map(|i| {
+            GuestSpec::new(
+                guest("stress"),
+                [OPS.to_string(), (i * 7919 + 1).to_string()],
+            )
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let outcomes = crate::library::within("the stress run", runner.run(&guests))
+        .await
+        .unwrap();
+    let elapsed = start.elapsed();
+    crate::library::assert_all_succeeded(&outcomes);
+    assert_eq!(
+        sem.description().readers_waiting(),
+        0,
+        "no guest is left waiting"
+    );
+    let left = sem.info().count + nb.info().count;
+    let (written, read) = (total_written.info().count, total_read.info().count);
+    assert!(written > 0 && read > 0);
+    assert_eq!(
+        read + left,
+        written,
+        "every unit written was read once or is still there"
+    );
+    println!(
+        "stress: {GUESTS} guests x {OPS} operations in {:.2} s: {:.0} ops/s",
+        elapsed.as_secs_f64(),
+        (GUESTS as u64 * OPS) as f64 / elapsed.as_secs_f64()
+    );
+}

@@ -310,8 +310,8 @@ fn differential_against_the_kernel() {
 #[test]
 #[ignore = "long: a million operations"]
 fn differential_long() {
-    let seeds = 1000..1100;
-    let runs = seeds.len();
+    let seeds = 1000u64..1100;
+    let runs = seeds.end - seeds.start;
     // run() panics at the first divergence, so finishing means none.
     let compared: usize = seeds.map(|seed| run(seed, 10_000)).sum();
     println!("differential: {compared} operations in {runs} runs compared with the kernel, 0 divergences");

@@ -25,7 +25,8 @@ use std::time::Duration;
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
-use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
+use crate::description::{CreateFlags, Description, Errno, ParkObserver, MAX_COUNT};
+use crate::waits::{Interest, WaitObserver};
 use crate::{Descriptor, EventfdView};
 
 /// The import module name.
@@ -260,7 +261,12 @@ async fn read<T: EventfdView>(
     }
     // Checked before the read, so a bad buffer never consumes the count.
     let (memory, at) = memory_range(caller, buf, len)?;
-    let value = description.read().await?;
+    let observer = caller
+        .data_mut()
+        .eventfd()
+        .ctx
+        .observer(&description, Interest::Read);
+    let value = description.read_observed(&observer).await?;
     // Wasm memories never shrink, so the range checked above still fits.
     memory
         .write(&mut *caller, at, &value.to_le_bytes())
@@ -283,7 +289,13 @@ async fn write<T: EventfdView>(
     memory
         .read(&*caller, at, &mut bytes)
         .map_err(|_| Errno::Fault)?;
-    description.write(u64::from_le_bytes(bytes)).await?;
+    let value = u64::from_le_bytes(bytes);
+    let observer = caller
+        .data_mut()
+        .eventfd()
+        .ctx
+        .observer(&description, Interest::Write(value));
+    description.write_observed(value, &observer).await?;
     Ok(8)
 }
 
@@ -359,6 +371,25 @@ impl PollEntry {
     }
 }
 
+/// One wait observer per interest of the `poll` entries.
+fn observers<T: EventfdView>(
+    caller: &mut Caller<'_, T>,
+    entries: &[PollEntry],
+) -> Vec<WaitObserver> {
+    let ctx = caller.data_mut().eventfd().ctx;
+    let mut observers = Vec::new();
+    for entry in entries {
+        if let Some(d) = &entry.description {
+            for (flag, interest) in [(POLLIN, Interest::Readable), (POLLOUT, Interest::Writable)] {
+                if entry.events & flag != 0 {
+                    observers.extend(ctx.observer(d, interest));
+                }
+            }
+        }
+    }
+    observers
+}
+
 async fn poll<T: EventfdView>(
     caller: &mut Caller<'_, T>,
     ptr: u32,
@@ -413,6 +444,12 @@ async fn poll<T: EventfdView>(
         {
             break revents;
         }
+        // Without a timeout, the guest is parked on these interests alone.
+        let parked: Vec<_> = match deadline {
+            Some(_) => Vec::new(),
+            None => observers(caller, &entries),
+        };
+        parked.iter().for_each(ParkObserver::parked);
         let any_event = std::future::poll_fn(|cx| {
             if listeners
                 .iter_mut()
@@ -429,6 +466,7 @@ async fn poll<T: EventfdView>(
             }
             None => any_event.await,
         }
+        parked.iter().for_each(ParkObserver::resumed);
     };
 
     for (entry, revents) in entries.iter().zip(&revents) {

@@ -245,6 +245,11 @@ impl Description {
     ///
     /// Cancel-safe: dropping the future before it completes consumes nothing.
     pub async fn read(&self) -> Result<u64, Errno> {
+        self.read_observed(&()).await
+    }
+
+    /// [`read`](Self::read), telling `observer` whenever it parks and resumes.
+    pub async fn read_observed(&self, observer: &impl ParkObserver) -> Result<u64, Errno> {
         match self.try_read() {
             Err(Errno::Again) if !self.is_nonblocking() => {}
             done => return done,
@@ -254,7 +259,7 @@ impl Description {
             // wait cannot be missed.
             let listener = self.written.listen();
             match self.try_read() {
-                Err(Errno::Again) => listener.await,
+                Err(Errno::Again) => Parked::new(observer).wait(listener).await,
                 done => return done,
             }
         }
@@ -265,6 +270,15 @@ impl Description {
     ///
     /// Cancel-safe: dropping the future before it completes adds nothing.
     pub async fn write(&self, value: u64) -> Result<(), Errno> {
+        self.write_observed(value, &()).await
+    }
+
+    /// [`write`](Self::write), telling `observer` whenever it parks and resumes.
+    pub async fn write_observed(
+        &self,
+        value: u64,
+        observer: &impl ParkObserver,
+    ) -> Result<(), Errno> {
         match self.try_write(value) {
             Err(Errno::Again) if !self.is_nonblocking() => {}
             done => return done,
@@ -272,7 +286,7 @@ impl Description {
         loop {
             let listener = self.read.listen();
             match self.try_write(value) {
-                Err(Errno::Again) => listener.await,
+                Err(Errno::Again) => Parked::new(observer).wait(listener).await,
                 done => return done,
             }
         }
@@ -280,24 +294,87 @@ impl Description {
 
     /// Completes once the counter is above 0 (level-triggered `EPOLLIN`).
     pub async fn readable(&self) {
+        self.readable_observed(&()).await
+    }
+
+    /// [`readable`](Self::readable), telling `observer` whenever it parks
+    /// and resumes.
+    pub async fn readable_observed(&self, observer: &impl ParkObserver) {
         while !self.is_readable() {
             let listener = self.written.listen();
             if self.is_readable() {
                 return;
             }
-            listener.await;
+            Parked::new(observer).wait(listener).await;
         }
     }
 
     /// Completes once writing 1 would not wait (level-triggered `EPOLLOUT`).
     pub async fn writable(&self) {
+        self.writable_observed(&()).await
+    }
+
+    /// [`writable`](Self::writable), telling `observer` whenever it parks
+    /// and resumes.
+    pub async fn writable_observed(&self, observer: &impl ParkObserver) {
         while !self.is_writable() {
             let listener = self.read.listen();
             if self.is_writable() {
                 return;
             }
-            listener.await;
+            Parked::new(observer).wait(listener).await;
         }
+    }
+}
+
+/// Told when an operation parks (waits for another party to change the
+/// counter) and when it resumes, so a host can see who waits on what, e.g.
+/// to find deadlocks. `()` observes nothing.
+pub trait ParkObserver {
+    /// The operation has checked its condition, found it false, and waits.
+    fn parked(&self);
+    /// The operation was woken (or dropped) and will check again.
+    fn resumed(&self);
+}
+
+impl ParkObserver for () {
+    fn parked(&self) {}
+    fn resumed(&self) {}
+}
+
+impl<O: ParkObserver> ParkObserver for Option<O> {
+    fn parked(&self) {
+        if let Some(observer) = self {
+            observer.parked();
+        }
+    }
+    fn resumed(&self) {
+        if let Some(observer) = self {
+            observer.resumed();
+        }
+    }
+}
+
+/// An operation parked on a listener: resumed when woken, and also when
+/// the waiting future is dropped.
+struct Parked<'a, O: ParkObserver>(&'a O);
+
+impl<'a, O: ParkObserver> Parked<'a, O> {
+    fn new(observer: &'a O) -> Self {
+        observer.parked();
+        Parked(observer)
+    }
+
+    async fn wait(self, listener: event_listener::EventListener) {
+        listener.await;
+        // `self` drops here, before the caller re-checks its condition: a
+        // woken operation never counts as parked while it takes the count.
+    }
+}
+
+impl<O: ParkObserver> Drop for Parked<'_, O> {
+    fn drop(&mut self) {
+        self.0.resumed();
     }
 }
 

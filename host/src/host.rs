@@ -8,6 +8,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use crate::bindings::{preopens, types};
 use crate::description::{CreateFlags, Description, Errno};
+use crate::waits::{Interest, WaitObserver};
 use crate::{Descriptor, EventfdCtxView};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
@@ -54,12 +55,18 @@ impl EventfdCtxView<'_> {
         direction: Direction,
     ) -> wasmtime::Result<Resource<DynPollable>> {
         let description = Arc::clone(self.description(&fd)?);
+        let interest = match direction {
+            Direction::Readable => Interest::Readable,
+            Direction::Writable => Interest::Writable,
+        };
+        let observer = self.ctx.observer(&description, interest);
         // A child of the descriptor, as wasi:io pollables are children of
         // their stream: the guest must drop it before the descriptor.
         let readiness = self.table.push_child(
             Readiness {
                 description,
                 direction,
+                observer,
             },
             &fd,
         )?;
@@ -87,12 +94,20 @@ impl types::HostEventfd for EventfdCtxView<'_> {
 
     async fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
         let description = self.description(&fd)?;
-        Ok(description.read().await.map_err(Into::into))
+        let observer = self.ctx.observer(description, Interest::Read);
+        Ok(description
+            .read_observed(&observer)
+            .await
+            .map_err(Into::into))
     }
 
     async fn write(&mut self, fd: Resource<Descriptor>, value: u64) -> GuestResult<()> {
         let description = self.description(&fd)?;
-        Ok(description.write(value).await.map_err(Into::into))
+        let observer = self.ctx.observer(description, Interest::Write(value));
+        Ok(description
+            .write_observed(value, &observer)
+            .await
+            .map_err(Into::into))
     }
 
     async fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
@@ -183,14 +198,15 @@ enum Direction {
 struct Readiness {
     description: Arc<Description>,
     direction: Direction,
+    observer: Option<WaitObserver>,
 }
 
 #[async_trait::async_trait]
 impl Pollable for Readiness {
     async fn ready(&mut self) {
         match self.direction {
-            Direction::Readable => self.description.readable().await,
-            Direction::Writable => self.description.writable().await,
+            Direction::Readable => self.description.readable_observed(&self.observer).await,
+            Direction::Writable => self.description.writable_observed(&self.observer).await,
         }
     }
 }

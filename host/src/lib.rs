@@ -100,6 +100,9 @@ mod host;
 mod output;
 pub mod runner;
 mod table;
+pub mod waits;
+
+use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
@@ -117,6 +120,8 @@ pub struct EventfdCtx {
     descriptors: usize,
     /// At most this many descriptors per guest (`EMFILE` beyond).
     max_descriptors: usize,
+    /// Where this guest's waits are recorded, when someone looks for deadlocks.
+    waits: Option<Arc<waits::GuestWaits>>,
 }
 
 impl EventfdCtx {
@@ -133,6 +138,7 @@ impl EventfdCtx {
                 fds: abi::FdTable::default(),
                 descriptors: 0,
                 max_descriptors: Self::DEFAULT_MAX_DESCRIPTORS,
+                waits: None,
             },
         }
     }
@@ -146,6 +152,21 @@ impl EventfdCtx {
     /// core-module fds).
     pub fn descriptors(&self) -> usize {
         self.descriptors + self.fds.len()
+    }
+
+    /// An observer of one wait of this guest on `description`, if its waits
+    /// are recorded.
+    fn observer(
+        &self,
+        description: &Arc<Description>,
+        interest: waits::Interest,
+    ) -> Option<waits::WaitObserver> {
+        self.waits.as_ref().map(|waits| {
+            waits.observer(waits::Waiting {
+                description: Arc::clone(description),
+                interest,
+            })
+        })
     }
 
     /// `EMFILE` unless the guest may hold one more descriptor.
@@ -177,6 +198,12 @@ impl EventfdCtxBuilder {
     /// make more fail with `EMFILE` (`too-many-descriptors`).
     pub fn max_descriptors(mut self, max: usize) -> Self {
         self.ctx.max_descriptors = max;
+        self
+    }
+
+    /// Records the guest's waits in a [`waits::WaitGraph`].
+    pub fn waits(mut self, waits: Arc<waits::GuestWaits>) -> Self {
+        self.ctx.waits = Some(waits);
         self
     }
 

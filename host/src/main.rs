@@ -13,6 +13,9 @@ use wasi_eventfd::{DescriptionTable, EventfdCtx};
 const EXIT_USAGE: u8 = 2;
 /// Exit code when a guest failed (exited non-zero or trapped).
 const EXIT_GUEST_FAILED: u8 = 1;
+/// Exit code when the guests deadlocked: all waiting on eventfds that
+/// none of them could change.
+const EXIT_DEADLOCK: u8 = 3;
 /// Exit code when a guest was stopped at the `--timeout` deadline (as
 /// coreutils' `timeout` does).
 const EXIT_TIMED_OUT: u8 = 124;
@@ -115,6 +118,9 @@ fn run(args: RunArgs) -> ExitCode {
         max_memory: args.max_memory.saturating_mul(1 << 20),
         timeout: args.timeout,
         inherit_stdio: true,
+        // Only guests touch the eventfds while they run: when all of them
+        // wait on eventfds nobody can change, nothing ever will.
+        detect_deadlocks: true,
     };
     let mut runner = match Runner::with_options(options) {
         Ok(runner) => runner,
@@ -140,9 +146,20 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     let mut code = ExitCode::SUCCESS;
+    if outcomes.iter().any(|o| matches!(o, Outcome::Deadlocked(_))) {
+        eprintln!(
+            "error: deadlock: every guest left waits on an eventfd that none of them can change"
+        );
+        for outcome in &outcomes {
+            if let Outcome::Deadlocked(stuck) = outcome {
+                eprintln!("  {stuck}");
+            }
+        }
+        code = ExitCode::from(EXIT_DEADLOCK);
+    }
     for (guest, outcome) in guests.iter().zip(&outcomes) {
         match outcome {
-            Outcome::Success => {}
+            Outcome::Success | Outcome::Deadlocked(_) => {}
             Outcome::TimedOut(_) => {
                 eprintln!("error: guest `{}` {outcome}", guest.name());
                 code = ExitCode::from(EXIT_TIMED_OUT);

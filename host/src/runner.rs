@@ -9,18 +9,21 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tracing::Instrument as _;
 
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, Resource, ResourceTable};
+use wasmtime::StoreContextMut;
 use wasmtime::{Config, Engine, InstancePre, Module, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::output::{LineOutput, Sink};
+use crate::waits::{StuckGuest, WaitGraph};
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx, EventfdCtxView, EventfdView};
 
 /// How often running guests are asked to yield, so that a guest that
@@ -170,6 +173,9 @@ pub enum Outcome {
     Trap(String),
     /// It was still running (or waiting) at the deadline and was stopped.
     TimedOut(Duration),
+    /// It waited on an eventfd that no guest left could change (with
+    /// [`RunOptions::detect_deadlocks`]), and was stopped.
+    Deadlocked(StuckGuest),
 }
 
 impl Outcome {
@@ -185,6 +191,7 @@ impl fmt::Display for Outcome {
             Outcome::Success => f.write_str("succeeded"),
             Outcome::Exit(code) => write!(f, "exited with code {code}"),
             Outcome::Trap(message) => write!(f, "trapped: {message}"),
+            Outcome::Deadlocked(stuck) => write!(f, "deadlocked: {}", stuck.waits_on.join(", or ")),
             Outcome::TimedOut(after) => {
                 write!(f, "timed out: stopped after {} s", after.as_secs_f64())
             }
@@ -216,6 +223,10 @@ pub struct RunOptions {
     pub max_memory: usize,
     /// Stop any guest still running after this long.
     pub timeout: Option<Duration>,
+    /// Stop the run when every guest waits on an eventfd that none of them
+    /// can change. Only right when the host itself will not write or read
+    /// the shared eventfds while the guests run (as `wasi-eventfd run`).
+    pub detect_deadlocks: bool,
     /// Whether guests write to this process's stdout and stderr (and read
     /// its stdin); otherwise their output is discarded.
     pub inherit_stdio: bool,
@@ -229,6 +240,7 @@ impl Default for RunOptions {
             max_memory: 1 << 30,
             timeout: None,
             inherit_stdio: true,
+            detect_deadlocks: false,
         }
     }
 }
@@ -262,6 +274,7 @@ impl Runner {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        watch_polls(&mut linker)?;
         crate::add_to_linker_async(&mut linker)?;
         let mut core_linker = wasmtime::Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| {
@@ -378,12 +391,22 @@ impl Runner {
             }
         });
 
+        // Every guest joins the wait graph before any starts, so a guest
+        // still starting counts as running.
+        let graph = Arc::new(WaitGraph::default());
+        for (name, descriptor) in &self.preopens {
+            graph.name_description(descriptor.info().id, name);
+        }
         let timeout = self.options.timeout;
         let tasks: Vec<_> = loaded
             .into_iter()
-            .map(|(guest, loaded)| {
+            .enumerate()
+            .map(|(index, (guest, loaded))| {
                 let span = tracing::info_span!("guest", name = guest.name());
-                let eventfd = self.eventfd_ctx();
+                let mut eventfd = self.eventfd_ctx();
+                if self.options.detect_deadlocks {
+                    eventfd.waits = Some(graph.join(index as u64, guest.name()));
+                }
                 match loaded {
                     LoadedGuest::Component(pre) => {
                         let state = GuestState {
@@ -408,15 +431,38 @@ impl Runner {
                 }
             })
             .collect();
+        let mut tasks = tasks;
         let mut outcomes = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            outcomes.push(
-                task.await
-                    .unwrap_or_else(|e| Outcome::Trap(format!("the host task failed: {e}"))),
-            );
-        }
+        let all_finished = async {
+            for task in tasks.iter_mut() {
+                outcomes.push(task_outcome(task.await));
+            }
+        };
+        let deadlock = tokio::select! {
+            () = all_finished => None,
+            stuck = graph.deadlocked(), if self.options.detect_deadlocks => Some(stuck),
+        };
         drop(stop_ticker);
         let _ = ticker.join();
+        let Some(stuck) = deadlock else {
+            return Ok(outcomes);
+        };
+        // Stop the stuck guests: dropping their stores releases everything
+        // they held. Guests that had finished keep their outcomes.
+        tracing::info!(guests = stuck.len(), "deadlock");
+        for guest in &stuck {
+            if let Some(task) = tasks.get(guest.id as usize) {
+                task.abort();
+            }
+        }
+        let mut stuck = stuck.into_iter().peekable();
+        for (index, task) in tasks.iter_mut().enumerate().skip(outcomes.len()) {
+            let outcome = task_outcome(task.await);
+            match stuck.next_if(|guest| guest.id as usize == index) {
+                Some(guest) => outcomes.push(Outcome::Deadlocked(guest)),
+                None => outcomes.push(outcome),
+            }
+        }
         Ok(outcomes)
     }
 
@@ -448,6 +494,46 @@ fn wasi_ctx(guest: &GuestSpec, inherit_stdio: bool) -> WasiCtxBuilder {
     }
     builder.inherit_env().args(&guest.args);
     builder
+}
+
+fn task_outcome(joined: Result<Outcome, tokio::task::JoinError>) -> Outcome {
+    joined.unwrap_or_else(|e| Outcome::Trap(format!("the host task failed: {e}")))
+}
+
+/// Wraps `wasi:io/poll`'s `poll` and `pollable.block` to tell the wait
+/// graph how many pollables the guest waits on: only when all of them are
+/// eventfd pollables (which report themselves) can the guest be stuck.
+fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::io::poll::{Host, HostPollable};
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance("wasi:io/poll@0.2.12")?;
+    poll.func_wrap_async(
+        "poll",
+        |mut store: StoreContextMut<'_, GuestState>,
+         (pollables,): (Vec<Resource<DynPollable>>,)| {
+            Box::new(async move {
+                let waits = store.data().eventfd.waits.clone();
+                waits.iter().for_each(|w| w.enter_poll(pollables.len()));
+                let ready = Host::poll(&mut store.data_mut().table, pollables).await;
+                waits.iter().for_each(|w| w.leave_poll());
+                Ok((ready?,))
+            })
+        },
+    )?;
+    poll.func_wrap_async(
+        "[method]pollable.block",
+        |mut store: StoreContextMut<'_, GuestState>, (pollable,): (Resource<DynPollable>,)| {
+            Box::new(async move {
+                let waits = store.data().eventfd.waits.clone();
+                waits.iter().for_each(|w| w.enter_poll(1));
+                let done = HostPollable::block(&mut store.data_mut().table, pollable).await;
+                waits.iter().for_each(|w| w.leave_poll());
+                done
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 /// Runs a guest to its end, or stops it (drops its store, and with it

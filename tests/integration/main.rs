@@ -6,6 +6,7 @@ mod c_guests;
 mod cli;
 mod conformance;
 mod core_modules;
+mod deadlocks;
 mod differential;
 mod faults;
 mod guests;

@@ -62,9 +62,14 @@ impl FdTable {
     /// Stores `descriptor` under the lowest free number.
     pub fn insert(&mut self, descriptor: Descriptor) -> i32 {
         self.open += 1;
-        let fd = match self.slots.iter().position(Option::is_none) {
-            Some(free) => {
-                self.slots[free] = Some(descriptor);
+        let fd = match self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, slot)| slot.is_none())
+        {
+            Some((free, slot)) => {
+                *slot = Some(descriptor);
                 free
             }
             None => {

@@ -91,6 +91,16 @@
 //! or the [`runner`] module it is built on.
 
 #![deny(missing_docs)]
+// Guest-reachable code returns errors; it never panics the host.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod abi;
 #[allow(missing_docs)] // generated from the WIT, whose comments become the docs

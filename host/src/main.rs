@@ -1,5 +1,12 @@
 //! `wasi-eventfd`: runs WebAssembly components with WASI 0.2 and eventfd.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

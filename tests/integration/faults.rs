@@ -99,7 +99,10 @@ fn a_guest_past_its_timeout_is_stopped_with_a_clear_message() {
     let output = wasi_eventfd(&["run", "--timeout", "0.3", "--eventfd", "stop=0", &spin]);
     assert_eq!(output.status.code(), Some(124));
     let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(err.trim(), "error: guest `spin.wasm` timed out: stopped after 0.3 s");
+    assert_eq!(
+        err.trim(),
+        "error: guest `spin.wasm` timed out: stopped after 0.3 s"
+    );
     let bad = wasi_eventfd(&["run", "--timeout", "soon", &spin]);
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -214,4 +217,22 @@ async fn stress_eight_guests_lose_and_invent_nothing() {
         elapsed.as_secs_f64(),
         (GUESTS as u64 * OPS) as f64 / elapsed.as_secs_f64()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guests_without_a_shared_preopen_cannot_touch_each_others_counters() {
+    // No call takes a raw id: a guest reaches only what it created, was
+    // handed, or dup'd. Each guest reads back exactly its own value.
+    let runner = Runner::with_options(RunOptions {
+        inherit_stdio: false,
+        ..RunOptions::default()
+    })
+    .unwrap();
+    let guests: Vec<GuestSpec> = (1..=4)
+        .map(|v| GuestSpec::new(guest("isolated"), [(v * 1000).to_string()]))
+        .collect();
+    let outcomes = crate::library::within("the isolated guests", runner.run(&guests))
+        .await
+        .unwrap();
+    crate::library::assert_all_succeeded(&outcomes);
 }

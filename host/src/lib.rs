@@ -116,7 +116,7 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
-pub use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
+pub use crate::description::{CreateFlags, Description, Errno, ParkObserver, MAX_COUNT};
 pub use crate::table::{DescriptionTable, Descriptor, Info};
 
 /// The eventfd state of one guest: the host's shared table and the eventfds

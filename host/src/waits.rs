@@ -2,7 +2,7 @@
 //! deadlocks (every guest waiting on an eventfd that nobody can change).
 //!
 //! A guest is *parked* while one of its eventfd operations waits for
-//! another party (see [`ParkObserver`]). It is *stuck* when it is parked
+//! another party (see [`ParkObserver`](crate::ParkObserver)). It is *stuck* when it is parked
 //! and has nothing else to wait for: a blocking read or write, a core
 //! module's `poll` without a timeout, or a `wasi:io/poll` whose every
 //! pollable is an eventfd's. The guests are deadlocked when every one still

@@ -2,7 +2,7 @@
 //! deadlocks (every guest waiting on an eventfd that nobody can change).
 //!
 //! A guest is *parked* while one of its eventfd operations waits for
-//! another party (see [`ParkObserver`](crate::ParkObserver)). It is *stuck* when it is parked
+//! another party (see [`ParkObserver`]). It is *stuck* when it is parked
 //! and has nothing else to wait for: a blocking read or write, a core
 //! module's `poll` without a timeout, or a `wasi:io/poll` whose every
 //! pollable is an eventfd's. The guests are deadlocked when every one still
@@ -17,7 +17,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::description::{Description, ParkObserver, MAX_COUNT};
+use crate::description::{Description, MAX_COUNT};
+use crate::ParkObserver;
 
 /// What a parked operation waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

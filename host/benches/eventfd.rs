@@ -1,0 +1,303 @@
+//! Guests' eventfds against the kernel's, measured side by side in one run.
+//!
+//! `cargo bench -p wasi-eventfd` prints a Markdown table and writes it, and
+//! the same figures as JSON, to `target/bench/eventfd.{md,json}`.
+//! `cargo bench -p wasi-eventfd -- --quick` is a smoke run for CI: it
+//! checks that everything runs, not how fast.
+//!
+//! Each row is measured REPEATS times; the table gives the median and the
+//! range, the ratio of the medians (ours / native) and the goal.
+
+use std::time::Instant;
+
+use wasi_eventfd::runner::{GuestSpec, RunOptions, Runner};
+
+#[allow(dead_code)] // the C-guest helpers are the tests'
+#[path = "../../tests/integration/guests.rs"]
+mod guests;
+
+struct Settings {
+    repeats: usize,
+    pairs: u64,
+    round_trips: u64,
+}
+
+/// Nanoseconds per operation over the repeats.
+struct Stats(Vec<f64>);
+
+impl Stats {
+    fn sorted(&self) -> Vec<f64> {
+        let mut v = self.0.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+    fn median(&self) -> f64 {
+        let v = self.sorted();
+        v[v.len() / 2]
+    }
+    fn range(&self) -> (f64, f64) {
+        let v = self.sorted();
+        (v[0], v[v.len() - 1])
+    }
+    fn show(&self) -> String {
+        let (lo, hi) = self.range();
+        format!(
+            "{:.3} µs ({:.3}–{:.3})",
+            self.median() / 1e3,
+            lo / 1e3,
+            hi / 1e3
+        )
+    }
+}
+
+struct Row {
+    name: &'static str,
+    unit: &'static str,
+    ours: Stats,
+    native: Stats,
+    goal: f64,
+}
+
+fn repeat(times: usize, mut measure: impl FnMut() -> f64) -> Stats {
+    Stats((0..times).map(|_| measure()).collect())
+}
+
+// --- native: the kernel's eventfd from Rust threads ---------------------
+
+fn eventfd(flags: i32) -> i32 {
+    // SAFETY: plain system call.
+    let fd = unsafe { libc::eventfd(0, flags) };
+    assert!(fd >= 0, "eventfd failed");
+    fd
+}
+
+fn write_u64(fd: i32, value: u64) {
+    // SAFETY: writes 8 bytes from a live u64.
+    let n = unsafe { libc::write(fd, (&value as *const u64).cast(), 8) };
+    assert_eq!(n, 8);
+}
+
+fn read_u64(fd: i32) -> u64 {
+    let mut value = 0u64;
+    // SAFETY: reads 8 bytes into a live u64.
+    let n = unsafe { libc::read(fd, (&mut value as *mut u64).cast(), 8) };
+    assert_eq!(n, 8);
+    value
+}
+
+fn close(fd: i32) {
+    // SAFETY: closes a descriptor this benchmark owns.
+    unsafe { libc::close(fd) };
+}
+
+fn native_pair(pairs: u64) -> f64 {
+    let fd = eventfd(libc::EFD_NONBLOCK);
+    let start = Instant::now();
+    for _ in 0..pairs {
+        write_u64(fd, 1);
+        read_u64(fd);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / pairs as f64;
+    close(fd);
+    ns
+}
+
+fn native_ping_pong(round_trips: u64) -> f64 {
+    let (ping, pong) = (eventfd(0), eventfd(0));
+    let other = std::thread::spawn(move || loop {
+        if read_u64(ping) == 2 {
+            break;
+        }
+        write_u64(pong, 1);
+    });
+    let start = Instant::now();
+    for _ in 0..round_trips {
+        write_u64(ping, 1);
+        read_u64(pong);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / round_trips as f64;
+    write_u64(ping, 2);
+    other.join().expect("pong thread");
+    close(ping);
+    close(pong);
+    ns
+}
+
+// --- guests -------------------------------------------------------------
+
+/// Runs `guests` with the named eventfds on a fresh runtime and returns
+/// the count of `result` afterwards (the guest's own timing, in ns).
+fn run_guests(multi_thread: bool, eventfds: &[&str], guests: Vec<GuestSpec>) -> u64 {
+    let runtime = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .expect("runtime");
+    let mut runner = Runner::with_options(RunOptions {
+        inherit_stdio: false,
+        ..RunOptions::default()
+    })
+    .expect("runner");
+    let mut result = None;
+    for spec in eventfds {
+        let fd = runner
+            .add_eventfd(&spec.parse().expect("spec"))
+            .expect("eventfd");
+        if spec.starts_with("result=") {
+            result = Some(fd);
+        }
+    }
+    let outcomes = runtime.block_on(runner.run(&guests)).expect("load");
+    assert!(outcomes.iter().all(|o| o.is_success()), "{outcomes:?}");
+    result.expect("a result eventfd").info().count
+}
+
+fn guest_pair_component(pairs: u64) -> f64 {
+    let spec = GuestSpec::new(guests::guest("bench_pair"), [pairs.to_string()]);
+    run_guests(true, &["result=0"], vec![spec]) as f64 / pairs as f64
+}
+
+fn guest_pair_core(pairs: u64) -> f64 {
+    let wat = guests::repo_root().join("tests/guests/wat/bench_pair.wat");
+    let pairs_spec = format!("pairs={pairs}");
+    let ns = run_guests(
+        true,
+        &["result=0", &pairs_spec],
+        vec![GuestSpec::new(wat, [])],
+    );
+    ns as f64 / pairs as f64
+}
+
+fn guest_ping_pong(round_trips: u64, multi_thread: bool) -> f64 {
+    let ping = GuestSpec::new(guests::guest("bench_ping"), [round_trips.to_string()]);
+    let pong = GuestSpec::new(guests::guest("pong"), []);
+    let ns = run_guests(
+        multi_thread,
+        &["ping=0", "pong=0", "result=0"],
+        vec![ping, pong],
+    );
+    ns as f64 / round_trips as f64
+}
+
+// --- report -------------------------------------------------------------
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores, Linux")
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let settings = if quick {
+        Settings {
+            repeats: 2,
+            pairs: 2_000,
+            round_trips: 200,
+        }
+    } else {
+        Settings {
+            repeats: 7,
+            pairs: 200_000,
+            round_trips: 20_000,
+        }
+    };
+    let s = &settings;
+    let started = Instant::now();
+    let rows = vec![
+        Row {
+            name: "op pair (write 1 + read), component",
+            unit: "per pair",
+            ours: repeat(s.repeats, || guest_pair_component(s.pairs)),
+            native: repeat(s.repeats, || native_pair(s.pairs)),
+            goal: 0.5,
+        },
+        Row {
+            name: "op pair (write 1 + read), core module",
+            unit: "per pair",
+            ours: repeat(s.repeats, || guest_pair_core(s.pairs)),
+            native: repeat(s.repeats, || native_pair(s.pairs)),
+            goal: 0.5,
+        },
+        Row {
+            name: "ping-pong, single-threaded runtime",
+            unit: "per round trip",
+            ours: repeat(s.repeats, || guest_ping_pong(s.round_trips, false)),
+            native: repeat(s.repeats, || native_ping_pong(s.round_trips)),
+            goal: 0.1,
+        },
+        Row {
+            name: "ping-pong, multi-threaded runtime",
+            unit: "per round trip",
+            ours: repeat(s.repeats, || guest_ping_pong(s.round_trips, true)),
+            native: repeat(s.repeats, || native_ping_pong(s.round_trips)),
+            goal: 1.0,
+        },
+    ];
+
+    let mut md = format!(
+        "Machine: {}. Mode: {}, {} repeats, {} build. Command: `cargo bench -p wasi-eventfd{}`.\n\n\
+         | benchmark | wasi-eventfd | native kernel eventfd | ratio | goal | met |\n\
+         |---|---|---|---|---|---|\n",
+        machine(),
+        if quick {
+            "quick (smoke run, figures not meaningful)"
+        } else {
+            "full"
+        },
+        s.repeats,
+        if cfg!(debug_assertions) { "unoptimized (figures not meaningful)" } else { "optimized" },
+        if quick { " -- --quick" } else { "" },
+    );
+    let mut json = Vec::new();
+    for row in &rows {
+        let ratio = row.ours.median() / row.native.median();
+        let met = ratio <= row.goal;
+        md += &format!(
+            "| {} ({}) | {} | {} | {:.2}× | ≤ {}× | {} |\n",
+            row.name,
+            row.unit,
+            row.ours.show(),
+            row.native.show(),
+            ratio,
+            row.goal,
+            if met { "met" } else { "not met" }
+        );
+        json.push(format!(
+            "{{\"name\":{:?},\"unit\":{:?},\"ours_ns\":{:?},\"native_ns\":{:?},\"ratio\":{:.4},\"goal\":{},\"met\":{}}}",
+            row.name, row.unit, row.ours.0, row.native.0, ratio, row.goal, met
+        ));
+    }
+    println!("{md}");
+    println!("(measured in {:.1} s)", started.elapsed().as_secs_f64());
+    let dir = guests::repo_root().join("target").join("bench");
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("eventfd.md"), &md))
+        .and_then(|()| {
+            std::fs::write(
+                dir.join("eventfd.json"),
+                format!(
+                    "{{\"machine\":{:?},\"quick\":{quick},\"rows\":[{}]}}\n",
+                    machine(),
+                    json.join(",")
+                ),
+            )
+        });
+    match written {
+        Ok(()) => println!("wrote {}/eventfd.{{md,json}}", dir.display()),
+        Err(e) => eprintln!("cannot write the report: {e}"),
+    }
+}

@@ -1,0 +1,19 @@
+//! Benchmark guest: `bench_pair N` times N non-blocking `write(1)` +
+//! `read()` pairs on an eventfd of its own and adds the elapsed
+//! nanoseconds to preopen `result`.
+
+use std::time::Instant;
+
+use eventfd_test_programs::{args, preopen, CreateFlags, Eventfd};
+
+fn main() {
+    let n: u64 = args().first().map_or(100_000, |n| n.parse().expect("pairs"));
+    let fd = Eventfd::create(0, CreateFlags::NONBLOCK).expect("create");
+    let start = Instant::now();
+    for _ in 0..n {
+        fd.write(1).expect("write");
+        assert_eq!(fd.read(), Ok(1));
+    }
+    let elapsed = start.elapsed().as_nanos() as u64;
+    preopen("result").write(elapsed).expect("report");
+}

@@ -1,0 +1,38 @@
+;; Benchmark guest (core module): times N non-blocking write(1) + read()
+;; pairs through the integer-fd ABI, N from the preopen `pairs` (its count),
+;; and writes the elapsed nanoseconds to preopen `result`.
+(module
+  (import "wasi_eventfd" "eventfd" (func $eventfd (param i32 i32) (result i32)))
+  (import "wasi_eventfd" "read" (func $read (param i32 i32 i32) (result i32)))
+  (import "wasi_eventfd" "write" (func $write (param i32 i32 i32) (result i32)))
+  (import "wasi_eventfd" "preopen" (func $preopen (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "result")
+  (data (i32.const 32) "pairs")
+  (func $now (result i64)
+    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 96)))
+    (i64.load (i32.const 96)))
+  (func (export "_start")
+    (local $fd i32) (local $n i64) (local $start i64) (local $pairs i32)
+    (local.set $pairs (call $preopen (i32.const 32) (i32.const 5)))
+    (if (i32.lt_s (local.get $pairs) (i32.const 0)) (then (call $proc_exit (i32.const 10))))
+    (drop (call $read (local.get $pairs) (i32.const 64) (i32.const 8)))
+    (local.set $n (i64.load (i32.const 64)))
+    (local.set $fd (call $eventfd (i32.const 0) (i32.const 0x800)))
+    (i64.store (i32.const 72) (i64.const 1))
+    (local.set $start (call $now))
+    (block $done
+      (loop $pair
+        (br_if $done (i64.eqz (local.get $n)))
+        (if (i32.ne (call $write (local.get $fd) (i32.const 72) (i32.const 8)) (i32.const 8))
+          (then (call $proc_exit (i32.const 11))))
+        (if (i32.ne (call $read (local.get $fd) (i32.const 64) (i32.const 8)) (i32.const 8))
+          (then (call $proc_exit (i32.const 12))))
+        (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+        (br $pair)))
+    (i64.store (i32.const 64) (i64.sub (call $now) (local.get $start)))
+    (drop (call $write
+      (call $preopen (i32.const 16) (i32.const 6)) (i32.const 64) (i32.const 8))))
+)

@@ -1,16 +1,10 @@
 //! C guests (core modules built with clang and wasi-libc) through the
 //! `wasi-eventfd` binary, alone and paired with Rust components.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::cli::wasi_eventfd;
 use crate::guests::{c_guest, guest};
-
-fn wasi_eventfd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
-        .args(args)
-        .output()
-        .expect("run wasi-eventfd")
-}
 
 fn succeeded(output: &Output) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

@@ -5,7 +5,8 @@ use std::process::{Command, Output};
 
 use crate::guests::guest;
 
-fn wasi_eventfd(args: &[&str]) -> Output {
+/// Runs the `wasi-eventfd` binary with `args`.
+pub fn wasi_eventfd(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
         .args(args)
         .output()

@@ -3,19 +3,13 @@
 //! the host.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, RunOptions, Runner};
 
+use crate::cli::wasi_eventfd;
 use crate::guests::{guest, repo_root};
-
-fn wasi_eventfd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
-        .args(args)
-        .output()
-        .expect("run wasi-eventfd")
-}
 
 fn test_wat(name: &str) -> String {
     let path: PathBuf = repo_root()

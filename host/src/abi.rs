@@ -432,7 +432,7 @@ async fn poll<T: EventfdView>(
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
     let revents = loop {
         // Listen first, then check, so no change between the two is missed.
-        let mut listeners: Vec<event_listener::EventListener> = Vec::new();
+        let mut listeners = Vec::new();
         for entry in &entries {
             if let Some(d) = &entry.description {
                 if entry.events & POLLIN != 0 {

@@ -12,10 +12,13 @@
 //! its operation and waits again if it still cannot proceed, so no waiter is
 //! ever woken into a wrong result.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Weak;
+use std::task::{Context, Poll};
 
-use event_listener::Event;
+use event_listener::{Event, EventListener};
 
 use crate::table::TableInner;
 
@@ -126,10 +129,10 @@ pub struct Description {
     /// `O_NONBLOCK` lives on the description, so `F_SETFL` through one
     /// descriptor changes it for every descriptor (and every guest).
     nonblocking: AtomicBool,
-    /// Notified after every successful write: readers wait here.
-    written: Event,
-    /// Notified after every successful read: writers wait here.
-    read: Event,
+    /// Woken after every successful write: readers wait here.
+    written: WaitQueue,
+    /// Woken after every successful read: writers wait here.
+    read: WaitQueue,
     /// The table this description is registered in, to free its slot on drop.
     table: Weak<TableInner>,
 }
@@ -141,8 +144,8 @@ impl Description {
             count: AtomicU64::new(u64::from(initval)),
             semaphore: flags.semaphore,
             nonblocking: AtomicBool::new(flags.nonblock),
-            written: Event::new(),
-            read: Event::new(),
+            written: WaitQueue::default(),
+            read: WaitQueue::default(),
             table,
         }
     }
@@ -186,24 +189,24 @@ impl Description {
     /// How many operations are waiting for a write now: blocked readers and
     /// pending readable pollables (the kernel's sleepers for `EPOLLIN`).
     pub fn readers_waiting(&self) -> usize {
-        self.written.total_listeners()
+        self.written.waiting()
     }
 
     /// How many operations are waiting for a read now: blocked writers and
     /// pending writable pollables.
     pub fn writers_waiting(&self) -> usize {
-        self.read.total_listeners()
+        self.read.waiting()
     }
 
     /// A listener notified by the next successful write (for `poll(2)`,
     /// which waits on several descriptions at once). Listen, re-check
     /// readiness, then await it.
-    pub(crate) fn listen_written(&self) -> event_listener::EventListener {
+    pub(crate) fn listen_written(&self) -> QueueListener<'_> {
         self.written.listen()
     }
 
     /// A listener notified by the next successful read.
-    pub(crate) fn listen_read(&self) -> event_listener::EventListener {
+    pub(crate) fn listen_read(&self) -> QueueListener<'_> {
         self.read.listen()
     }
 
@@ -220,7 +223,7 @@ impl Description {
             .map_err(|_| Errno::Again)?;
         // The kernel wakes the queue after every successful read, with
         // EPOLLOUT: writers waiting for room re-check.
-        self.read.notify(usize::MAX);
+        self.read.wake_all();
         Ok(if self.semaphore { 1 } else { taken })
     }
 
@@ -237,7 +240,7 @@ impl Description {
             })
             .map_err(|_| Errno::Again)?;
         // Even `write(0)` wakes readers (and pollers), as the kernel does.
-        self.written.notify(usize::MAX);
+        self.written.wake_all();
         Ok(())
     }
 
@@ -327,6 +330,60 @@ impl Description {
     }
 }
 
+/// A kernel-style wait queue: an [`Event`] plus a count of its listeners,
+/// so that waking nobody (the common case) costs one atomic load instead of
+/// the event's lock.
+#[derive(Default)]
+struct WaitQueue {
+    event: Event,
+    waiters: AtomicUsize,
+}
+
+impl WaitQueue {
+    /// Joins the queue. Callers check their condition after this and wait
+    /// only if it is still false, so no wake-up between the two is lost:
+    /// either `wake_all` sees this waiter, or the check sees the change
+    /// made before `wake_all` (all four accesses are `SeqCst`).
+    fn listen(&self) -> QueueListener<'_> {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        QueueListener {
+            listener: self.event.listen(),
+            queue: self,
+        }
+    }
+
+    /// Wakes every waiter, as the kernel's non-exclusive wake-up does.
+    fn wake_all(&self) {
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.event.notify(usize::MAX);
+        }
+    }
+
+    fn waiting(&self) -> usize {
+        self.waiters.load(Ordering::SeqCst)
+    }
+}
+
+/// A place in a [`WaitQueue`]; completes when woken, leaves when dropped.
+pub(crate) struct QueueListener<'a> {
+    listener: EventListener,
+    queue: &'a WaitQueue,
+}
+
+impl Future for QueueListener<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.listener).poll(cx)
+    }
+}
+
+impl Drop for QueueListener<'_> {
+    fn drop(&mut self) {
+        self.queue.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Told when an operation parks (waits for another party to change the
 /// counter) and when it resumes, so a host can see who waits on what, e.g.
 /// to find deadlocks. `()` observes nothing.
@@ -365,7 +422,7 @@ impl<'a, O: ParkObserver> Parked<'a, O> {
         Parked(observer)
     }
 
-    async fn wait(self, listener: event_listener::EventListener) {
+    async fn wait(self, listener: QueueListener<'_>) {
         listener.await;
         // `self` drops here, before the caller re-checks its condition: a
         // woken operation never counts as parked while it takes the count.

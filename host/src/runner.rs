@@ -1,5 +1,7 @@
-//! Runs `wasi:cli/command` components with WASI 0.2 and eventfd, several
-//! at once in one process, all sharing one [`DescriptionTable`].
+//! Runs guests — `wasi:cli/command` components with WASI 0.2 and the
+//! eventfd interface, or core modules with WASI preview 1 and the
+//! integer-fd ABI — several at once in one process, all sharing one
+//! [`DescriptionTable`], with limits, timeouts and deadlock reports.
 //!
 //! This is what `wasi-eventfd run` is made of; use it to run guests from
 //! Rust (tests, tools) without writing a host.

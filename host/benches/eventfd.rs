@@ -200,6 +200,55 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, Linux")
 }
 
+/// A bar chart of the ratios (ours / native, log scale) with each goal
+/// marked, as SVG.
+fn chart(rows: &[Row]) -> String {
+    const WIDTH: f64 = 760.0;
+    const LABEL: f64 = 330.0;
+    const BAR: f64 = 26.0;
+    // Log scale from 0.01x to 10x.
+    let x =
+        |ratio: f64| LABEL + (ratio.clamp(0.01, 10.0).log10() + 2.0) / 3.0 * (WIDTH - LABEL - 20.0);
+    let height = 60.0 + rows.len() as f64 * (BAR + 14.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"14\">wasi-eventfd / native kernel eventfd \
+         (lower is faster; log scale; | marks the goal)</text>\n"
+    );
+    for tick in [0.01, 0.1, 1.0, 10.0] {
+        svg += &format!(
+            "<line x1=\"{0:.1}\" y1=\"32\" x2=\"{0:.1}\" y2=\"{1:.1}\" stroke=\"#ccc\"/>\
+             <text x=\"{0:.1}\" y=\"{2:.1}\" text-anchor=\"middle\">{3}×</text>\n",
+            x(tick),
+            height - 22.0,
+            height - 8.0,
+            tick
+        );
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let y = 40.0 + i as f64 * (BAR + 14.0);
+        let ratio = row.ours.median() / row.native.median();
+        let colour = if ratio <= row.goal {
+            "#3a7d44"
+        } else {
+            "#c0392b"
+        };
+        let (text_y, name, goal_x) = (y + BAR / 2.0 + 4.0, row.name, x(row.goal));
+        let (bar_width, label_x) = ((x(ratio) - LABEL).max(1.0), x(ratio) + 4.0);
+        let (goal_top, goal_bottom) = (y - 3.0, y + BAR + 3.0);
+        svg += &format!(
+            "<text x=\"10\" y=\"{text_y:.1}\">{name}</text>\
+             <rect x=\"{LABEL}\" y=\"{y:.1}\" width=\"{bar_width:.1}\" height=\"{BAR}\" fill=\"{colour}\"/>\
+             <line x1=\"{goal_x:.1}\" y1=\"{goal_top:.1}\" x2=\"{goal_x:.1}\" y2=\"{goal_bottom:.1}\" \
+             stroke=\"black\" stroke-width=\"2\"/>\
+             <text x=\"{label_x:.1}\" y=\"{text_y:.1}\">{ratio:.2}×</text>\n"
+        );
+    }
+    svg + "</svg>\n"
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let settings = if quick {
@@ -286,6 +335,7 @@ fn main() {
     let dir = guests::repo_root().join("target").join("bench");
     let written = std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(dir.join("eventfd.md"), &md))
+        .and_then(|()| std::fs::write(dir.join("eventfd.svg"), chart(&rows)))
         .and_then(|()| {
             std::fs::write(
                 dir.join("eventfd.json"),
@@ -297,7 +347,7 @@ fn main() {
             )
         });
     match written {
-        Ok(()) => println!("wrote {}/eventfd.{{md,json}}", dir.display()),
+        Ok(()) => println!("wrote {}/eventfd.{{md,json,svg}}", dir.display()),
         Err(e) => eprintln!("cannot write the report: {e}"),
     }
 }

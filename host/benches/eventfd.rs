@@ -18,6 +18,7 @@ mod guests;
 
 struct Settings {
     repeats: usize,
+    scale_guests: usize,
     pairs: u64,
     round_trips: u64,
 }
@@ -184,6 +185,71 @@ fn guest_ping_pong(round_trips: u64, multi_thread: bool) -> f64 {
     ns as f64 / round_trips as f64
 }
 
+/// The scale row: many guests blocked reading one semaphore eventfd.
+struct Scale {
+    guests: usize,
+    /// From the first instantiation until every guest waits.
+    start: f64,
+    /// Resident memory added per waiting guest, in bytes.
+    rss_per_guest: f64,
+    /// From one write of `guests` until every guest has finished.
+    wake_all: f64,
+}
+
+fn resident_bytes() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
+    pages * 4096.0
+}
+
+fn scale(guests: usize) -> Scale {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut runner = Runner::with_options(RunOptions {
+        inherit_stdio: false,
+        ..RunOptions::default()
+    })
+    .expect("runner");
+    let go = runner
+        .add_eventfd(&"go=0,semaphore".parse().expect("spec"))
+        .expect("eventfd");
+    let wat = guests::repo_root().join("tests/guests/wat/bench_wait.wat");
+    let specs = vec![GuestSpec::new(wat, []); guests];
+    runtime.block_on(async {
+        let before = resident_bytes();
+        let start = Instant::now();
+        let host = async {
+            while go.description().readers_waiting() < guests {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let started = start.elapsed().as_secs_f64();
+            let rss = (resident_bytes() - before) / guests as f64;
+            let woken = Instant::now();
+            go.write(guests as u64).await.expect("write");
+            (started, rss, woken)
+        };
+        let (outcomes, (start, rss_per_guest, woken)) = tokio::join!(runner.run(&specs), host);
+        let wake_all = woken.elapsed().as_secs_f64();
+        let outcomes = outcomes.expect("load");
+        assert!(
+            outcomes.iter().all(|o| o.is_success()),
+            "a scale guest failed"
+        );
+        Scale {
+            guests,
+            start,
+            rss_per_guest,
+            wake_all,
+        }
+    })
+}
+
 // --- report -------------------------------------------------------------
 
 fn machine() -> String {
@@ -254,12 +320,14 @@ fn main() {
     let settings = if quick {
         Settings {
             repeats: 2,
+            scale_guests: 100,
             pairs: 2_000,
             round_trips: 200,
         }
     } else {
         Settings {
             repeats: 7,
+            scale_guests: 10_000,
             pairs: 200_000,
             round_trips: 20_000,
         }
@@ -311,7 +379,11 @@ fn main() {
         if cfg!(debug_assertions) { "unoptimized (figures not meaningful)" } else { "optimized" },
         if quick { " -- --quick" } else { "" },
     );
-    let mut json = Vec::new();
+    let scale = scale(s.scale_guests);
+    let mut json = vec![format!(
+        "{{\"name\":\"scale\",\"guests\":{},\"wake_all_s\":{:.6},\"rss_per_guest_bytes\":{:.0},\"start_s\":{:.6}}}",
+        scale.guests, scale.wake_all, scale.rss_per_guest, scale.start
+    )];
     for row in &rows {
         let ratio = row.ours.median() / row.native.median();
         let met = ratio <= row.goal;
@@ -330,6 +402,21 @@ fn main() {
             row.name, row.unit, row.ours.0, row.native.0, ratio, row.goal, met
         ));
     }
+    let scale_met = scale.wake_all <= 0.050;
+    md += &format!(
+        "\n| scale: {} guests blocked reading one semaphore eventfd | value | goal | met |\n\
+         |---|---|---|---|\n\
+         | wake-all: one write of {} until every guest has finished | {:.1} ms | ≤ 50 ms | {} |\n\
+         | resident memory per blocked guest (core module, 1 page) | {:.0} KiB | as small as wasmtime allows | — |\n\
+         | start-up until all wait | {:.2} s ({:.0} guests/s) | — | — |\n",
+        scale.guests,
+        scale.guests,
+        scale.wake_all * 1e3,
+        if scale_met { "met" } else { "not met" },
+        scale.rss_per_guest / 1024.0,
+        scale.start,
+        scale.guests as f64 / scale.start,
+    );
     println!("{md}");
     println!("(measured in {:.1} s)", started.elapsed().as_secs_f64());
     let dir = guests::repo_root().join("target").join("bench");

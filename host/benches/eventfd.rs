@@ -164,7 +164,7 @@ fn guest_pair_component(pairs: u64) -> f64 {
 }
 
 fn guest_pair_core(pairs: u64) -> f64 {
-    let wat = guests::repo_root().join("tests/guests/wat/bench_pair.wat");
+    let wat = guests::test_wat("bench_pair.wat");
     let pairs_spec = format!("pairs={pairs}");
     let ns = run_guests(
         true,
@@ -219,7 +219,7 @@ fn scale(guests: usize) -> Scale {
     let go = runner
         .add_eventfd(&"go=0,semaphore".parse().expect("spec"))
         .expect("eventfd");
-    let wat = guests::repo_root().join("tests/guests/wat/bench_wait.wat");
+    let wat = guests::test_wat("bench_wait.wat");
     let specs = vec![GuestSpec::new(wat, []); guests];
     runtime.block_on(async {
         let before = resident_bytes();

@@ -26,7 +26,7 @@ use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
 use crate::description::{CreateFlags, Description, Errno, ParkObserver, MAX_COUNT};
-use crate::waits::{Interest, WaitObserver};
+use crate::waits::Interest;
 use crate::{Descriptor, EventfdView};
 
 /// The import module name.
@@ -266,12 +266,11 @@ async fn read<T: EventfdView>(
     }
     // Checked before the read, so a bad buffer never consumes the count.
     let (memory, at) = memory_range(caller, buf, len)?;
-    let observer = caller
-        .data_mut()
-        .eventfd()
-        .ctx
-        .observer(&description, Interest::Read);
-    let value = description.read_observed(&observer).await?;
+    let value = {
+        let ctx = caller.data_mut().eventfd().ctx;
+        let observer = ctx.observer(&description, Interest::Read);
+        description.read_observed(&observer).await?
+    };
     // Wasm memories never shrink, so the range checked above still fits.
     memory
         .write(&mut *caller, at, &value.to_le_bytes())
@@ -295,11 +294,8 @@ async fn write<T: EventfdView>(
         .read(&*caller, at, &mut bytes)
         .map_err(|_| Errno::Fault)?;
     let value = u64::from_le_bytes(bytes);
-    let observer = caller
-        .data_mut()
-        .eventfd()
-        .ctx
-        .observer(&description, Interest::Write(value));
+    let ctx = caller.data_mut().eventfd().ctx;
+    let observer = ctx.observer(&description, Interest::Write(value));
     description.write_observed(value, &observer).await?;
     Ok(8)
 }
@@ -342,23 +338,30 @@ fn preopen<T: EventfdView>(caller: &mut Caller<'_, T>, name: u32, len: u32) -> R
     Ok(ctx.fds.insert(dup))
 }
 
-/// One `struct pollfd` entry: where it is, what it asks for and what it got.
+/// One `struct pollfd` entry: where it is, what it asks for and of what.
 struct PollEntry {
     at: usize,
     events: i16,
-    /// `None` for a negative fd (ignored) or an unknown one (`POLLNVAL`).
-    description: Option<Arc<Description>>,
-    valid: bool,
+    target: PollTarget,
+}
+
+/// What a `struct pollfd` entry's fd names.
+enum PollTarget {
+    /// A negative fd: the entry is ignored.
+    Ignored,
+    /// An fd this guest does not have (`POLLNVAL`).
+    Bad,
+    Eventfd(Arc<Description>),
 }
 
 impl PollEntry {
     /// The kernel's `eventfd_poll` mask, filtered by the requested events
     /// (`POLLERR` and `POLLHUP` are always reported, `POLLNVAL` for a bad fd).
     fn revents(&self) -> i16 {
-        match &self.description {
-            None if self.valid => 0,
-            None => POLLNVAL,
-            Some(d) => {
+        match &self.target {
+            PollTarget::Ignored => 0,
+            PollTarget::Bad => POLLNVAL,
+            PollTarget::Eventfd(d) => {
                 let count = d.count();
                 let mut ready = 0;
                 if count > 0 {
@@ -376,23 +379,19 @@ impl PollEntry {
     }
 }
 
-/// One wait observer per interest of the `poll` entries.
-fn observers<T: EventfdView>(
-    caller: &mut Caller<'_, T>,
-    entries: &[PollEntry],
-) -> Vec<WaitObserver> {
-    let ctx = caller.data_mut().eventfd().ctx;
-    let mut observers = Vec::new();
-    for entry in entries {
-        if let Some(d) = &entry.description {
-            for (flag, interest) in [(POLLIN, Interest::Readable), (POLLOUT, Interest::Writable)] {
-                if entry.events & flag != 0 {
-                    observers.extend(ctx.observer(d, interest));
-                }
-            }
-        }
-    }
-    observers
+/// What the entries wait for: each description with `POLLIN` and/or
+/// `POLLOUT` asked of it.
+fn interests(entries: &[PollEntry]) -> impl Iterator<Item = (&Arc<Description>, Interest)> {
+    entries.iter().flat_map(|entry| {
+        let description = match &entry.target {
+            PollTarget::Eventfd(d) => Some(d),
+            PollTarget::Ignored | PollTarget::Bad => None,
+        };
+        [(POLLIN, Interest::Readable), (POLLOUT, Interest::Writable)]
+            .into_iter()
+            .filter(move |(flag, _)| entry.events & flag != 0)
+            .filter_map(move |(_, interest)| description.map(|d| (d, interest)))
+    })
 }
 
 async fn poll<T: EventfdView>(
@@ -414,17 +413,12 @@ async fn poll<T: EventfdView>(
             .map_err(|_| Errno::Fault)?;
         let fd = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
         let events = i16::from_le_bytes([raw[4], raw[5]]);
-        let description = if fd < 0 {
-            None
+        let target = if fd < 0 {
+            PollTarget::Ignored
         } else {
-            description(caller, fd).ok()
+            description(caller, fd).map_or(PollTarget::Bad, PollTarget::Eventfd)
         };
-        entries.push(PollEntry {
-            at,
-            events,
-            valid: fd < 0 || description.is_some(),
-            description,
-        });
+        entries.push(PollEntry { at, events, target });
     }
 
     let deadline = u64::try_from(timeout_ms)
@@ -432,17 +426,12 @@ async fn poll<T: EventfdView>(
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
     let revents = loop {
         // Listen first, then check, so no change between the two is missed.
-        let mut listeners = Vec::new();
-        for entry in &entries {
-            if let Some(d) = &entry.description {
-                if entry.events & POLLIN != 0 {
-                    listeners.push(d.listen_written());
-                }
-                if entry.events & POLLOUT != 0 {
-                    listeners.push(d.listen_read());
-                }
-            }
-        }
+        let mut listeners: Vec<_> = interests(&entries)
+            .map(|(d, interest)| match interest {
+                Interest::Readable => d.listen_written(),
+                _ => d.listen_read(),
+            })
+            .collect();
         let revents: Vec<i16> = entries.iter().map(PollEntry::revents).collect();
         if revents.iter().any(|&r| r != 0)
             || deadline.is_some_and(|d| d <= tokio::time::Instant::now())
@@ -450,9 +439,12 @@ async fn poll<T: EventfdView>(
             break revents;
         }
         // Without a timeout, the guest is parked on these interests alone.
+        let ctx = caller.data_mut().eventfd().ctx;
         let parked: Vec<_> = match deadline {
             Some(_) => Vec::new(),
-            None => observers(caller, &entries),
+            None => interests(&entries)
+                .filter_map(|(d, interest)| ctx.observer(d, interest))
+                .collect(),
         };
         parked.iter().for_each(ParkObserver::parked);
         let any_event = std::future::poll_fn(|cx| {

@@ -183,7 +183,12 @@ impl Description {
 
     /// Whether writing 1 would succeed now (`EPOLLOUT`).
     pub fn is_writable(&self) -> bool {
-        self.count() < MAX_COUNT
+        self.has_room_for(1)
+    }
+
+    /// Whether writing `value` would succeed now without waiting.
+    pub fn has_room_for(&self, value: u64) -> bool {
+        room_for(self.count(), value)
     }
 
     /// How many operations are waiting for a write now: blocked readers and
@@ -235,8 +240,7 @@ impl Description {
         }
         self.count
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
-                // The kernel's `ULLONG_MAX - count > ucnt`.
-                (MAX_COUNT - count >= value).then(|| count + value)
+                room_for(count, value).then(|| count + value)
             })
             .map_err(|_| Errno::Again)?;
         // Even `write(0)` wakes readers (and pollers), as the kernel does.
@@ -433,6 +437,12 @@ impl<O: ParkObserver> Drop for Parked<'_, O> {
     fn drop(&mut self) {
         self.0.resumed();
     }
+}
+
+/// Whether `value` can be added to `count`: the kernel's
+/// `ULLONG_MAX - count > ucnt`, i.e. the sum stays at most [`MAX_COUNT`].
+fn room_for(count: u64, value: u64) -> bool {
+    MAX_COUNT.saturating_sub(count) >= value
 }
 
 impl Drop for Description {

@@ -8,7 +8,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use crate::bindings::{preopens, types};
 use crate::description::{CreateFlags, Description, Errno};
-use crate::waits::{Interest, WaitObserver};
+use crate::waits::{GuestWaits, Interest};
 use crate::{Descriptor, EventfdCtxView};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
@@ -55,18 +55,14 @@ impl EventfdCtxView<'_> {
         direction: Direction,
     ) -> wasmtime::Result<Resource<DynPollable>> {
         let description = Arc::clone(self.description(&fd)?);
-        let interest = match direction {
-            Direction::Readable => Interest::Readable,
-            Direction::Writable => Interest::Writable,
-        };
-        let observer = self.ctx.observer(&description, interest);
+        let waits = self.ctx.waits.clone();
         // A child of the descriptor, as wasi:io pollables are children of
         // their stream: the guest must drop it before the descriptor.
         let readiness = self.table.push_child(
             Readiness {
                 description,
                 direction,
-                observer,
+                waits,
             },
             &fd,
         )?;
@@ -198,15 +194,25 @@ enum Direction {
 struct Readiness {
     description: Arc<Description>,
     direction: Direction,
-    observer: Option<WaitObserver>,
+    /// The guest's place in the wait graph, if its waits are recorded.
+    waits: Option<Arc<GuestWaits>>,
 }
 
 #[async_trait::async_trait]
 impl Pollable for Readiness {
     async fn ready(&mut self) {
+        let interest = match self.direction {
+            Direction::Readable => Interest::Readable,
+            Direction::Writable => Interest::Writable,
+        };
+        let description = &self.description;
+        let observer = self
+            .waits
+            .as_deref()
+            .map(|waits| waits.observer(description, interest));
         match self.direction {
-            Direction::Readable => self.description.readable_observed(&self.observer).await,
-            Direction::Writable => self.description.writable_observed(&self.observer).await,
+            Direction::Readable => description.readable_observed(&observer).await,
+            Direction::Writable => description.writable_observed(&observer).await,
         }
     }
 }

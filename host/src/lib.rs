@@ -166,17 +166,14 @@ impl EventfdCtx {
 
     /// An observer of one wait of this guest on `description`, if its waits
     /// are recorded.
-    fn observer(
-        &self,
-        description: &Arc<Description>,
+    fn observer<'a>(
+        &'a self,
+        description: &'a Arc<Description>,
         interest: waits::Interest,
-    ) -> Option<waits::WaitObserver> {
-        self.waits.as_ref().map(|waits| {
-            waits.observer(waits::Waiting {
-                description: Arc::clone(description),
-                interest,
-            })
-        })
+    ) -> Option<waits::WaitObserver<'a>> {
+        self.waits
+            .as_deref()
+            .map(|waits| waits.observer(description, interest))
     }
 
     /// `EMFILE` unless the guest may hold one more descriptor.

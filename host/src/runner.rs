@@ -400,7 +400,7 @@ impl Runner {
             graph.name_description(descriptor.info().id, name);
         }
         let timeout = self.options.timeout;
-        let tasks: Vec<_> = loaded
+        let mut tasks: Vec<_> = loaded
             .into_iter()
             .enumerate()
             .map(|(index, (guest, loaded))| {
@@ -433,7 +433,6 @@ impl Runner {
                 }
             })
             .collect();
-        let mut tasks = tasks;
         let mut outcomes = Vec::with_capacity(tasks.len());
         let all_finished = async {
             for task in tasks.iter_mut() {

@@ -15,9 +15,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::description::{Description, MAX_COUNT};
+use crate::description::Description;
 use crate::ParkObserver;
 
 /// What a parked operation waits for.
@@ -45,11 +46,11 @@ pub struct Waiting {
 impl Waiting {
     /// Whether the operation could proceed now.
     pub fn could_proceed(&self) -> bool {
-        let count = self.description.count();
+        let d = &self.description;
         match self.interest {
-            Interest::Read | Interest::Readable => count > 0,
-            Interest::Write(value) => MAX_COUNT - count.min(MAX_COUNT) >= value,
-            Interest::Writable => count < MAX_COUNT,
+            Interest::Read | Interest::Readable => d.is_readable(),
+            Interest::Write(value) => d.has_room_for(value),
+            Interest::Writable => d.is_writable(),
         }
     }
 }
@@ -67,7 +68,7 @@ pub struct WaitGraph {
 
 struct GuestEntry {
     name: String,
-    /// Parked operations by token.
+    /// Parked operations by token (tokens start at 1).
     parked: Vec<(u64, Waiting)>,
     /// Inside `wasi:io/poll` on this many pollables.
     polling: Option<usize>,
@@ -209,12 +210,19 @@ impl GuestWaits {
         self.graph.guests().get_mut(&self.id).map(f)
     }
 
-    /// An observer for one operation of this guest that waits for `waiting`.
-    pub fn observer(self: &Arc<Self>, waiting: Waiting) -> WaitObserver {
+    /// An observer for one operation of this guest that would wait on
+    /// `description` for `interest`. Cheap to make: it touches the graph
+    /// only if the operation really parks.
+    pub fn observer<'a>(
+        &'a self,
+        description: &'a Arc<Description>,
+        interest: Interest,
+    ) -> WaitObserver<'a> {
         WaitObserver {
-            guest: Arc::clone(self),
-            waiting,
-            token: Mutex::new(None),
+            guest: self,
+            description,
+            interest,
+            token: AtomicU64::new(0),
         }
     }
 
@@ -238,28 +246,41 @@ impl Drop for GuestWaits {
 }
 
 /// Records one operation's parking in the graph.
-pub struct WaitObserver {
-    guest: Arc<GuestWaits>,
-    waiting: Waiting,
-    token: Mutex<Option<u64>>,
+pub struct WaitObserver<'a> {
+    guest: &'a GuestWaits,
+    description: &'a Arc<Description>,
+    interest: Interest,
+    /// The token of the graph entry while parked, 0 otherwise.
+    token: AtomicU64,
 }
 
-impl ParkObserver for WaitObserver {
+impl ParkObserver for WaitObserver<'_> {
     fn parked(&self) {
+        let waiting = Waiting {
+            description: Arc::clone(self.description),
+            interest: self.interest,
+        };
         let token = self.guest.with_entry(|entry| {
-            let token = entry.next_token;
             entry.next_token += 1;
-            entry.parked.push((token, self.waiting.clone()));
-            token
+            entry.parked.push((entry.next_token, waiting));
+            entry.next_token
         });
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+        self.token.store(token.unwrap_or(0), Ordering::SeqCst);
         self.guest.graph.changed.notify_waiters();
     }
 
     fn resumed(&self) {
-        if let Some(token) = self.token.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let token = self.token.swap(0, Ordering::SeqCst);
+        if token != 0 {
             self.guest
                 .with_entry(|entry| entry.parked.retain(|(t, _)| *t != token));
         }
+    }
+}
+
+impl Drop for WaitObserver<'_> {
+    fn drop(&mut self) {
+        // An operation dropped while parked no longer waits.
+        self.resumed();
     }
 }

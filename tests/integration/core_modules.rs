@@ -1,24 +1,18 @@
 //! Core-module guests (WAT here; C in `c_guests`) on the integer-fd ABI,
 //! alone and together with components and host code.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use wasi_eventfd::runner::{GuestSpec, Outcome, Runner};
 use wasi_eventfd::MAX_COUNT;
 
-use crate::guests::{guest, repo_root};
+use crate::cli::wasi_eventfd;
+use crate::guests::{example_wat, guest, test_wat, Scratch};
 use crate::library::{assert_all_succeeded, run_alongside, runner_with, until};
-
-fn wat(name: &str) -> PathBuf {
-    repo_root().join("guest-examples").join("wat").join(name)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wat_basics_follow_the_abi() {
     let runner = Runner::new().unwrap();
     let outcomes = runner
-        .run(&[GuestSpec::new(wat("eventfd-basics.wat"), [])])
+        .run(&[GuestSpec::new(example_wat("eventfd-basics.wat"), [])])
         .await
         .unwrap();
     assert_all_succeeded(&outcomes);
@@ -28,7 +22,7 @@ async fn wat_basics_follow_the_abi() {
 async fn wat_error_paths_give_linux_errnos_and_free_everything() {
     let runner = Runner::new().unwrap();
     let outcomes = runner
-        .run(&[GuestSpec::new(wat("eventfd-errors.wat"), [])])
+        .run(&[GuestSpec::new(example_wat("eventfd-errors.wat"), [])])
         .await
         .unwrap();
     // A failed check exits with its number: Exit(n) names the check.
@@ -56,16 +50,13 @@ async fn a_core_guest_blocked_in_read_is_woken_by_the_host() {
         }
         fds[0].write(2).await.unwrap();
     };
-    let outcomes = run_alongside(&runner, vec![GuestSpec::new(wat("pong.wat"), [])], host).await;
+    let outcomes = run_alongside(
+        &runner,
+        vec![GuestSpec::new(example_wat("pong.wat"), [])],
+        host,
+    )
+    .await;
     assert_all_succeeded(&outcomes);
-}
-
-fn test_wat(name: &str) -> PathBuf {
-    repo_root()
-        .join("tests")
-        .join("guests")
-        .join("wat")
-        .join(name)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -115,7 +106,7 @@ async fn a_core_module_and_a_component_play_ping_pong() {
     let outcomes = runner
         .run(&[
             GuestSpec::new(guest("ping"), ["500".to_string()]),
-            GuestSpec::new(wat("pong.wat"), []),
+            GuestSpec::new(example_wat("pong.wat"), []),
         ])
         .await
         .unwrap();
@@ -124,8 +115,7 @@ async fn a_core_module_and_a_component_play_ping_pong() {
 
 #[test]
 fn bad_wat_and_modules_without_start_are_one_line_errors() {
-    let dir = std::env::temp_dir().join(format!("wasi-eventfd-wat-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new("wat");
     let cases = [
         (
             "broken.wat",
@@ -144,13 +134,8 @@ fn bad_wat_and_modules_without_start_are_one_line_errors() {
         ),
     ];
     for (name, text, expected) in cases {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
-            .arg("run")
-            .arg(&path)
-            .output()
-            .unwrap();
+        let path = scratch.file(name, text).display().to_string();
+        let output = wasi_eventfd(&["run", &path]);
         let err = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name}: {err}");
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
@@ -159,26 +144,21 @@ fn bad_wat_and_modules_without_start_are_one_line_errors() {
             "{name}: expected `{expected}` in {err}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_core_module_exit_code_is_reported_exactly() {
     let runner = Runner::new().unwrap();
-    let dir = std::env::temp_dir().join(format!("wasi-eventfd-exit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("exit7.wat");
-    std::fs::write(
-        &path,
+    let scratch = Scratch::new("exit");
+    let path = scratch.file(
+        "exit7.wat",
         r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
            (memory (export "memory") 1)
            (func (export "_start") (call $exit (i32.const 7))))"#,
-    )
-    .unwrap();
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let outcomes = runtime
         .block_on(runner.run(&[GuestSpec::new(&path, [])]))
         .unwrap();
     assert_eq!(outcomes, [Outcome::Exit(7)]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,29 +2,19 @@
 //! them can change, the run stops and says who waits on what. Miri's
 //! deadlock cases, ported; and runs that must never be reported.
 
-use std::process::Command;
-
-use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, RunOptions, Runner};
+use wasi_eventfd::runner::{GuestSpec, Outcome, RunOptions, Runner};
 use wasi_eventfd::{Descriptor, MAX_COUNT};
 
-use crate::guests::{guest, repo_root};
-use crate::library::{assert_all_succeeded, within};
+use crate::cli::wasi_eventfd;
+use crate::guests::{example_wat, guest};
+use crate::library::{assert_all_succeeded, runner_with_options, within};
 
 fn detecting(specs: &[&str]) -> (Runner, Vec<Descriptor>) {
-    let mut runner = Runner::with_options(RunOptions {
+    let options = RunOptions {
         detect_deadlocks: true,
         ..RunOptions::default()
-    })
-    .unwrap();
-    let fds = specs
-        .iter()
-        .map(|spec| {
-            runner
-                .add_eventfd(&spec.parse::<EventfdSpec>().unwrap())
-                .unwrap()
-        })
-        .collect();
-    (runner, fds)
+    };
+    runner_with_options(options, specs)
 }
 
 fn op(args: &[&str]) -> GuestSpec {
@@ -126,10 +116,7 @@ async fn a_poll_on_eventfds_nobody_writes_is_a_deadlock() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_core_module_blocked_alone_is_a_deadlock() {
     let (runner, _fds) = detecting(&["ping=0", "pong=0"]);
-    let pong = repo_root()
-        .join("guest-examples")
-        .join("wat")
-        .join("pong.wat");
+    let pong = example_wat("pong.wat");
     let outcomes = within(
         "the deadlock report",
         runner.run(&[GuestSpec::new(pong, [])]),
@@ -147,10 +134,7 @@ async fn busy_runs_are_never_reported() {
     // Ping-pong (component and core module), a worker pool and the stress
     // test block constantly, but someone can always wake someone.
     let (runner, _fds) = detecting(&["ping=0", "pong=0"]);
-    let pong_wat = repo_root()
-        .join("guest-examples")
-        .join("wat")
-        .join("pong.wat");
+    let pong_wat = example_wat("pong.wat");
     for pong in [
         GuestSpec::new(guest("pong"), []),
         GuestSpec::new(pong_wat, []),
@@ -181,16 +165,8 @@ async fn busy_runs_are_never_reported() {
 
 #[test]
 fn the_cli_reports_a_deadlock_with_its_own_exit_code() {
-    let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
-        .args(["run", "--eventfd", "ping=0", "--eventfd", "pong=0"])
-        .arg(
-            repo_root()
-                .join("guest-examples")
-                .join("wat")
-                .join("pong.wat"),
-        )
-        .output()
-        .unwrap();
+    let pong = example_wat("pong.wat").display().to_string();
+    let output = wasi_eventfd(&["run", "--eventfd", "ping=0", "--eventfd", "pong=0", &pong]);
     assert_eq!(output.status.code(), Some(3));
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(

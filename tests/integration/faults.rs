@@ -2,23 +2,15 @@
 //! leave the shared table as it was, and get errors instead of exhausting
 //! the host.
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, RunOptions, Runner};
+use wasi_eventfd::runner::{GuestSpec, Outcome, RunOptions, Runner};
+
+use crate::library::{assert_all_succeeded, runner_with, runner_with_options, within};
 
 use crate::cli::wasi_eventfd;
-use crate::guests::{guest, repo_root};
-
-fn test_wat(name: &str) -> String {
-    let path: PathBuf = repo_root()
-        .join("tests")
-        .join("guests")
-        .join("wat")
-        .join(name);
-    path.display().to_string()
-}
+use crate::guests::{guest, test_wat, Scratch};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -49,7 +41,7 @@ fn the_host_gives_too_many_descriptions_at_its_limit() {
 
 #[test]
 fn core_modules_get_emfile_and_enfile() {
-    let hoard = test_wat("hoard.wat");
+    let hoard = test_wat("hoard.wat").display().to_string();
     let output = wasi_eventfd(&["run", "--max-descriptors", "30", &hoard]);
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("exited with code 24"), "EMFILE: {err}");
@@ -60,20 +52,17 @@ fn core_modules_get_emfile_and_enfile() {
 
 #[test]
 fn a_guest_cannot_grow_memory_past_the_limit() {
-    let dir = std::env::temp_dir().join(format!("wasi-eventfd-mem-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("grow.wat");
+    let scratch = Scratch::new("mem");
     // Grows by 128 MiB (2048 pages): memory.grow returns -1 under the limit,
     // and the module exits with 5 in that case.
-    std::fs::write(
-        &path,
+    let path = scratch.file(
+        "grow.wat",
         r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
            (memory (export "memory") 1)
            (func (export "_start")
              (if (i32.eq (memory.grow (i32.const 2048)) (i32.const -1))
                (then (call $exit (i32.const 5))))))"#,
-    )
-    .unwrap();
+    );
     let path = path.display().to_string();
     let limited = wasi_eventfd(&["run", "--max-memory", "64", &path]);
     assert!(
@@ -82,7 +71,6 @@ fn a_guest_cannot_grow_memory_past_the_limit() {
     );
     let unlimited = wasi_eventfd(&["run", "--max-memory", "256", &path]);
     assert!(unlimited.status.success(), "{unlimited:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -102,16 +90,14 @@ fn a_guest_past_its_timeout_is_stopped_with_a_clear_message() {
 }
 
 fn runner(timeout: Option<Duration>) -> (Runner, wasi_eventfd::Descriptor) {
-    let mut runner = Runner::with_options(RunOptions {
+    let options = RunOptions {
         timeout,
         // Hundreds of trapping guests would fill the log with panics.
         inherit_stdio: false,
         ..RunOptions::default()
-    })
-    .unwrap();
-    let spec: EventfdSpec = "in=0".parse().unwrap();
-    let input = runner.add_eventfd(&spec).unwrap();
-    (runner, input)
+    };
+    let (runner, mut fds) = runner_with_options(options, &["in=0"]);
+    (runner, fds.remove(0))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,10 +161,13 @@ async fn thousands_of_guests_come_and_go_without_leaks() {
 async fn stress_eight_guests_lose_and_invent_nothing() {
     const GUESTS: usize = 8;
     const OPS: u64 = 100_000;
-    let mut runner = Runner::with_options(RunOptions::default()).unwrap();
-    let mut fd = |spec: &str| runner.add_eventfd(&spec.parse().unwrap()).unwrap();
-    let (sem, nb) = (fd("sem=0,semaphore"), fd("nb=0,nonblock"));
-    let (total_written, total_read) = (fd("total_written=0"), fd("total_read=0"));
+    let (runner, fds) = runner_with(&[
+        "sem=0,semaphore",
+        "nb=0,nonblock",
+        "total_written=0",
+        "total_read=0",
+    ]);
+    let (sem, nb, total_written, total_read) = (&fds[0], &fds[1], &fds[2], &fds[3]);
     let guests: Vec<GuestSpec> = (0..GUESTS)
         .map(|i| {
             GuestSpec::new(
@@ -188,11 +177,9 @@ async fn stress_eight_guests_lose_and_invent_nothing() {
         })
         .collect();
     let start = std::time::Instant::now();
-    let outcomes = crate::library::within("the stress run", runner.run(&guests))
-        .await
-        .unwrap();
+    let outcomes = within("the stress run", runner.run(&guests)).await.unwrap();
     let elapsed = start.elapsed();
-    crate::library::assert_all_succeeded(&outcomes);
+    assert_all_succeeded(&outcomes);
     assert_eq!(
         sem.description().readers_waiting(),
         0,
@@ -225,8 +212,8 @@ async fn guests_without_a_shared_preopen_cannot_touch_each_others_counters() {
     let guests: Vec<GuestSpec> = (1..=4)
         .map(|v| GuestSpec::new(guest("isolated"), [(v * 1000).to_string()]))
         .collect();
-    let outcomes = crate::library::within("the isolated guests", runner.run(&guests))
+    let outcomes = within("the isolated guests", runner.run(&guests))
         .await
         .unwrap();
-    crate::library::assert_all_succeeded(&outcomes);
+    assert_all_succeeded(&outcomes);
 }

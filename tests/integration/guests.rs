@@ -11,6 +11,20 @@ pub fn repo_root() -> &'static Path {
         .expect("the host crate lives in the repository root")
 }
 
+/// The WAT guest `name` of `guest-examples/wat` (the runner reads text).
+pub fn example_wat(name: &str) -> PathBuf {
+    repo_root().join("guest-examples").join("wat").join(name)
+}
+
+/// The WAT test program `name` of `tests/guests/wat`.
+pub fn test_wat(name: &str) -> PathBuf {
+    repo_root()
+        .join("tests")
+        .join("guests")
+        .join("wat")
+        .join(name)
+}
+
 /// The path of guest component `name` (a binary of `tests/guests` or of
 /// `guest-examples/rust`), building all guests on first use.
 pub fn guest(name: &str) -> PathBuf {
@@ -81,4 +95,30 @@ fn build_c() -> Result<PathBuf, String> {
         ));
     }
     Ok(out)
+}
+
+/// A scratch folder for files a test writes (WAT text, bad inputs),
+/// removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// A fresh folder named after `tag` and this process.
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("wasi-eventfd-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the scratch folder");
+        Scratch(dir)
+    }
+
+    /// Writes `contents` to the file `name` in the folder; returns its path.
+    pub fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("write a scratch file");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

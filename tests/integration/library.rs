@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, Runner};
+use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, RunOptions, Runner};
 use wasi_eventfd::{Description, Descriptor, MAX_COUNT};
 
 use crate::guests::guest;
@@ -46,7 +46,13 @@ pub async fn run_alongside(
 }
 
 pub fn runner_with(specs: &[&str]) -> (Runner, Vec<Descriptor>) {
-    let mut runner = Runner::new().expect("runner");
+    runner_with_options(RunOptions::default(), specs)
+}
+
+/// A runner with `options` sharing the eventfds of `specs` (as given to
+/// `--eventfd`), and the host's descriptors of them, in order.
+pub fn runner_with_options(options: RunOptions, specs: &[&str]) -> (Runner, Vec<Descriptor>) {
+    let mut runner = Runner::with_options(options).expect("runner");
     let descriptors = specs
         .iter()
         .map(|spec| {

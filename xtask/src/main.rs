@@ -135,41 +135,31 @@ fn demo() -> Result<(), String> {
             .join(format!("{name}.wasm"))
     };
 
-    println!("\n== ping-pong: two guests bounce a counter through two shared eventfds");
-    let mut ping_pong = Command::new(&bin);
-    ping_pong
-        .args([
-            "run",
-            "--eventfd",
-            "ping=0",
-            "--eventfd",
-            "pong=0",
-            "--with",
-        ])
-        .arg(wasm("pong"))
-        .arg(wasm("ping"))
-        .arg("10000");
-    println!("$ {}", shown(&ping_pong));
-    run(&mut ping_pong)?;
+    let ping_pong = |ping: PathBuf| {
+        let mut command = Command::new(&bin);
+        command
+            .args([
+                "run",
+                "--eventfd",
+                "ping=0",
+                "--eventfd",
+                "pong=0",
+                "--with",
+            ])
+            .arg(wasm("pong"))
+            .arg(ping)
+            .arg("10000");
+        command
+    };
+    step(
+        "ping-pong: two guests bounce a counter through two shared eventfds",
+        ping_pong(wasm("ping")),
+    )?;
+    step(
+        "the same game across languages: a C core module pings a Rust component",
+        ping_pong(c_guests.join("ping.wasm")),
+    )?;
 
-    println!("\n== the same game across languages: a C core module pings a Rust component");
-    let mut c_ping = Command::new(&bin);
-    c_ping
-        .args([
-            "run",
-            "--eventfd",
-            "ping=0",
-            "--eventfd",
-            "pong=0",
-            "--with",
-        ])
-        .arg(wasm("pong"))
-        .arg(c_guests.join("ping.wasm"))
-        .arg("10000");
-    println!("$ {}", shown(&c_ping));
-    run(&mut c_ping)?;
-
-    println!("\n== worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests");
     let mut pool = Command::new(&bin);
     pool.args([
         "run",
@@ -184,8 +174,17 @@ fn demo() -> Result<(), String> {
         pool.arg("--with").arg(wasm("worker"));
     }
     pool.arg(wasm("dispatcher")).arg("1000");
-    println!("$ {}", shown(&pool));
-    run(&mut pool)
+    step(
+        "worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests",
+        pool,
+    )
+}
+
+/// One demo step: its title, the command as typed, then the command run.
+fn step(title: &str, mut command: Command) -> Result<(), String> {
+    println!("\n== {title}");
+    println!("$ {}", shown(&command));
+    run(&mut command)
 }
 
 fn test(extra: &[String]) -> Result<(), String> {

@@ -168,13 +168,12 @@ pub fn add_to_linker_async<T: EventfdView + 'static>(
     })?;
     linker.func_wrap(MODULE, "dup", |mut caller: Caller<'_, T>, fd: i32| {
         let _span = tracing::debug_span!("dup", fd).entered();
-        let table = fds(&mut caller);
-        result(
-            table
-                .get(fd)
-                .map(Descriptor::dup)
-                .map(|dup| table.insert(dup)),
-        )
+        let ctx = caller.data_mut().eventfd().ctx;
+        let dup = ctx.fds.get(fd).map(Descriptor::dup);
+        result(dup.and_then(|dup| {
+            ctx.check_descriptor_limit()?;
+            Ok(ctx.fds.insert(dup))
+        }))
     })?;
     linker.func_wrap(
         MODULE,

@@ -51,6 +51,34 @@ fn core_modules_get_emfile_and_enfile() {
 }
 
 #[test]
+fn core_module_dups_count_against_the_descriptor_limit() {
+    let scratch = Scratch::new("dup");
+    // One eventfd, then dups of it until dup fails: exits with that errno.
+    let path = scratch.file(
+        "dups.wat",
+        r#"(module
+             (import "wasi_eventfd" "eventfd" (func $eventfd (param i32 i32) (result i32)))
+             (import "wasi_eventfd" "dup" (func $dup (param i32) (result i32)))
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_start") (local $fd i32) (local $r i32)
+               (local.set $fd (call $eventfd (i32.const 0) (i32.const 0)))
+               (loop $more
+                 (local.set $r (call $dup (local.get $fd)))
+                 (br_if $more (i32.ge_s (local.get $r) (i32.const 0))))
+               (call $exit (i32.sub (i32.const 0) (local.get $r)))))"#,
+    );
+    let output = wasi_eventfd(&[
+        "run",
+        "--max-descriptors",
+        "30",
+        &path.display().to_string(),
+    ]);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("exited with code 24"), "EMFILE: {err}");
+}
+
+#[test]
 fn a_guest_cannot_grow_memory_past_the_limit() {
     let scratch = Scratch::new("mem");
     // Grows by 128 MiB (2048 pages): memory.grow returns -1 under the limit,

@@ -1,8 +1,12 @@
 //! Bindings generated from the WIT in `wit/` by [`wasmtime::component::bindgen!`].
 //!
-//! Every import is `async` so that a read or write that has to wait suspends
-//! the calling guest (its fiber) instead of a host thread, and `tracing`
-//! so that every host call gets a span.
+//! For world `imports` (`types`, `preopens`) every import is `async`, so
+//! that a read or write that has to wait suspends the calling guest (its
+//! fiber) instead of a host thread. For world `async-imports`
+//! (`async-types`, `async-preopens`) the WIT's own `async func`s become
+//! wasmtime's concurrent host calls (they take an `Accessor`, and the guest
+//! keeps running while they wait); the rest are plain calls. Every import
+//! is `tracing`, so each host call gets a span.
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -15,3 +19,18 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::wasi_eventfd::eventfd::*;
+
+/// The component-model async world, generated apart so that its
+/// interfaces do not collide with those above.
+mod concurrent {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "wasi-eventfd:eventfd/async-imports",
+        imports: { default: trappable | tracing },
+        with: {
+            "wasi-eventfd:eventfd/async-types.eventfd": crate::Descriptor,
+        },
+    });
+}
+
+pub use self::concurrent::wasi_eventfd::eventfd::{async_preopens, async_types};

@@ -9,7 +9,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable};
 use crate::bindings::{preopens, types};
 use crate::description::{CreateFlags, Description, Errno};
 use crate::waits::{GuestWaits, Interest};
-use crate::{Descriptor, EventfdCtxView};
+use crate::{Descriptor, EventfdCtxView, Info};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 
@@ -37,8 +37,23 @@ impl From<types::CreateFlags> for CreateFlags {
     }
 }
 
+impl From<Info> for types::Info {
+    fn from(info: Info) -> Self {
+        types::Info {
+            id: info.id,
+            count: info.count,
+            semaphore: info.semaphore,
+            nonblocking: info.nonblocking,
+            cloexec: info.cloexec,
+        }
+    }
+}
+
 impl EventfdCtxView<'_> {
-    fn description(&self, fd: &Resource<Descriptor>) -> wasmtime::Result<&Arc<Description>> {
+    pub(crate) fn description(
+        &self,
+        fd: &Resource<Descriptor>,
+    ) -> wasmtime::Result<&Arc<Description>> {
         Ok(self.table.get(fd)?.description())
     }
 
@@ -47,6 +62,61 @@ impl EventfdCtxView<'_> {
         let resource = self.table.push(descriptor)?;
         self.ctx.descriptors += 1;
         Ok(resource)
+    }
+
+    /// `eventfd(initval, flags)` for either interface.
+    pub(crate) fn create_descriptor(
+        &mut self,
+        initval: u32,
+        flags: CreateFlags,
+    ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
+        let created = self
+            .ctx
+            .check_descriptor_limit()
+            .and_then(|()| self.ctx.table.create(initval, flags));
+        match created {
+            Ok(descriptor) => Ok(Ok(self.push(descriptor)?)),
+            Err(errno) => Ok(Err(errno)),
+        }
+    }
+
+    /// `dup(fd)` for either interface.
+    pub(crate) fn dup_descriptor(
+        &mut self,
+        fd: &Resource<Descriptor>,
+    ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
+        if let Err(errno) = self.ctx.check_descriptor_limit() {
+            return Ok(Err(errno));
+        }
+        let dup = self.table.get(fd)?.dup();
+        Ok(Ok(self.push(dup)?))
+    }
+
+    /// Drops the guest's descriptor `fd`, for either interface.
+    pub(crate) fn close_descriptor(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
+        self.table.delete(fd)?;
+        self.ctx.descriptors -= 1;
+        Ok(())
+    }
+
+    /// Fresh descriptors of every preopen, for either interface.
+    pub(crate) fn hand_out_preopens(
+        &mut self,
+    ) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        // This call has no error to return: a guest that collects preopens
+        // past its descriptor limit is stopped instead.
+        if self.ctx.descriptors() + self.ctx.preopens.len() > self.ctx.max_descriptors {
+            wasmtime::bail!(
+                "get-eventfds: the guest would hold more than {} eventfd descriptors",
+                self.ctx.max_descriptors
+            );
+        }
+        let mut handed_out = Vec::with_capacity(self.ctx.preopens.len());
+        for (name, descriptor) in &self.ctx.preopens {
+            handed_out.push((self.table.push(descriptor.dup())?, name.clone()));
+            self.ctx.descriptors += 1;
+        }
+        Ok(handed_out)
     }
 
     fn subscribe(
@@ -78,14 +148,9 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         initval: u32,
         flags: types::CreateFlags,
     ) -> GuestResult<Resource<Descriptor>> {
-        let created = self
-            .ctx
-            .check_descriptor_limit()
-            .and_then(|()| self.ctx.table.create(initval, flags.into()));
-        match created {
-            Ok(descriptor) => Ok(Ok(self.push(descriptor)?)),
-            Err(errno) => Ok(Err(errno.into())),
-        }
+        Ok(self
+            .create_descriptor(initval, flags.into())?
+            .map_err(Into::into))
     }
 
     async fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
@@ -107,11 +172,7 @@ impl types::HostEventfd for EventfdCtxView<'_> {
     }
 
     async fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
-        if let Err(errno) = self.ctx.check_descriptor_limit() {
-            return Ok(Err(errno.into()));
-        }
-        let dup = self.table.get(&fd)?.dup();
-        Ok(Ok(self.push(dup)?))
+        Ok(self.dup_descriptor(&fd)?.map_err(Into::into))
     }
 
     async fn set_nonblocking(
@@ -133,14 +194,7 @@ impl types::HostEventfd for EventfdCtxView<'_> {
     }
 
     async fn info(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<types::Info> {
-        let info = self.table.get(&fd)?.info();
-        Ok(types::Info {
-            id: info.id,
-            count: info.count,
-            semaphore: info.semaphore,
-            nonblocking: info.nonblocking,
-            cloexec: info.cloexec,
-        })
+        Ok(self.table.get(&fd)?.info().into())
     }
 
     async fn subscribe_readable(
@@ -158,28 +212,13 @@ impl types::HostEventfd for EventfdCtxView<'_> {
     }
 
     async fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
-        self.table.delete(fd)?;
-        self.ctx.descriptors -= 1;
-        Ok(())
+        self.close_descriptor(fd)
     }
 }
 
 impl preopens::Host for EventfdCtxView<'_> {
     async fn get_eventfds(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
-        // This call has no error to return: a guest that collects preopens
-        // past its descriptor limit is stopped instead.
-        if self.ctx.descriptors() + self.ctx.preopens.len() > self.ctx.max_descriptors {
-            wasmtime::bail!(
-                "get-eventfds: the guest would hold more than {} eventfd descriptors",
-                self.ctx.max_descriptors
-            );
-        }
-        let mut handed_out = Vec::with_capacity(self.ctx.preopens.len());
-        for (name, descriptor) in &self.ctx.preopens {
-            handed_out.push((self.table.push(descriptor.dup())?, name.clone()));
-            self.ctx.descriptors += 1;
-        }
-        Ok(handed_out)
+        self.hand_out_preopens()
     }
 }
 

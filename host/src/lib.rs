@@ -107,6 +107,7 @@ pub mod abi;
 pub mod bindings;
 mod description;
 mod host;
+mod host_async;
 mod output;
 pub mod runner;
 mod table;
@@ -245,6 +246,23 @@ pub fn add_to_linker_async<T: EventfdView + 'static>(
 ) -> wasmtime::Result<()> {
     bindings::types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
     bindings::preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
+    Ok(())
+}
+
+/// Adds the experimental component-model async interfaces
+/// (`async-types` and `async-preopens`, world `async-imports`) to
+/// `linker`: the same shared descriptions as [`add_to_linker_async`], for
+/// guests that await reads and writes as futures.
+///
+/// The engine needs component-model async (on by default in wasmtime 48,
+/// [`Config::wasm_component_model_async`](wasmtime::Config::wasm_component_model_async)),
+/// and guests that export `wasi:cli/run@0.3.0` run inside
+/// [`Store::run_concurrent`](wasmtime::Store::run_concurrent).
+pub fn add_to_linker_concurrent<T: EventfdView + 'static>(
+    linker: &mut Linker<T>,
+) -> wasmtime::Result<()> {
+    bindings::async_types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
+    bindings::async_preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! Runs guests — `wasi:cli/command` components with WASI 0.2 and the
-//! eventfd interface, or core modules with WASI preview 1 and the
-//! integer-fd ABI — several at once in one process, all sharing one
-//! [`DescriptionTable`], with limits, timeouts and deadlock reports.
+//! eventfd interface, components exporting `wasi:cli/run@0.3.0` with
+//! component-model async (WASI 0.3 and 0.2) and both eventfd interfaces, or
+//! core modules with WASI preview 1 and the integer-fd ABI — several at
+//! once in one process, all sharing one [`DescriptionTable`], with limits,
+//! timeouts and deadlock reports.
 //!
 //! This is what `wasi-eventfd run` is made of; use it to run guests from
 //! Rust (tests, tools) without writing a host.
@@ -80,8 +82,11 @@ impl EventfdView for CoreGuestState {
 /// A guest ready to instantiate: a component or a core module.
 #[derive(Clone)]
 pub enum LoadedGuest {
-    /// A `wasi:cli/command` component.
+    /// A `wasi:cli/command` component (`wasi:cli/run@0.2`).
     Component(CommandPre<GuestState>),
+    /// A component exporting `wasi:cli/run@0.3.0`, run with component-model
+    /// async; its guest tasks run concurrently within it.
+    AsyncComponent(wasmtime_wasi::p3::bindings::CommandPre<GuestState>),
     /// A core module with a `_start` export (WASI preview 1).
     Module(InstancePre<CoreGuestState>),
 }
@@ -278,6 +283,8 @@ impl Runner {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         watch_polls(&mut linker)?;
         crate::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        crate::add_to_linker_concurrent(&mut linker)?;
         let mut core_linker = wasmtime::Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| {
             &mut s.p1
@@ -352,6 +359,11 @@ impl Runner {
                 .linker
                 .instantiate_pre(&component)
                 .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
+            // `wasi:cli/run@0.3.0` wins when a component exports both, as
+            // in `wasmtime run`: a Rust guest's empty `main` adds the 0.2 one.
+            if let Ok(command) = wasmtime_wasi::p3::bindings::CommandPre::new(pre.clone()) {
+                return Ok(LoadedGuest::AsyncComponent(command));
+            }
             let command = CommandPre::new(pre)
                 .map_err(|e| fail("not a wasi:cli/command component", &root_cause(&e)))?;
             Ok(LoadedGuest::Component(command))
@@ -409,16 +421,23 @@ impl Runner {
                 if self.options.detect_deadlocks {
                     eventfd.waits = Some(graph.join(index as u64, guest.name()));
                 }
+                let component_state = |eventfd| GuestState {
+                    wasi: wasi_ctx(&guest, self.options.inherit_stdio).build(),
+                    eventfd,
+                    table: ResourceTable::new(),
+                    limits: self.store_limits(),
+                };
                 match loaded {
                     LoadedGuest::Component(pre) => {
-                        let state = GuestState {
-                            wasi: wasi_ctx(&guest, self.options.inherit_stdio).build(),
-                            eventfd,
-                            table: ResourceTable::new(),
-                            limits: self.store_limits(),
-                        };
+                        let state = component_state(eventfd);
                         tokio::spawn(
                             with_timeout(timeout, run_component(pre, state)).instrument(span),
+                        )
+                    }
+                    LoadedGuest::AsyncComponent(pre) => {
+                        let state = component_state(eventfd);
+                        tokio::spawn(
+                            with_timeout(timeout, run_async_component(pre, state)).instrument(span),
                         )
                     }
                     LoadedGuest::Module(pre) => {
@@ -555,6 +574,23 @@ async fn run_component(pre: CommandPre<GuestState>, state: GuestState) -> Outcom
     let result = async {
         let command = pre.instantiate_async(&mut store).await?;
         command.wasi_cli_run().call_run(&mut store).await
+    }
+    .await;
+    outcome(result.map(|run| run.map_err(|()| 1)))
+}
+
+async fn run_async_component(
+    pre: wasmtime_wasi::p3::bindings::CommandPre<GuestState>,
+    state: GuestState,
+) -> Outcome {
+    let mut store = Store::new(pre.engine(), state);
+    store.limiter(|state| &mut state.limits);
+    store.epoch_deadline_async_yield_and_update(1);
+    let result = async {
+        let command = pre.instantiate_async(&mut store).await?;
+        store
+            .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
+            .await?
     }
     .await;
     outcome(result.map(|run| run.map_err(|()| 1)))

@@ -26,3 +26,26 @@ pub fn preopen(name: &str) -> Eventfd {
 pub fn args() -> Vec<String> {
     std::env::args().skip(1).collect()
 }
+
+/// Bindings of the experimental component-model async world
+/// (`async-imports`), for guests that export `wasi:cli/run@0.3.0`.
+pub mod p3 {
+    wit_bindgen::generate!({
+        inline: "
+            package eventfd-tests:p3;
+
+            world async-guest {
+                include wasi-eventfd:eventfd/async-imports@0.1.0;
+                export wasi:cli/run@0.3.0;
+            }
+        ",
+        path: ["../../wit", "../../guest-examples/wasi-0.3"],
+        world: "eventfd-tests:p3/async-guest",
+        default_bindings_module: "eventfd_test_programs::p3",
+        pub_export_macro: true,
+        generate_all,
+    });
+
+    pub use self::wasi_eventfd::eventfd::async_preopens::get_eventfds;
+    pub use self::wasi_eventfd::eventfd::async_types::{CreateFlags, ErrorCode, Eventfd};
+}

@@ -1,0 +1,130 @@
+//! The host side of the experimental component-model async interface
+//! (`async-types`, `async-preopens`): the same [`Descriptor`]s and
+//! [`Description`](crate::Description)s as [`crate::host`], reached through
+//! wasmtime's concurrent host calls.
+//!
+//! An `async func` gets an [`Accessor`] instead of the store: it takes what
+//! it needs from the store (the description, an `Arc`) and lets go of the
+//! store before it waits, so the guest's other tasks run meanwhile. Dropping
+//! the call's future (the guest cancelling it) drops the description's
+//! `read` / `write` future, which takes or adds a count only in the step
+//! that completes it: a cancelled read consumes nothing.
+
+use wasmtime::component::{Accessor, Resource};
+
+use crate::bindings::{async_preopens, async_types};
+use crate::description::{CreateFlags, Errno};
+use crate::{Descriptor, Eventfd, EventfdCtxView, Info};
+
+type GuestResult<T> = wasmtime::Result<Result<T, async_types::ErrorCode>>;
+
+impl From<Errno> for async_types::ErrorCode {
+    fn from(errno: Errno) -> Self {
+        match errno {
+            Errno::Inval => async_types::ErrorCode::InvalidArgument,
+            Errno::Again => async_types::ErrorCode::WouldBlock,
+            Errno::Mfile => async_types::ErrorCode::TooManyDescriptors,
+            Errno::Nfile => async_types::ErrorCode::TooManyDescriptions,
+            // As in `types`: only the integer-fd ABI can reach these.
+            Errno::Badf | Errno::Fault | Errno::Noent => async_types::ErrorCode::InvalidArgument,
+        }
+    }
+}
+
+impl From<async_types::CreateFlags> for CreateFlags {
+    fn from(flags: async_types::CreateFlags) -> Self {
+        CreateFlags {
+            cloexec: flags.contains(async_types::CreateFlags::CLOEXEC),
+            nonblock: flags.contains(async_types::CreateFlags::NONBLOCK),
+            semaphore: flags.contains(async_types::CreateFlags::SEMAPHORE),
+        }
+    }
+}
+
+impl From<Info> for async_types::Info {
+    fn from(info: Info) -> Self {
+        async_types::Info {
+            id: info.id,
+            count: info.count,
+            semaphore: info.semaphore,
+            nonblocking: info.nonblocking,
+            cloexec: info.cloexec,
+        }
+    }
+}
+
+impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
+    async fn read(accessor: &Accessor<T, Self>, fd: Resource<Descriptor>) -> GuestResult<u64> {
+        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        Ok(description.read().await.map_err(Into::into))
+    }
+
+    async fn write(
+        accessor: &Accessor<T, Self>,
+        fd: Resource<Descriptor>,
+        value: u64,
+    ) -> GuestResult<()> {
+        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        Ok(description.write(value).await.map_err(Into::into))
+    }
+
+    async fn readable(
+        accessor: &Accessor<T, Self>,
+        fd: Resource<Descriptor>,
+    ) -> wasmtime::Result<()> {
+        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        description.readable().await;
+        Ok(())
+    }
+
+    async fn writable(
+        accessor: &Accessor<T, Self>,
+        fd: Resource<Descriptor>,
+    ) -> wasmtime::Result<()> {
+        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        description.writable().await;
+        Ok(())
+    }
+}
+
+impl async_types::Host for EventfdCtxView<'_> {}
+
+impl async_types::HostEventfd for EventfdCtxView<'_> {
+    fn create(
+        &mut self,
+        initval: u32,
+        flags: async_types::CreateFlags,
+    ) -> GuestResult<Resource<Descriptor>> {
+        Ok(self
+            .create_descriptor(initval, flags.into())?
+            .map_err(Into::into))
+    }
+
+    fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
+        Ok(self.dup_descriptor(&fd)?.map_err(Into::into))
+    }
+
+    fn set_nonblocking(&mut self, fd: Resource<Descriptor>, enabled: bool) -> wasmtime::Result<()> {
+        self.table.get(&fd)?.set_nonblocking(enabled);
+        Ok(())
+    }
+
+    fn set_cloexec(&mut self, fd: Resource<Descriptor>, enabled: bool) -> wasmtime::Result<()> {
+        self.table.get_mut(&fd)?.set_cloexec(enabled);
+        Ok(())
+    }
+
+    fn info(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<async_types::Info> {
+        Ok(self.table.get(&fd)?.info().into())
+    }
+
+    fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
+        self.close_descriptor(fd)
+    }
+}
+
+impl async_preopens::Host for EventfdCtxView<'_> {
+    fn get_eventfds(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        self.hand_out_preopens()
+    }
+}

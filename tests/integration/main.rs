@@ -2,6 +2,7 @@
 //! `guest-examples/rust`, run through the library and through the
 //! `wasi-eventfd` binary, and a differential test against the kernel.
 
+mod async_guests;
 mod c_guests;
 mod cli;
 mod conformance;

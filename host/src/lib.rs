@@ -87,6 +87,17 @@
 //! }
 //! ```
 //!
+//! # Component-model async (WASI 0.3), experimental
+//!
+//! The WIT's second world, `async-imports`, gives guests written with
+//! component-model async the same eventfds with `read`, `write`,
+//! `readable` and `writable` as `async func`s: many in flight in one guest,
+//! each suspending only the guest task that awaits it, and a cancelled
+//! pending read consumes nothing. Add it with [`add_to_linker_concurrent`]
+//! (and `wasmtime_wasi::p3::add_to_linker`), and call such a guest's
+//! `wasi:cli/run@0.3.0` inside [`Store::run_concurrent`](wasmtime::Store::run_concurrent),
+//! as [`runner`] does. Guests of both worlds share one [`DescriptionTable`].
+//!
 //! To run guests without writing a host, use the `wasi-eventfd run` command,
 //! or the [`runner`] module it is built on.
 

@@ -11,4 +11,5 @@ mod deadlocks;
 mod differential;
 mod faults;
 mod guests;
+mod languages;
 mod library;

@@ -1,21 +1,41 @@
-//! Project tasks: `cargo xtask demo` and `cargo xtask test`.
+//! Project tasks: `cargo xtask demo`, `cargo xtask demo-languages` and
+//! `cargo xtask test`.
 //!
-//! Both first make sure the guests' toolchains are there: the `wasm32-wasip2`
-//! Rust target (through rustup) and, for the C guests, Debian's clang, lld
-//! and wasi-libc (through apt-get, when run as root). So on a fresh machine
+//! Each first makes sure the guests' toolchains are there: the `wasm32-wasip2`
+//! Rust target (through rustup); for the C guests, Debian's clang, lld
+//! and wasi-libc (through apt-get, when run as root); for the Python and
+//! JavaScript guests, python3 and Node.js (apt-get, when missing and run as
+//! root) and the pinned componentize-py and ComponentizeJS (pip into
+//! `target/py-venv`, `npm ci` in `guest-examples/js`). So on a fresh machine
 //! each is the only command needed.
+
+mod languages;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | test [CARGO TEST ARGS]...>
-  demo   build the Rust guest examples and run ping-pong and worker-pool
-  test   run every test of the workspace (cargo test --workspace)";
+use languages::Language;
+
+const USAGE: &str = "usage: cargo xtask <demo | demo-languages [JOBS] | test [CARGO TEST ARGS]...>
+  demo            build the Rust guest examples and run ping-pong and worker-pool
+  demo-languages  build the Python and JavaScript guests and run them with the Rust and C
+                  ones: ping-pong across languages, then one worker pool of all four
+  test            run every test of the workspace (cargo test --workspace)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
+        Some("demo-languages") => match args.get(1..).unwrap_or_default() {
+            [] => demo_languages(1000),
+            [jobs] => match jobs.parse() {
+                Ok(jobs) if jobs > 0 => demo_languages(jobs),
+                _ => Err(format!(
+                    "demo-languages: JOBS must be a number above 0, not `{jobs}`"
+                )),
+            },
+            _ => Err("demo-languages takes at most one argument, JOBS".into()),
+        },
         Some("test") => test(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
@@ -83,9 +103,11 @@ const C_PACKAGES: &[&str] = &["clang", "lld", "wasi-libc", "libclang-rt-dev-wasm
 /// Installs the C guests' toolchain with apt-get when clang cannot build
 /// for wasm32-wasi yet.
 fn ensure_c_toolchain() -> Result<(), String> {
-    let sysroot = Path::new("/usr/share/wasi-sysroot");
+    // Debian's wasi-libc puts its libraries in /usr/lib/wasm32-wasi; other
+    // distributions use a sysroot in /usr/share/wasi-sysroot.
+    let libc = ["/usr/lib/wasm32-wasi", "/usr/share/wasi-sysroot"];
     let clang = Command::new("clang").arg("--version").output();
-    if clang.is_ok_and(|o| o.status.success()) && sysroot.exists() {
+    if clang.is_ok_and(|o| o.status.success()) && libc.iter().any(|p| Path::new(p).exists()) {
         return Ok(());
     }
     let is_root = Command::new("id")
@@ -107,7 +129,84 @@ fn ensure_c_toolchain() -> Result<(), String> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-fn demo() -> Result<(), String> {
+/// Debian's packages for the runtimes of the Python and JS guests' tools.
+const LANGUAGE_PACKAGES: &[&str] = &["python3", "python3-venv", "nodejs", "npm"];
+
+/// Makes sure python3 (with venv) and Node.js with npm are there, installing
+/// them with apt-get when missing and run as root. The guests' own tools
+/// (componentize-py, ComponentizeJS) are pinned and installed by
+/// `languages::build`.
+fn ensure_language_runtimes() -> Result<(), String> {
+    let works = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let present = || {
+        works("python3", &["-c", "import venv, ensurepip"])
+            && works("node", &["--version"])
+            && works("npm", &["--version"])
+    };
+    if present() {
+        return Ok(());
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !is_root {
+        return Err(format!(
+            "the Python and JS guests need python3 with venv, and Node.js 20 or later with npm: \
+             sudo apt-get install {}",
+            LANGUAGE_PACKAGES.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing {}", LANGUAGE_PACKAGES.join(" "));
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(LANGUAGE_PACKAGES)
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    if present() {
+        Ok(())
+    } else {
+        Err("python3 with venv, node and npm are still missing after apt-get".into())
+    }
+}
+
+/// Where the built examples are.
+struct Examples {
+    /// The `wasi-eventfd` command (debug build).
+    bin: PathBuf,
+    /// The Rust guest components.
+    rust: PathBuf,
+    /// The C guest core modules.
+    c: PathBuf,
+}
+
+impl Examples {
+    fn rust(&self, name: &str) -> PathBuf {
+        self.rust.join(format!("{name}.wasm"))
+    }
+
+    fn c(&self, name: &str) -> PathBuf {
+        self.c.join(format!("{name}.wasm"))
+    }
+
+    /// `wasi-eventfd run` with these `--eventfd` specs.
+    fn run(&self, eventfds: &[&str]) -> Command {
+        let mut command = Command::new(&self.bin);
+        command.arg("run");
+        for spec in eventfds {
+            command.args(["--eventfd", spec]);
+        }
+        command
+    }
+}
+
+/// Builds the Rust and C guest examples and the `wasi-eventfd` command.
+fn build_examples() -> Result<Examples, String> {
     ensure_wasm_target()?;
     ensure_c_toolchain()?;
     let guests = root().join("target").join("wasm-guests");
@@ -127,57 +226,152 @@ fn demo() -> Result<(), String> {
         .arg(root().join("guest-examples").join("c"))
         .arg(format!("OUT={}", c_guests.display())))?;
     run(cargo().args(["build", "--package", "wasi-eventfd"]))?;
-    let bin = root().join("target").join("debug").join("wasi-eventfd");
-    let wasm = |name: &str| {
-        guests
-            .join("wasm32-wasip2")
-            .join("release")
-            .join(format!("{name}.wasm"))
-    };
+    Ok(Examples {
+        bin: root().join("target").join("debug").join("wasi-eventfd"),
+        rust: guests.join("wasm32-wasip2").join("release"),
+        c: c_guests,
+    })
+}
 
+/// The shared eventfds of the worker pool.
+const POOL_EVENTFDS: [&str; 3] = ["jobs=0,semaphore,nonblock", "done=0", "quit=0"];
+
+fn demo() -> Result<(), String> {
+    let examples = build_examples()?;
     let ping_pong = |ping: PathBuf| {
-        let mut command = Command::new(&bin);
+        let mut command = examples.run(&["ping=0", "pong=0"]);
         command
-            .args([
-                "run",
-                "--eventfd",
-                "ping=0",
-                "--eventfd",
-                "pong=0",
-                "--with",
-            ])
-            .arg(wasm("pong"))
+            .arg("--with")
+            .arg(examples.rust("pong"))
             .arg(ping)
             .arg("10000");
         command
     };
     step(
         "ping-pong: two guests bounce a counter through two shared eventfds",
-        ping_pong(wasm("ping")),
+        ping_pong(examples.rust("ping")),
     )?;
     step(
         "the same game across languages: a C core module pings a Rust component",
-        ping_pong(c_guests.join("ping.wasm")),
+        ping_pong(examples.c("ping")),
     )?;
 
-    let mut pool = Command::new(&bin);
-    pool.args([
-        "run",
-        "--eventfd",
-        "jobs=0,semaphore,nonblock",
-        "--eventfd",
-        "done=0",
-        "--eventfd",
-        "quit=0",
-    ]);
+    let mut pool = examples.run(&POOL_EVENTFDS);
     for _ in 0..3 {
-        pool.arg("--with").arg(wasm("worker"));
+        pool.arg("--with").arg(examples.rust("worker"));
     }
-    pool.arg(wasm("dispatcher")).arg("1000");
+    pool.arg(examples.rust("dispatcher")).arg("1000");
     step(
         "worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests",
         pool,
     )
+}
+
+/// Installs the pinned tools of `language` if needed and builds its guests
+/// (or finds them cached); returns the folder of their `.wasm` files.
+fn build_language(language: Language) -> Result<PathBuf, String> {
+    languages::build(&root(), language, &|line| eprintln!("xtask: {line}"))
+}
+
+/// The Python and JavaScript guests with the Rust and C ones: ping-pong
+/// across languages, then one worker pool of all four whose totals are
+/// checked.
+fn demo_languages(jobs: u64) -> Result<(), String> {
+    ensure_language_runtimes()?;
+    let examples = build_examples()?;
+    let python = build_language(Language::Python)?;
+    let js = build_language(Language::Js)?;
+    let py = |name: &str| python.join(format!("{name}.wasm"));
+    let js = |name: &str| js.join(format!("{name}.wasm"));
+
+    let ping_pong = |pong: PathBuf, ping: PathBuf| {
+        let mut command = examples.run(&["ping=0", "pong=0"]);
+        command.arg("--with").arg(pong).arg(ping).arg("1000");
+        command
+    };
+    step(
+        "ping-pong, Rust and Python: the Rust `ping` plays the Python `pong`",
+        ping_pong(py("pong"), examples.rust("ping")),
+    )?;
+    step(
+        "ping-pong, JavaScript and Rust: the JS `ping` plays the Rust `pong`",
+        ping_pong(examples.rust("pong"), js("ping")),
+    )?;
+    step(
+        "ping-pong, JavaScript and Python: the JS `ping` plays the Python `pong`",
+        ping_pong(py("pong"), js("ping")),
+    )?;
+
+    let mut pool = examples.run(&POOL_EVENTFDS);
+    pool.arg("--with")
+        .arg(examples.rust("worker"))
+        .arg("--with")
+        .arg(js("worker"))
+        .arg("--with")
+        .arg(examples.c("consumer"))
+        .arg(py("producer"))
+        .arg(jobs.to_string());
+    println!(
+        "\n== one worker pool, four languages: a Python producer posts {jobs} jobs on a \
+         semaphore eventfd; a Rust, a JavaScript and a C worker take them"
+    );
+    println!("$ {}", shown(&pool));
+    let output = pool
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", shown(&pool)))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    if !output.status.success() {
+        return Err(format!("the worker pool failed: {}", output.status));
+    }
+    check_pool_totals(&stdout, jobs, 3)
+}
+
+/// Who took how many jobs, from the workers' `NAME: took N jobs` lines;
+/// an error unless `workers` lines add up to `jobs` and the producer
+/// reported them all done.
+fn check_pool_totals(stdout: &str, jobs: u64, workers: usize) -> Result<(), String> {
+    let mut taken = Vec::new();
+    for line in stdout.lines() {
+        let Some((who, rest)) = line.split_once(": took ") else {
+            continue;
+        };
+        let count = rest
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| format!("cannot read the job count of `{line}`"))?;
+        // The Rust and C examples do not say their language.
+        let who = match who {
+            "worker" => "worker (Rust)",
+            "consumer" => "consumer (C)",
+            other => other,
+        };
+        taken.push((who.to_string(), count));
+    }
+    println!("\nwho did what:");
+    for (who, count) in &taken {
+        println!("  {who:<18} took {count:>6} jobs");
+    }
+    let total: u64 = taken.iter().map(|(_, count)| count).sum();
+    let producer_done = stdout.lines().any(|l| {
+        l.starts_with("producer (Python): ") && l.contains(&format!("{jobs} jobs posted and done"))
+    });
+    if taken.len() != workers || total != jobs || !producer_done {
+        return Err(format!(
+            "totals do not match: {} of {workers} workers reported, {total} jobs taken of {jobs} \
+             posted, producer {}",
+            taken.len(),
+            if producer_done {
+                "reported all done"
+            } else {
+                "did not report all done"
+            }
+        ));
+    }
+    println!("  total: {total} jobs taken = {jobs} posted and reported done: ok");
+    Ok(())
 }
 
 /// One demo step: its title, the command as typed, then the command run.
@@ -190,6 +384,11 @@ fn step(title: &str, mut command: Command) -> Result<(), String> {
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_wasm_target()?;
     ensure_c_toolchain()?;
+    // The tests build these too (the same cached build), but silently.
+    ensure_language_runtimes()?;
+    for language in Language::ALL {
+        build_language(language)?;
+    }
     run(cargo().args(["test", "--workspace"]).args(extra))
 }
 

@@ -3,7 +3,8 @@
 //! `cargo bench -p wasi-eventfd` prints a Markdown table and writes it, and
 //! the same figures as JSON, to `target/bench/eventfd.{md,json}`.
 //! `cargo bench -p wasi-eventfd -- --quick` is a smoke run for CI: it
-//! checks that everything runs, not how fast.
+//! checks that everything runs, not how fast. Words after `--` other than
+//! `--quick` pick rows by name (`pair`, `ping-pong`, `contention`, `scale`).
 //!
 //! Each row is measured REPEATS times; the table gives the median and the
 //! range, the ratio of the medians (ours / native) and the goal.
@@ -21,7 +22,13 @@ struct Settings {
     scale_guests: usize,
     pairs: u64,
     round_trips: u64,
+    /// Operations per writer guest / thread in the contention row.
+    contended_writes: u64,
 }
+
+/// Writers and readers in the contention row.
+const WRITERS: usize = 2;
+const READERS: usize = 2;
 
 /// Nanoseconds per operation over the repeats.
 struct Stats(Vec<f64>);
@@ -124,6 +131,27 @@ fn native_ping_pong(round_trips: u64) -> f64 {
     ns
 }
 
+/// Nanoseconds per operation (each write and each read counts one) with
+/// WRITERS threads writing 1 `writes` times each and READERS threads
+/// taking the counts one by one from one semaphore eventfd, all blocking.
+fn native_contention(writes: u64) -> f64 {
+    let shared = eventfd(libc::EFD_SEMAPHORE);
+    let reads = writes * WRITERS as u64 / READERS as u64;
+    let start = Instant::now();
+    let threads: Vec<_> = (0..WRITERS)
+        .map(|_| std::thread::spawn(move || (0..writes).for_each(|_| write_u64(shared, 1))))
+        .chain((0..READERS).map(|_| {
+            std::thread::spawn(move || (0..reads).for_each(|_| assert_eq!(read_u64(shared), 1)))
+        }))
+        .collect();
+    for thread in threads {
+        thread.join().expect("contention thread");
+    }
+    let ns = start.elapsed().as_nanos() as f64 / (2 * writes * WRITERS as u64) as f64;
+    close(shared);
+    ns
+}
+
 // --- guests -------------------------------------------------------------
 
 /// Runs `guests` with the named eventfds on a fresh runtime and returns
@@ -183,6 +211,53 @@ fn guest_ping_pong(round_trips: u64, multi_thread: bool) -> f64 {
         vec![ping, pong],
     );
     ns as f64 / round_trips as f64
+}
+
+/// The contention row with guests: WRITERS + READERS components on the
+/// multi-threaded runtime, timed from the host's `go` until all finished.
+fn guest_contention(writes: u64) -> f64 {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut runner = Runner::with_options(RunOptions {
+        inherit_stdio: false,
+        ..RunOptions::default()
+    })
+    .expect("runner");
+    let go = runner
+        .add_eventfd(&"go=0,semaphore".parse().expect("spec"))
+        .expect("eventfd");
+    runner
+        .add_eventfd(&"shared=0,semaphore".parse().expect("spec"))
+        .expect("eventfd");
+    let reads = writes * WRITERS as u64 / READERS as u64;
+    let guest = |role: &str, times: u64| {
+        GuestSpec::new(
+            guests::guest("bench_contend"),
+            [role.to_string(), times.to_string()],
+        )
+    };
+    let specs: Vec<_> = (0..WRITERS)
+        .map(|_| guest("write", writes))
+        .chain((0..READERS).map(|_| guest("read", reads)))
+        .collect();
+    let all = specs.len();
+    runtime.block_on(async {
+        let host = async {
+            while go.description().readers_waiting() < all {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let start = Instant::now();
+            go.write(all as u64).await.expect("write go");
+            start
+        };
+        let (outcomes, start) = tokio::join!(runner.run(&specs), host);
+        let elapsed = start.elapsed().as_nanos() as f64;
+        let outcomes = outcomes.expect("load");
+        assert!(outcomes.iter().all(|o| o.is_success()), "{outcomes:?}");
+        elapsed / (2 * writes * WRITERS as u64) as f64
+    })
 }
 
 /// The scale row: many guests blocked reading one semaphore eventfd.
@@ -317,12 +392,19 @@ fn chart(rows: &[Row]) -> String {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // `cargo bench` passes `--bench`; any other word picks rows by name.
+    let picked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| picked.is_empty() || picked.iter().any(|p| name.contains(p.as_str()));
     let settings = if quick {
         Settings {
             repeats: 2,
             scale_guests: 100,
             pairs: 2_000,
             round_trips: 200,
+            contended_writes: 2_000,
         }
     } else {
         Settings {
@@ -330,40 +412,62 @@ fn main() {
             scale_guests: 10_000,
             pairs: 200_000,
             round_trips: 20_000,
+            contended_writes: 100_000,
         }
     };
     let s = &settings;
     let started = Instant::now();
-    let rows = vec![
-        Row {
-            name: "op pair (write 1 + read), component",
-            unit: "per pair",
-            ours: repeat(s.repeats, || guest_pair_component(s.pairs)),
-            native: repeat(s.repeats, || native_pair(s.pairs)),
-            goal: 0.5,
-        },
-        Row {
-            name: "op pair (write 1 + read), core module",
-            unit: "per pair",
-            ours: repeat(s.repeats, || guest_pair_core(s.pairs)),
-            native: repeat(s.repeats, || native_pair(s.pairs)),
-            goal: 0.5,
-        },
-        Row {
-            name: "ping-pong, single-threaded runtime",
-            unit: "per round trip",
-            ours: repeat(s.repeats, || guest_ping_pong(s.round_trips, false)),
-            native: repeat(s.repeats, || native_ping_pong(s.round_trips)),
-            goal: 0.1,
-        },
-        Row {
-            name: "ping-pong, multi-threaded runtime",
-            unit: "per round trip",
-            ours: repeat(s.repeats, || guest_ping_pong(s.round_trips, true)),
-            native: repeat(s.repeats, || native_ping_pong(s.round_trips)),
-            goal: 1.0,
-        },
-    ];
+    let mut rows = Vec::new();
+    let mut row = |name: &'static str,
+                   unit: &'static str,
+                   goal: f64,
+                   ours: &mut dyn FnMut() -> f64,
+                   native: &mut dyn FnMut() -> f64| {
+        if wanted(name) {
+            rows.push(Row {
+                name,
+                unit,
+                ours: repeat(s.repeats, ours),
+                native: repeat(s.repeats, native),
+                goal,
+            });
+        }
+    };
+    row(
+        "op pair (write 1 + read), component",
+        "per pair",
+        0.5,
+        &mut || guest_pair_component(s.pairs),
+        &mut || native_pair(s.pairs),
+    );
+    row(
+        "op pair (write 1 + read), core module",
+        "per pair",
+        0.5,
+        &mut || guest_pair_core(s.pairs),
+        &mut || native_pair(s.pairs),
+    );
+    row(
+        "ping-pong, single-threaded runtime",
+        "per round trip",
+        0.1,
+        &mut || guest_ping_pong(s.round_trips, false),
+        &mut || native_ping_pong(s.round_trips),
+    );
+    row(
+        "ping-pong, multi-threaded runtime",
+        "per round trip",
+        1.0,
+        &mut || guest_ping_pong(s.round_trips, true),
+        &mut || native_ping_pong(s.round_trips),
+    );
+    row(
+        "contention: 2 writers, 2 readers, one semaphore eventfd",
+        "per operation",
+        1.0,
+        &mut || guest_contention(s.contended_writes),
+        &mut || native_contention(s.contended_writes),
+    );
 
     let mut md = format!(
         "Machine: {}. Mode: {}, {} repeats, {} build. Command: `cargo bench -p wasi-eventfd{}`.\n\n\
@@ -379,11 +483,14 @@ fn main() {
         if cfg!(debug_assertions) { "unoptimized (figures not meaningful)" } else { "optimized" },
         if quick { " -- --quick" } else { "" },
     );
-    let scale = scale(s.scale_guests);
-    let mut json = vec![format!(
-        "{{\"name\":\"scale\",\"guests\":{},\"wake_all_s\":{:.6},\"rss_per_guest_bytes\":{:.0},\"start_s\":{:.6}}}",
-        scale.guests, scale.wake_all, scale.rss_per_guest, scale.start
-    )];
+    let scale = wanted("scale").then(|| scale(s.scale_guests));
+    let mut json: Vec<String> = scale
+        .iter()
+        .map(|scale| format!(
+            "{{\"name\":\"scale\",\"guests\":{},\"wake_all_s\":{:.6},\"rss_per_guest_bytes\":{:.0},\"start_s\":{:.6}}}",
+            scale.guests, scale.wake_all, scale.rss_per_guest, scale.start
+        ))
+        .collect();
     for row in &rows {
         let ratio = row.ours.median() / row.native.median();
         let met = ratio <= row.goal;
@@ -402,21 +509,23 @@ fn main() {
             row.name, row.unit, row.ours.0, row.native.0, ratio, row.goal, met
         ));
     }
-    let scale_met = scale.wake_all <= 0.050;
-    md += &format!(
-        "\n| scale: {} guests blocked reading one semaphore eventfd | value | goal | met |\n\
-         |---|---|---|---|\n\
-         | wake-all: one write of {} until every guest has finished | {:.1} ms | ≤ 50 ms | {} |\n\
-         | resident memory per blocked guest (core module, 1 page) | {:.0} KiB | as small as wasmtime allows | — |\n\
-         | start-up until all wait | {:.2} s ({:.0} guests/s) | — | — |\n",
-        scale.guests,
-        scale.guests,
-        scale.wake_all * 1e3,
-        if scale_met { "met" } else { "not met" },
-        scale.rss_per_guest / 1024.0,
-        scale.start,
-        scale.guests as f64 / scale.start,
-    );
+    if let Some(scale) = &scale {
+        let scale_met = scale.wake_all <= 0.050;
+        md += &format!(
+            "\n| scale: {} guests blocked reading one semaphore eventfd | value | goal | met |\n\
+             |---|---|---|---|\n\
+             | wake-all: one write of {} until every guest has finished | {:.1} ms | ≤ 50 ms | {} |\n\
+             | resident memory per blocked guest (core module, 1 page) | {:.0} KiB | as small as wasmtime allows | — |\n\
+             | start-up until all wait | {:.2} s ({:.0} guests/s) | — | — |\n",
+            scale.guests,
+            scale.guests,
+            scale.wake_all * 1e3,
+            if scale_met { "met" } else { "not met" },
+            scale.rss_per_guest / 1024.0,
+            scale.start,
+            scale.guests as f64 / scale.start,
+        );
+    }
     println!("{md}");
     println!("(measured in {:.1} s)", started.elapsed().as_secs_f64());
     let dir = guests::repo_root().join("target").join("bench");

@@ -255,8 +255,16 @@ impl Default for RunOptions {
 /// Runs guests that share one description table and a set of named eventfds.
 pub struct Runner {
     options: RunOptions,
+    /// Runs WASI 0.2 components and core modules. Component-model
+    /// concurrency is off in it: with it on, wasmtime keeps a host-task
+    /// record for every host call, which would cost every eventfd call of
+    /// the guests that never use it.
     engine: Engine,
     linker: Linker<GuestState>,
+    /// Runs components that use component-model async (WASI 0.3), with
+    /// WASI 0.2 and 0.3 and both eventfd worlds.
+    concurrent_engine: Engine,
+    concurrent_linker: Linker<GuestState>,
     core_linker: wasmtime::Linker<CoreGuestState>,
     descriptions: DescriptionTable,
     preopens: Vec<(String, Descriptor)>,
@@ -278,13 +286,22 @@ impl Runner {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        config.concurrency_support(true);
+        let concurrent_engine = Engine::new(&config)?;
+        config.concurrency_support(false);
         let engine = Engine::new(&config)?;
+
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         watch_polls(&mut linker)?;
         crate::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
-        crate::add_to_linker_concurrent(&mut linker)?;
+
+        let mut concurrent_linker = Linker::new(&concurrent_engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut concurrent_linker)?;
+        watch_polls(&mut concurrent_linker)?;
+        crate::add_to_linker_async(&mut concurrent_linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut concurrent_linker)?;
+        crate::add_to_linker_concurrent(&mut concurrent_linker)?;
         let mut core_linker = wasmtime::Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| {
             &mut s.p1
@@ -295,6 +312,8 @@ impl Runner {
             options,
             engine,
             linker,
+            concurrent_engine,
+            concurrent_linker,
             core_linker,
             preopens: Vec::new(),
             loaded: Mutex::default(),
@@ -353,10 +372,20 @@ impl Runner {
         };
         // The header's layer field: 0 for core modules, 1 for components.
         if bytes.get(6..8) == Some(&[1, 0]) {
-            let component = Component::new(&self.engine, &bytes)
+            // A WASI 0.2 command that needs nothing of component-model
+            // async runs on the faster engine. Anything else fails there
+            // early (validation rejects the async built-ins, linking the
+            // async world) and gets the concurrent engine.
+            let plain = Component::new(&self.engine, &bytes)
+                .and_then(|component| self.linker.instantiate_pre(&component))
+                .and_then(CommandPre::new);
+            if let Ok(command) = plain {
+                return Ok(LoadedGuest::Component(command));
+            }
+            let component = Component::new(&self.concurrent_engine, &bytes)
                 .map_err(|e| fail("not a valid WebAssembly component", &root_cause(&e)))?;
             let pre = self
-                .linker
+                .concurrent_linker
                 .instantiate_pre(&component)
                 .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
             // `wasi:cli/run@0.3.0` wins when a component exports both, as
@@ -395,12 +424,12 @@ impl Runner {
         // be starved by the busy guests it is meant to interrupt.
         let (stop_ticker, ticks_until_stopped) = std::sync::mpsc::channel::<()>();
         let ticker = std::thread::spawn({
-            let engine = self.engine.clone();
+            let engines = [self.engine.clone(), self.concurrent_engine.clone()];
             move || {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     ticks_until_stopped.recv_timeout(YIELD_INTERVAL)
                 {
-                    engine.increment_epoch();
+                    engines.iter().for_each(Engine::increment_epoch);
                 }
             }
         });

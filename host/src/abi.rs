@@ -56,6 +56,9 @@ const MAX_POLL_FDS: u32 = 1 << 16;
 pub struct FdTable {
     slots: Vec<Option<Descriptor>>,
     open: usize,
+    /// The guest's exported `memory`, found on first use: looking an export
+    /// up by name costs a hash of the name on every call otherwise.
+    memory: Option<Memory>,
 }
 
 impl FdTable {
@@ -225,15 +228,22 @@ fn description<T: EventfdView>(
 
 /// The guest's exported memory and the byte range `[ptr, ptr + len)` in it,
 /// or `EFAULT` when there is no memory or the range is not inside it.
-fn memory_range<T>(
+fn memory_range<T: EventfdView>(
     caller: &mut Caller<'_, T>,
     ptr: u32,
     len: u32,
 ) -> Result<(Memory, usize), Errno> {
-    let memory = caller
-        .get_export("memory")
-        .and_then(|export| export.into_memory())
-        .ok_or(Errno::Fault)?;
+    let memory = match fds(caller).memory {
+        Some(memory) => memory,
+        None => {
+            let memory = caller
+                .get_export("memory")
+                .and_then(|export| export.into_memory())
+                .ok_or(Errno::Fault)?;
+            fds(caller).memory = Some(memory);
+            memory
+        }
+    };
     let end = u64::from(ptr) + u64::from(len);
     if end > memory.data_size(&*caller) as u64 {
         return Err(Errno::Fault);

@@ -20,6 +20,7 @@ mod guests;
 struct Settings {
     repeats: usize,
     scale_guests: usize,
+    scale_repeats: usize,
     pairs: u64,
     round_trips: u64,
     /// Operations per writer guest / thread in the contention row.
@@ -262,7 +263,6 @@ fn guest_contention(writes: u64) -> f64 {
 
 /// The scale row: many guests blocked reading one semaphore eventfd.
 struct Scale {
-    guests: usize,
     /// From the first instantiation until every guest waits.
     start: f64,
     /// Resident memory added per waiting guest, in bytes.
@@ -281,13 +281,17 @@ fn resident_bytes() -> f64 {
     pages * 4096.0
 }
 
-fn scale(guests: usize) -> Scale {
+fn scale(guests: usize, pool: bool) -> Scale {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let mut runner = Runner::with_options(RunOptions {
         inherit_stdio: false,
+        // The guests have one page each; small slots keep the pool's
+        // address-space reservation small.
+        max_memory: 1 << 20,
+        pool: pool.then_some(guests as u32),
         ..RunOptions::default()
     })
     .expect("runner");
@@ -317,13 +321,48 @@ fn scale(guests: usize) -> Scale {
             "a scale guest failed"
         );
         Scale {
-            guests,
             start,
             rss_per_guest,
             wake_all,
         }
     })
 }
+
+/// One scale run in a fresh process of this benchmark, so that each run's
+/// resident memory starts from the same state and no run reuses memory
+/// another freed.
+fn scale_in_child(guests: usize, pool: bool) -> Scale {
+    let output = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args([
+            SCALE_CHILD,
+            &guests.to_string(),
+            if pool { "pooling" } else { "on-demand" },
+        ])
+        .output()
+        .expect("run the scale child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "scale run failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let figures: Vec<f64> = stdout
+        .split_whitespace()
+        .map(|f| f.parse().expect("a figure"))
+        .collect();
+    let [start, rss_per_guest, wake_all] = figures[..] else {
+        panic!("scale child printed {stdout}");
+    };
+    Scale {
+        start,
+        rss_per_guest,
+        wake_all,
+    }
+}
+
+/// The argument that makes this benchmark one scale run: `SCALE_CHILD
+/// GUESTS on-demand|pooling`; it prints start, RSS per guest and wake-all.
+const SCALE_CHILD: &str = "--scale-child";
 
 // --- report -------------------------------------------------------------
 
@@ -391,6 +430,14 @@ fn chart(rows: &[Row]) -> String {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, guests, allocator] = &args[..] {
+        if flag == SCALE_CHILD {
+            let run = scale(guests.parse().expect("guests"), allocator == "pooling");
+            println!("{} {} {}", run.start, run.rss_per_guest, run.wake_all);
+            return;
+        }
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     // `cargo bench` passes `--bench`; any other word picks rows by name.
     let picked: Vec<String> = std::env::args()
@@ -402,6 +449,7 @@ fn main() {
         Settings {
             repeats: 2,
             scale_guests: 100,
+            scale_repeats: 1,
             pairs: 2_000,
             round_trips: 200,
             contended_writes: 2_000,
@@ -410,6 +458,7 @@ fn main() {
         Settings {
             repeats: 7,
             scale_guests: 10_000,
+            scale_repeats: 3,
             pairs: 200_000,
             round_trips: 20_000,
             contended_writes: 100_000,
@@ -483,13 +532,30 @@ fn main() {
         if cfg!(debug_assertions) { "unoptimized (figures not meaningful)" } else { "optimized" },
         if quick { " -- --quick" } else { "" },
     );
-    let scale = wanted("scale").then(|| scale(s.scale_guests));
+    // Both allocators, a few times each: one run of 10 000 guests is
+    // one sample, and the machine is shared.
+    let scale_runs = |pool: bool| -> Vec<Scale> {
+        (0..s.scale_repeats)
+            .map(|_| scale_in_child(s.scale_guests, pool))
+            .collect()
+    };
+    let scale = wanted("scale").then(|| [scale_runs(false), scale_runs(true)]);
     let mut json: Vec<String> = scale
         .iter()
-        .map(|scale| format!(
-            "{{\"name\":\"scale\",\"guests\":{},\"wake_all_s\":{:.6},\"rss_per_guest_bytes\":{:.0},\"start_s\":{:.6}}}",
-            scale.guests, scale.wake_all, scale.rss_per_guest, scale.start
-        ))
+        .flatten()
+        .zip(["on-demand", "pooling"])
+        .map(|(runs, allocator)| {
+            let samples = |f: fn(&Scale) -> f64| {
+                runs.iter().map(|r| format!("{:.6}", f(r))).collect::<Vec<_>>().join(",")
+            };
+            format!(
+                "{{\"name\":\"scale\",\"allocator\":{allocator:?},\"guests\":{},\"wake_all_s\":[{}],\"rss_per_guest_bytes\":[{}],\"start_s\":[{}]}}",
+                s.scale_guests,
+                samples(|r| r.wake_all),
+                samples(|r| r.rss_per_guest),
+                samples(|r| r.start),
+            )
+        })
         .collect();
     for row in &rows {
         let ratio = row.ours.median() / row.native.median();
@@ -509,21 +575,40 @@ fn main() {
             row.name, row.unit, row.ours.0, row.native.0, ratio, row.goal, met
         ));
     }
-    if let Some(scale) = &scale {
-        let scale_met = scale.wake_all <= 0.050;
+    if let Some([on_demand, pooling]) = &scale {
+        let stats = |runs: &[Scale], f: fn(&Scale) -> f64| Stats(runs.iter().map(f).collect());
+        let cell = |runs: &[Scale], f: fn(&Scale) -> f64, scale: f64, unit: &str| {
+            let stats = stats(runs, f);
+            let (lo, hi) = stats.range();
+            format!(
+                "{:.1} {unit} ({:.1}–{:.1})",
+                stats.median() * scale,
+                lo * scale,
+                hi * scale
+            )
+        };
+        let best_wake = stats(pooling, |r| r.wake_all)
+            .median()
+            .min(stats(on_demand, |r| r.wake_all).median());
+        let rate = |runs: &[Scale]| s.scale_guests as f64 / stats(runs, |r| r.start).median();
         md += &format!(
-            "\n| scale: {} guests blocked reading one semaphore eventfd | value | goal | met |\n\
-             |---|---|---|---|\n\
-             | wake-all: one write of {} until every guest has finished | {:.1} ms | ≤ 50 ms | {} |\n\
-             | resident memory per blocked guest (core module, 1 page) | {:.0} KiB | as small as wasmtime allows | — |\n\
-             | start-up until all wait | {:.2} s ({:.0} guests/s) | — | — |\n",
-            scale.guests,
-            scale.guests,
-            scale.wake_all * 1e3,
-            if scale_met { "met" } else { "not met" },
-            scale.rss_per_guest / 1024.0,
-            scale.start,
-            scale.guests as f64 / scale.start,
+            "\n| scale: {guests} guests blocked reading one semaphore eventfd ({repeats} runs each) | \
+             on-demand allocator | pooling allocator (`--pool`) | goal | met |\n\
+             |---|---|---|---|---|\n\
+             | wake-all: one write of {guests} until every guest has finished | {} | {} | ≤ 50 ms | {} |\n\
+             | resident memory per blocked guest (core module, 1 page) | {} | {} | as small as wasmtime allows | — |\n\
+             | start-up until all wait | {} ({:.0} guests/s) | {} ({:.0} guests/s) | — | — |\n",
+            cell(on_demand, |r| r.wake_all, 1e3, "ms"),
+            cell(pooling, |r| r.wake_all, 1e3, "ms"),
+            if best_wake <= 0.050 { "met" } else { "not met" },
+            cell(on_demand, |r| r.rss_per_guest, 1.0 / 1024.0, "KiB"),
+            cell(pooling, |r| r.rss_per_guest, 1.0 / 1024.0, "KiB"),
+            cell(on_demand, |r| r.start, 1.0, "s"),
+            rate(on_demand),
+            cell(pooling, |r| r.start, 1.0, "s"),
+            rate(pooling),
+            guests = s.scale_guests,
+            repeats = s.scale_repeats,
         );
     }
     println!("{md}");

@@ -70,6 +70,11 @@ struct RunArgs {
     #[arg(long, value_name = "MIB", default_value_t = 1024)]
     max_memory: usize,
 
+    /// Reserve wasmtime's pooling allocator for N guests at once: faster start-up and
+    /// teardown of thousands of guests; guests beyond N fail to start.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pool: Option<u32>,
+
     /// Another guest to run at the same time (no arguments; argv[0] is its file name).
     #[arg(long = "with", value_name = "GUEST.wasm")]
     with: Vec<PathBuf>,
@@ -128,6 +133,7 @@ fn run(args: RunArgs) -> ExitCode {
         // Only guests touch the eventfds while they run: when all of them
         // wait on eventfds nobody can change, nothing ever will.
         detect_deadlocks: true,
+        pool: args.pool,
     };
     let mut runner = match Runner::with_options(options) {
         Ok(runner) => runner,

@@ -160,3 +160,38 @@ fn a_bad_eventfd_spec_is_a_one_line_error() {
         assert_usage_error(&output, expected);
     }
 }
+
+#[test]
+fn pooled_guests_run_and_a_full_pool_is_named() {
+    let (pong, ping) = (path("pong"), path("ping"));
+    let ping_pong = |pool: &str| {
+        wasi_eventfd(&[
+            "run",
+            "--pool",
+            pool,
+            "--eventfd",
+            "ping=0",
+            "--eventfd",
+            "pong=0",
+            "--with",
+            &pong,
+            &ping,
+            "200",
+        ])
+    };
+    let output = ping_pong("2");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("pong: answered 200 balls"));
+
+    // One slot: whichever guest comes second cannot start, and the first
+    // is left waiting for it.
+    let output = ping_pong("1");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert_eq!(
+        err.matches("could not start: maximum concurrent limit of 1")
+            .count(),
+        1,
+        "{err}"
+    );
+}

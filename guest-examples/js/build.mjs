@@ -5,8 +5,8 @@
 // writes DIR/GUEST.wasm (DIR defaults to the current directory) for the
 // world `command` of ../wit-cli: the eventfd interface imported, and
 // `wasi:cli/run` exported. This calls ComponentizeJS's `componentize()`
-// directly (`jco componentize` 1.15 fails on this WIT with "failed to get
-// path metadata"). package.json names @bytecodealliance/preview2-shim
+// directly: `jco componentize` (jco 1.35.0, installed with it) fails on
+// this WIT with "failed to get path metadata (os error 44)". package.json names @bytecodealliance/preview2-shim
 // too: ComponentizeJS 0.23.0 imports it but declares it only as a
 // development dependency, so `npm ci` would leave it out.
 import { componentize } from '@bytecodealliance/componentize-js';

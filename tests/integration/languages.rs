@@ -210,3 +210,28 @@ fn python_and_js_guests_explain_bad_input() {
         "{err}"
     );
 }
+
+/// Each operation through the Python and the JS bindings, checked by the
+/// guests against Linux's answers (`basics.py`, `basics.js`).
+#[test]
+#[ignore = "the runner intermittently reports a false deadlock (exit 3) when a lone guest \
+            calls `ready()` on a pollable that is not ready: the check parks a wait observer \
+            for a moment (host/src/host.rs `Readiness::ready`), which `GuestEntry::is_stuck` \
+            counts as a wait outside `wasi:io/poll`; run with --ignored once that is fixed"]
+fn python_and_js_basics_match_linux() {
+    let out = succeeded(&run(&[], &[&python("basics")], &[&js("basics")]));
+    for who in ["basics (Python)", "basics (JS)"] {
+        assert!(
+            out.contains(&format!("{who}: all 11 checks passed")),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains("basics (Python): read of 0, non-blocking: ErrorCode.WOULD_BLOCK"),
+        "{out}"
+    );
+    assert!(
+        out.contains("basics (JS): write of 2**64 - 1: \"invalid-argument\""),
+        "{out}"
+    );
+}

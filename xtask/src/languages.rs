@@ -51,8 +51,8 @@ impl Language {
     /// The guest programs of the example folder, each built to `NAME.wasm`.
     pub fn guests(self) -> &'static [&'static str] {
         match self {
-            Language::Python => &["pong", "worker", "producer"],
-            Language::Js => &["ping", "worker"],
+            Language::Python => &["pong", "worker", "producer", "basics"],
+            Language::Js => &["ping", "worker", "basics"],
         }
     }
 
@@ -93,6 +93,7 @@ pub fn build(root: &Path, language: Language, log: &dyn Fn(&str)) -> Result<Path
     let prefix = format!("{}-", language.dir_name());
     let out = cache.join(format!("{prefix}{key:016x}"));
     if out.is_dir() {
+        link_latest(root, language, &out)?;
         return Ok(out);
     }
     let partial = cache.join(format!("{prefix}partial"));
@@ -128,7 +129,32 @@ pub fn build(root: &Path, language: Language, log: &dyn Fn(&str)) -> Result<Path
         }
     }
     fs::rename(&partial, &out).map_err(|e| format!("cannot rename to {}: {e}", out.display()))?;
+    link_latest(root, language, &out)?;
     Ok(out)
+}
+
+/// `target/guest-langs/<language>`: a link to the latest build, for
+/// commands typed by hand (`target/guest-langs/python/pong.wasm`).
+pub fn latest(root: &Path, language: Language) -> PathBuf {
+    root.join("target")
+        .join("guest-langs")
+        .join(language.dir_name())
+}
+
+fn link_latest(root: &Path, language: Language, build: &Path) -> Result<(), String> {
+    let link = latest(root, language);
+    let Some(name) = build.file_name() else {
+        return Err(format!("no build folder name in {}", build.display()));
+    };
+    if fs::read_link(&link).is_ok_and(|target| target == Path::new(name)) {
+        return Ok(());
+    }
+    // A new link renamed over the old one: never a moment without it.
+    let new = link.with_extension("new-link");
+    let _ = fs::remove_file(&new);
+    std::os::unix::fs::symlink(name, &new)
+        .and_then(|()| fs::rename(&new, &link))
+        .map_err(|e| format!("cannot link {} to {}: {e}", link.display(), build.display()))
 }
 
 /// Runs `command`, returning its output, or an error with its stderr.

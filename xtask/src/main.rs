@@ -268,9 +268,9 @@ fn demo() -> Result<(), String> {
 }
 
 /// Installs the pinned tools of `language` if needed and builds its guests
-/// (or finds them cached); returns the folder of their `.wasm` files.
-fn build_language(language: Language) -> Result<PathBuf, String> {
-    languages::build(&root(), language, &|line| eprintln!("xtask: {line}"))
+/// (or finds them cached) in `languages::latest`.
+fn build_language(language: Language) -> Result<(), String> {
+    languages::build(&root(), language, &|line| eprintln!("xtask: {line}")).map(drop)
 }
 
 /// The Python and JavaScript guests with the Rust and C ones: ping-pong
@@ -279,8 +279,11 @@ fn build_language(language: Language) -> Result<PathBuf, String> {
 fn demo_languages(jobs: u64) -> Result<(), String> {
     ensure_language_runtimes()?;
     let examples = build_examples()?;
-    let python = build_language(Language::Python)?;
-    let js = build_language(Language::Js)?;
+    build_language(Language::Python)?;
+    build_language(Language::Js)?;
+    // The stable links to those builds, as a user would type them.
+    let python = languages::latest(&root(), Language::Python);
+    let js = languages::latest(&root(), Language::Js);
     let py = |name: &str| python.join(format!("{name}.wasm"));
     let js = |name: &str| js.join(format!("{name}.wasm"));
 

@@ -511,7 +511,7 @@ fn main() {
         &mut || native_ping_pong(s.round_trips),
     );
     row(
-        "contention: 2 writers, 2 readers, one semaphore eventfd",
+        "contention (2 writers, 2 readers)",
         "per operation",
         1.0,
         &mut || guest_contention(s.contended_writes),

@@ -9,45 +9,57 @@ use wasmtime_wasi::p2::{DynPollable, Pollable};
 use crate::bindings::{preopens, types};
 use crate::description::{CreateFlags, Description, Errno};
 use crate::waits::{GuestWaits, Interest};
-use crate::{Descriptor, EventfdCtxView, Info};
+use crate::{Descriptor, EventfdCtxView};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 
-impl From<Errno> for types::ErrorCode {
-    fn from(errno: Errno) -> Self {
-        match errno {
-            Errno::Inval => types::ErrorCode::InvalidArgument,
-            Errno::Again => types::ErrorCode::WouldBlock,
-            Errno::Mfile => types::ErrorCode::TooManyDescriptors,
-            Errno::Nfile => types::ErrorCode::TooManyDescriptions,
-            // Only the integer-fd ABI has these; a component cannot reach them
-            // (its handles are checked by wasmtime, it passes no pointers).
-            Errno::Badf | Errno::Fault | Errno::Noent => types::ErrorCode::InvalidArgument,
+/// Conversions between the semantics module's types and those a WIT
+/// interface generates for them. Both interfaces (`types`, and the
+/// experimental `async-types`, which repeats them) get the same ones.
+macro_rules! wit_conversions {
+    ($wit:ident) => {
+        impl From<$crate::description::Errno> for $wit::ErrorCode {
+            fn from(errno: $crate::description::Errno) -> Self {
+                use $crate::description::Errno;
+                match errno {
+                    Errno::Inval => $wit::ErrorCode::InvalidArgument,
+                    Errno::Again => $wit::ErrorCode::WouldBlock,
+                    Errno::Mfile => $wit::ErrorCode::TooManyDescriptors,
+                    Errno::Nfile => $wit::ErrorCode::TooManyDescriptions,
+                    // Only the integer-fd ABI has these; a component cannot
+                    // reach them (wasmtime checks its handles, it passes no
+                    // pointers).
+                    Errno::Badf | Errno::Fault | Errno::Noent => $wit::ErrorCode::InvalidArgument,
+                }
+            }
         }
-    }
-}
 
-impl From<types::CreateFlags> for CreateFlags {
-    fn from(flags: types::CreateFlags) -> Self {
-        CreateFlags {
-            cloexec: flags.contains(types::CreateFlags::CLOEXEC),
-            nonblock: flags.contains(types::CreateFlags::NONBLOCK),
-            semaphore: flags.contains(types::CreateFlags::SEMAPHORE),
+        impl From<$wit::CreateFlags> for $crate::description::CreateFlags {
+            fn from(flags: $wit::CreateFlags) -> Self {
+                $crate::description::CreateFlags {
+                    cloexec: flags.contains($wit::CreateFlags::CLOEXEC),
+                    nonblock: flags.contains($wit::CreateFlags::NONBLOCK),
+                    semaphore: flags.contains($wit::CreateFlags::SEMAPHORE),
+                }
+            }
         }
-    }
-}
 
-impl From<Info> for types::Info {
-    fn from(info: Info) -> Self {
-        types::Info {
-            id: info.id,
-            count: info.count,
-            semaphore: info.semaphore,
-            nonblocking: info.nonblocking,
-            cloexec: info.cloexec,
+        impl From<$crate::Info> for $wit::Info {
+            fn from(info: $crate::Info) -> Self {
+                $wit::Info {
+                    id: info.id,
+                    count: info.count,
+                    semaphore: info.semaphore,
+                    nonblocking: info.nonblocking,
+                    cloexec: info.cloexec,
+                }
+            }
         }
-    }
+    };
 }
+pub(crate) use wit_conversions;
+
+wit_conversions!(types);
 
 impl EventfdCtxView<'_> {
     pub(crate) fn description(

@@ -13,45 +13,11 @@
 use wasmtime::component::{Accessor, Resource};
 
 use crate::bindings::{async_preopens, async_types};
-use crate::description::{CreateFlags, Errno};
-use crate::{Descriptor, Eventfd, EventfdCtxView, Info};
+use crate::{Descriptor, Eventfd, EventfdCtxView};
 
 type GuestResult<T> = wasmtime::Result<Result<T, async_types::ErrorCode>>;
 
-impl From<Errno> for async_types::ErrorCode {
-    fn from(errno: Errno) -> Self {
-        match errno {
-            Errno::Inval => async_types::ErrorCode::InvalidArgument,
-            Errno::Again => async_types::ErrorCode::WouldBlock,
-            Errno::Mfile => async_types::ErrorCode::TooManyDescriptors,
-            Errno::Nfile => async_types::ErrorCode::TooManyDescriptions,
-            // As in `types`: only the integer-fd ABI can reach these.
-            Errno::Badf | Errno::Fault | Errno::Noent => async_types::ErrorCode::InvalidArgument,
-        }
-    }
-}
-
-impl From<async_types::CreateFlags> for CreateFlags {
-    fn from(flags: async_types::CreateFlags) -> Self {
-        CreateFlags {
-            cloexec: flags.contains(async_types::CreateFlags::CLOEXEC),
-            nonblock: flags.contains(async_types::CreateFlags::NONBLOCK),
-            semaphore: flags.contains(async_types::CreateFlags::SEMAPHORE),
-        }
-    }
-}
-
-impl From<Info> for async_types::Info {
-    fn from(info: Info) -> Self {
-        async_types::Info {
-            id: info.id,
-            count: info.count,
-            semaphore: info.semaphore,
-            nonblocking: info.nonblocking,
-            cloexec: info.cloexec,
-        }
-    }
-}
+crate::host::wit_conversions!(async_types);
 
 impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
     async fn read(accessor: &Accessor<T, Self>, fd: Resource<Descriptor>) -> GuestResult<u64> {

@@ -7,7 +7,7 @@ use std::process::Output;
 
 use wasi_eventfd::runner::{GuestSpec, Runner};
 
-use crate::cli::wasi_eventfd;
+use crate::cli::{ping_pong, wasi_eventfd};
 use crate::guests::{c_guest, guest};
 use crate::library::{assert_all_succeeded, run_alongside, runner_with, until};
 
@@ -87,17 +87,7 @@ async fn the_host_wakes_many_reads_in_flight_in_one_guest() {
 fn a_wasi_0_2_guest_wakes_a_wasi_0_3_guest_and_back() {
     let async_pong = path("async-pong");
     let ping = path("ping");
-    let out = succeeded(&wasi_eventfd(&[
-        "run",
-        "--eventfd",
-        "ping=0",
-        "--eventfd",
-        "pong=0",
-        "--with",
-        &async_pong,
-        &ping,
-        "500",
-    ]));
+    let out = succeeded(&ping_pong(&[], &async_pong, &ping, "500"));
     assert!(out.contains("ping-pong: 500 round trips"), "{out}");
     assert!(out.contains("async-pong: answered 500 balls"), "{out}");
 }
@@ -106,17 +96,7 @@ fn a_wasi_0_2_guest_wakes_a_wasi_0_3_guest_and_back() {
 fn a_c_core_module_plays_with_a_wasi_0_3_guest() {
     let async_pong = path("async-pong");
     let ping = c_guest("ping").display().to_string();
-    let out = succeeded(&wasi_eventfd(&[
-        "run",
-        "--eventfd",
-        "ping=0",
-        "--eventfd",
-        "pong=0",
-        "--with",
-        &async_pong,
-        &ping,
-        "200",
-    ]));
+    let out = succeeded(&ping_pong(&[], &async_pong, &ping, "200"));
     assert!(out.contains("ping-pong (C ping): 200 round trips"), "{out}");
     assert!(out.contains("async-pong: answered 200 balls"), "{out}");
 }

@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use crate::cli::wasi_eventfd;
+use crate::cli::{ping_pong, wasi_eventfd};
 use crate::guests::{c_guest, guest};
 
 fn succeeded(output: &Output) -> String {
@@ -35,17 +35,7 @@ fn c_sees_errors_as_libc_errno_constants() {
 fn c_ping_plays_with_the_rust_pong_component() {
     let ping = c_guest("ping").display().to_string();
     let pong = guest("pong").display().to_string();
-    let out = succeeded(&wasi_eventfd(&[
-        "run",
-        "--eventfd",
-        "ping=0",
-        "--eventfd",
-        "pong=0",
-        "--with",
-        &pong,
-        &ping,
-        "300",
-    ]));
+    let out = succeeded(&ping_pong(&[], &pong, &ping, "300"));
     assert!(out.contains("ping-pong (C ping): 300 round trips"), "{out}");
     assert!(out.contains("pong: answered 300 balls"), "{out}");
 }

@@ -13,6 +13,24 @@ pub fn wasi_eventfd(args: &[&str]) -> Output {
         .expect("run wasi-eventfd")
 }
 
+/// Runs ping-pong: `pong` (a `--with` guest) against `ping` for `rounds`,
+/// on shared eventfds `ping` and `pong`, with `options` before them.
+pub fn ping_pong(options: &[&str], pong: &str, ping: &str, rounds: &str) -> Output {
+    let mut args = vec!["run"];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&[
+        "--eventfd",
+        "ping=0",
+        "--eventfd",
+        "pong=0",
+        "--with",
+        pong,
+        ping,
+        rounds,
+    ]);
+    wasi_eventfd(&args)
+}
+
 fn path(name: &str) -> String {
     guest(name).display().to_string()
 }
@@ -27,19 +45,7 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn ping_pong_completes() {
-    let pong = path("pong");
-    let ping = path("ping");
-    let output = wasi_eventfd(&[
-        "run",
-        "--eventfd",
-        "ping=0",
-        "--eventfd",
-        "pong=0",
-        "--with",
-        &pong,
-        &ping,
-        "200",
-    ]);
+    let output = ping_pong(&[], &path("pong"), &path("ping"), "200");
     assert!(output.status.success(), "{}", stderr(&output));
     let out = stdout(&output);
     assert!(out.contains("ping-pong: 200 round trips"), "{out}");
@@ -164,21 +170,7 @@ fn a_bad_eventfd_spec_is_a_one_line_error() {
 #[test]
 fn pooled_guests_run_and_a_full_pool_is_named() {
     let (pong, ping) = (path("pong"), path("ping"));
-    let ping_pong = |pool: &str| {
-        wasi_eventfd(&[
-            "run",
-            "--pool",
-            pool,
-            "--eventfd",
-            "ping=0",
-            "--eventfd",
-            "pong=0",
-            "--with",
-            &pong,
-            &ping,
-            "200",
-        ])
-    };
+    let ping_pong = |pool: &str| ping_pong(&["--pool", pool], &pong, &ping, "200");
     let output = ping_pong("2");
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("pong: answered 200 balls"));

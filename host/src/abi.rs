@@ -455,6 +455,10 @@ async fn poll<T: EventfdView>(
                 .filter_map(|(d, interest)| ctx.observer(d, interest))
                 .collect(),
         };
+        let waits = ctx.waits.as_deref().filter(|_| !parked.is_empty());
+        if let Some(waits) = waits {
+            waits.enter_poll(parked.len());
+        }
         parked.iter().for_each(ParkObserver::parked);
         let any_event = std::future::poll_fn(|cx| {
             if listeners
@@ -473,6 +477,9 @@ async fn poll<T: EventfdView>(
             None => any_event.await,
         }
         parked.iter().for_each(ParkObserver::resumed);
+        if let Some(waits) = waits {
+            waits.leave_poll();
+        }
     };
 
     for (entry, revents) in entries.iter().zip(&revents) {

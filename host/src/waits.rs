@@ -80,7 +80,12 @@ impl GuestEntry {
         match self.polling {
             // Every pollable of the poll is an eventfd's, and parked.
             Some(pollables) => pollables > 0 && self.parked.len() == pollables,
-            None => !self.parked.is_empty(),
+            // Outside a poll only a blocking read or write waits: a pollable
+            // asked `ready()` parks for a moment and returns at once.
+            None => self
+                .parked
+                .iter()
+                .any(|(_, w)| matches!(w.interest, Interest::Read | Interest::Write(_))),
         }
     }
 }
@@ -282,5 +287,38 @@ impl Drop for WaitObserver<'_> {
     fn drop(&mut self) {
         // An operation dropped while parked no longer waits.
         self.resumed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CreateFlags, DescriptionTable};
+
+    #[test]
+    fn only_blocking_waits_and_polls_make_a_guest_stuck() {
+        let graph = Arc::new(WaitGraph::default());
+        let waits = graph.join(1, "lone");
+        let table = DescriptionTable::new();
+        let fd = table.create(0, CreateFlags::default()).unwrap();
+        let description = fd.description();
+
+        // A pollable's `ready()` outside a poll parks for a moment only.
+        let ready_check = waits.observer(description, Interest::Readable);
+        ready_check.parked();
+        assert!(graph.deadlock().is_none());
+        // The same wait inside a poll of that one pollable is stuck.
+        waits.enter_poll(1);
+        assert!(graph.deadlock().is_some());
+        waits.leave_poll();
+        ready_check.resumed();
+        assert!(graph.deadlock().is_none());
+
+        let read = waits.observer(description, Interest::Read);
+        read.parked();
+        let stuck = graph.deadlock().expect("a blocking read of 0 with nobody left");
+        assert_eq!(stuck[0].waits_on.len(), 1);
+        read.resumed();
+        assert!(graph.deadlock().is_none());
     }
 }

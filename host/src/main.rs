@@ -75,6 +75,11 @@ struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pool: Option<u32>,
 
+    /// Compile every guest afresh instead of using wasmtime's cache of compiled code
+    /// (~/.cache/wasmtime).
+    #[arg(long)]
+    no_cache: bool,
+
     /// Another guest to run at the same time (no arguments; argv[0] is its file name).
     #[arg(long = "with", value_name = "GUEST.wasm")]
     with: Vec<PathBuf>,
@@ -134,6 +139,7 @@ fn run(args: RunArgs) -> ExitCode {
         // wait on eventfds nobody can change, nothing ever will.
         detect_deadlocks: true,
         pool: args.pool,
+        cache: !args.no_cache,
     };
     let mut runner = match Runner::with_options(options) {
         Ok(runner) => runner,

@@ -247,6 +247,12 @@ pub struct RunOptions {
     /// makes starting and ending thousands of guests several times faster.
     /// Guests beyond it fail to instantiate. `None`: allocate on demand.
     pub pool: Option<u32>,
+    /// Keep compiled guests in wasmtime's on-disk cache (its default
+    /// place, `~/.cache/wasmtime`), so that the next run of the same file
+    /// starts without compiling it: seconds for a guest that embeds an
+    /// interpreter (Python, JavaScript). Off by default for the library;
+    /// `wasi-eventfd run` turns it on (`--no-cache` turns it off).
+    pub cache: bool,
 }
 
 impl Default for RunOptions {
@@ -259,6 +265,7 @@ impl Default for RunOptions {
             inherit_stdio: true,
             detect_deadlocks: false,
             pool: None,
+            cache: false,
         }
     }
 }
@@ -297,6 +304,15 @@ impl Runner {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        if options.cache {
+            // A cache that cannot be set up only costs compile time.
+            match wasmtime::Cache::from_file(None) {
+                Ok(cache) => {
+                    config.cache(Some(cache));
+                }
+                Err(e) => tracing::warn!("compiling without wasmtime's cache: {e}"),
+            }
+        }
         config.concurrency_support(true);
         let concurrent_engine = Engine::new(&config)?;
         config.concurrency_support(false);

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::guests::guest;
+use crate::guests::{guest, Scratch};
 
 /// Runs the `wasi-eventfd` binary with `args`.
 pub fn wasi_eventfd(args: &[&str]) -> Output {
@@ -185,5 +185,36 @@ fn pooled_guests_run_and_a_full_pool_is_named() {
             .count(),
         1,
         "{err}"
+    );
+}
+
+#[test]
+fn compiled_guests_are_cached_unless_told_not_to() {
+    let guest = crate::guests::example_wat("eventfd-basics.wat");
+    let guest = guest.to_str().unwrap();
+    let compiled_files = |cache_home: &Path, args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+            .env("XDG_CACHE_HOME", cache_home)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let modules = cache_home.join("wasmtime").join("modules");
+        std::fs::read_dir(modules)
+            .map(|versions| {
+                versions
+                    .flatten()
+                    .flat_map(|v| std::fs::read_dir(v.path()).into_iter().flatten().flatten())
+                    .filter(|f| !f.file_name().to_string_lossy().contains('.'))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let cached = Scratch::new("cache-on");
+    assert_eq!(compiled_files(cached.path(), &["run", guest]), 1);
+    let uncached = Scratch::new("cache-off");
+    assert_eq!(
+        compiled_files(uncached.path(), &["run", "--no-cache", guest]),
+        0
     );
 }

@@ -109,6 +109,11 @@ impl Scratch {
         Scratch(dir)
     }
 
+    /// The folder's path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
     /// Writes `contents` to the file `name` in the folder; returns its path.
     pub fn file(&self, name: &str, contents: &str) -> PathBuf {
         let path = self.0.join(name);

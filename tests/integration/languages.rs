@@ -214,10 +214,6 @@ fn python_and_js_guests_explain_bad_input() {
 /// Each operation through the Python and the JS bindings, checked by the
 /// guests against Linux's answers (`basics.py`, `basics.js`).
 #[test]
-#[ignore = "the runner intermittently reports a false deadlock (exit 3) when a lone guest \
-            calls `ready()` on a pollable that is not ready: the check parks a wait observer \
-            for a moment (host/src/host.rs `Readiness::ready`), which `GuestEntry::is_stuck` \
-            counts as a wait outside `wasi:io/poll`; run with --ignored once that is fixed"]
 fn python_and_js_basics_match_linux() {
     let out = succeeded(&run(&[], &[&python("basics")], &[&js("basics")]));
     for who in ["basics (Python)", "basics (JS)"] {

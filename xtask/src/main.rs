@@ -17,7 +17,8 @@ use std::process::{Command, ExitCode};
 use languages::Language;
 
 const USAGE: &str = "usage: cargo xtask <demo | demo-languages [JOBS] | test [CARGO TEST ARGS]...>
-  demo            build the Rust guest examples and run ping-pong and worker-pool
+  demo            build the Rust and C guest examples and run ping-pong (also with the
+                  C and the WASI 0.3 halves) and worker-pool
   demo-languages  build the Python and JavaScript guests and run them with the Rust and C
                   ones: ping-pong across languages, then one worker pool of all four
   test            run every test of the workspace (cargo test --workspace)";
@@ -254,6 +255,17 @@ fn demo() -> Result<(), String> {
     step(
         "the same game across languages: a C core module pings a Rust component",
         ping_pong(examples.c("ping")),
+    )?;
+    let mut async_pong = examples.run(&["ping=0", "pong=0"]);
+    async_pong
+        .arg("--with")
+        .arg(examples.rust("async-pong"))
+        .arg(examples.rust("ping"))
+        .arg("10000");
+    step(
+        "and with a WASI 0.3 guest (experimental): async-pong answers while its timer task writes \
+         another eventfd",
+        async_pong,
     )?;
 
     let mut pool = examples.run(&POOL_EVENTFDS);

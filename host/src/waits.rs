@@ -316,7 +316,9 @@ mod tests {
 
         let read = waits.observer(description, Interest::Read);
         read.parked();
-        let stuck = graph.deadlock().expect("a blocking read of 0 with nobody left");
+        let stuck = graph
+            .deadlock()
+            .expect("a blocking read of 0 with nobody left");
         assert_eq!(stuck[0].waits_on.len(), 1);
         read.resumed();
         assert!(graph.deadlock().is_none());

@@ -3,26 +3,14 @@
 //! in flight in one guest, cancelled reads, and WASI 0.2 guests, core
 //! modules and the host on the same eventfds.
 
-use std::process::Output;
-
 use wasi_eventfd::runner::{GuestSpec, Runner};
 
-use crate::cli::{ping_pong, wasi_eventfd};
+use crate::cli::{ping_pong, succeeded, wasi_eventfd};
 use crate::guests::{c_guest, guest};
 use crate::library::{assert_all_succeeded, run_alongside, runner_with, until};
 
 fn path(name: &str) -> String {
     guest(name).display().to_string()
-}
-
-fn succeeded(output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }
 
 #[test]

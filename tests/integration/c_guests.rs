@@ -1,20 +1,8 @@
 //! C guests (core modules built with clang and wasi-libc) through the
 //! `wasi-eventfd` binary, alone and paired with Rust components.
 
-use std::process::Output;
-
-use crate::cli::{ping_pong, wasi_eventfd};
+use crate::cli::{ping_pong, succeeded, wasi_eventfd};
 use crate::guests::{c_guest, guest};
-
-fn succeeded(output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 #[test]
 fn c_sees_errors_as_libc_errno_constants() {

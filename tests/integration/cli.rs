@@ -35,12 +35,26 @@ fn path(name: &str) -> String {
     guest(name).display().to_string()
 }
 
-fn stdout(output: &Output) -> String {
+/// The output's stdout as text.
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+/// The output's stderr as text.
+pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The stdout of a run that must have succeeded (else fails the test,
+/// showing both streams).
+pub fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(output),
+        stderr(output)
+    );
+    stdout(output)
 }
 
 #[test]

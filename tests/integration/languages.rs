@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use toolchains::Language;
 
-use crate::cli::wasi_eventfd;
+use crate::cli::{stderr, succeeded, wasi_eventfd};
 use crate::guests::{c_guest, guest, repo_root};
 
 /// No run here takes more than a few seconds once compiled; a hang fails.
@@ -70,24 +70,6 @@ fn run(eventfds: &[&str], with: &[&str], main: &[&str]) -> Output {
     }
     args.extend(main);
     wasi_eventfd(&args)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        stdout(output),
-        stderr(output)
-    );
-    stdout(output)
 }
 
 fn ping_pong(pong: &str, ping: &str, rounds: &str) -> String {

@@ -269,6 +269,12 @@ impl Description {
                 Err(Errno::Again) => Parked::new(observer).wait(listener).await,
                 done => return done,
             }
+            // Woken: a write usually left a count, so look before listening
+            // again (joining the queue takes its lock).
+            match self.try_read() {
+                Err(Errno::Again) => {}
+                done => return done,
+            }
         }
     }
 
@@ -294,6 +300,10 @@ impl Description {
             let listener = self.read.listen();
             match self.try_write(value) {
                 Err(Errno::Again) => Parked::new(observer).wait(listener).await,
+                done => return done,
+            }
+            match self.try_write(value) {
+                Err(Errno::Again) => {}
                 done => return done,
             }
         }

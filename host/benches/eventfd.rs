@@ -12,6 +12,7 @@
 use std::time::Instant;
 
 use wasi_eventfd::runner::{GuestSpec, RunOptions, Runner};
+use wasi_eventfd::Descriptor;
 
 #[allow(dead_code)] // the C-guest helpers are the tests'
 #[path = "../../tests/integration/guests.rs"]
@@ -155,24 +156,41 @@ fn native_contention(writes: u64) -> f64 {
 
 // --- guests -------------------------------------------------------------
 
+fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A runner whose guests' output is discarded, with `options` otherwise.
+fn quiet_runner(options: RunOptions) -> Runner {
+    Runner::with_options(RunOptions {
+        inherit_stdio: false,
+        ..options
+    })
+    .expect("runner")
+}
+
+/// Waits until `guests` guests wait reading `go`.
+async fn until_all_wait(go: &Descriptor, guests: usize) {
+    while go.description().readers_waiting() < guests {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
 /// Runs `guests` with the named eventfds on a fresh runtime and returns
 /// the count of `result` afterwards (the guest's own timing, in ns).
 fn run_guests(multi_thread: bool, eventfds: &[&str], guests: Vec<GuestSpec>) -> u64 {
     let runtime = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
+        multi_thread_runtime()
     } else {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-    }
-    .expect("runtime");
-    let mut runner = Runner::with_options(RunOptions {
-        inherit_stdio: false,
-        ..RunOptions::default()
-    })
-    .expect("runner");
+            .expect("runtime")
+    };
+    let mut runner = quiet_runner(RunOptions::default());
     let mut result = None;
     for spec in eventfds {
         let fd = runner
@@ -217,15 +235,8 @@ fn guest_ping_pong(round_trips: u64, multi_thread: bool) -> f64 {
 /// The contention row with guests: WRITERS + READERS components on the
 /// multi-threaded runtime, timed from the host's `go` until all finished.
 fn guest_contention(writes: u64) -> f64 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut runner = Runner::with_options(RunOptions {
-        inherit_stdio: false,
-        ..RunOptions::default()
-    })
-    .expect("runner");
+    let runtime = multi_thread_runtime();
+    let mut runner = quiet_runner(RunOptions::default());
     let go = runner
         .add_eventfd(&"go=0,semaphore".parse().expect("spec"))
         .expect("eventfd");
@@ -246,9 +257,7 @@ fn guest_contention(writes: u64) -> f64 {
     let all = specs.len();
     runtime.block_on(async {
         let host = async {
-            while go.description().readers_waiting() < all {
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
+            until_all_wait(&go, all).await;
             let start = Instant::now();
             go.write(all as u64).await.expect("write go");
             start
@@ -282,19 +291,14 @@ fn resident_bytes() -> f64 {
 }
 
 fn scale(guests: usize, pool: bool) -> Scale {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut runner = Runner::with_options(RunOptions {
-        inherit_stdio: false,
+    let runtime = multi_thread_runtime();
+    let mut runner = quiet_runner(RunOptions {
         // The guests have one page each; small slots keep the pool's
         // address-space reservation small.
         max_memory: 1 << 20,
         pool: pool.then_some(guests as u32),
         ..RunOptions::default()
-    })
-    .expect("runner");
+    });
     let go = runner
         .add_eventfd(&"go=0,semaphore".parse().expect("spec"))
         .expect("eventfd");
@@ -304,9 +308,7 @@ fn scale(guests: usize, pool: bool) -> Scale {
         let before = resident_bytes();
         let start = Instant::now();
         let host = async {
-            while go.description().readers_waiting() < guests {
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-            }
+            until_all_wait(&go, guests).await;
             let started = start.elapsed().as_secs_f64();
             let rss = (resident_bytes() - before) / guests as f64;
             let woken = Instant::now();

@@ -10,18 +10,29 @@
 //! `read` / `write` future, which takes or adds a count only in the step
 //! that completes it: a cancelled read consumes nothing.
 
+use std::sync::Arc;
+
 use wasmtime::component::{Accessor, Resource};
 
 use crate::bindings::{async_preopens, async_types};
-use crate::{Descriptor, Eventfd, EventfdCtxView};
+use crate::{Description, Descriptor, Eventfd, EventfdCtxView};
 
 type GuestResult<T> = wasmtime::Result<Result<T, async_types::ErrorCode>>;
 
 crate::host::wit_conversions!(async_types);
 
+/// The description behind `fd`, taken out of the store so that the call
+/// can wait without holding it.
+fn description<T>(
+    accessor: &Accessor<T, Eventfd>,
+    fd: &Resource<Descriptor>,
+) -> wasmtime::Result<Arc<Description>> {
+    accessor.with(|mut view| view.get().description(fd).cloned())
+}
+
 impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
     async fn read(accessor: &Accessor<T, Self>, fd: Resource<Descriptor>) -> GuestResult<u64> {
-        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        let description = description(accessor, &fd)?;
         Ok(description.read().await.map_err(Into::into))
     }
 
@@ -30,7 +41,7 @@ impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
         fd: Resource<Descriptor>,
         value: u64,
     ) -> GuestResult<()> {
-        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        let description = description(accessor, &fd)?;
         Ok(description.write(value).await.map_err(Into::into))
     }
 
@@ -38,7 +49,7 @@ impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
         accessor: &Accessor<T, Self>,
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<()> {
-        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        let description = description(accessor, &fd)?;
         description.readable().await;
         Ok(())
     }
@@ -47,7 +58,7 @@ impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
         accessor: &Accessor<T, Self>,
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<()> {
-        let description = accessor.with(|mut view| view.get().description(&fd).cloned())?;
+        let description = description(accessor, &fd)?;
         description.writable().await;
         Ok(())
     }

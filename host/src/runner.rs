@@ -651,7 +651,7 @@ async fn with_timeout(timeout: Option<Duration>, guest: impl Future<Output = Out
 }
 
 async fn run_component(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
-    let mut store = new_store(pre.engine(), state);
+    let mut store = new_store(pre.engine(), state, |s| &mut s.limits);
     let command = match pre.instantiate_async(&mut store).await {
         Ok(command) => command,
         Err(e) => return Outcome::NotStarted(root_cause(&e)),
@@ -664,7 +664,7 @@ async fn run_async_component(
     pre: wasmtime_wasi::p3::bindings::CommandPre<GuestState>,
     state: GuestState,
 ) -> Outcome {
-    let mut store = new_store(pre.engine(), state);
+    let mut store = new_store(pre.engine(), state, |s| &mut s.limits);
     let command = match pre.instantiate_async(&mut store).await {
         Ok(command) => command,
         Err(e) => return Outcome::NotStarted(root_cause(&e)),
@@ -677,7 +677,7 @@ async fn run_async_component(
 }
 
 async fn run_module(pre: InstancePre<CoreGuestState>, state: CoreGuestState) -> Outcome {
-    let mut store = new_store(pre.module().engine(), state);
+    let mut store = new_store(pre.module().engine(), state, |s| &mut s.limits);
     let instance = match pre.instantiate_async(&mut store).await {
         Ok(instance) => instance,
         Err(e) => return Outcome::NotStarted(root_cause(&e)),
@@ -690,29 +690,17 @@ async fn run_module(pre: InstancePre<CoreGuestState>, state: CoreGuestState) -> 
     outcome(result.map(Ok))
 }
 
-/// A guest's store, with its memory limits, yielding every epoch tick.
-fn new_store<T: Limited>(engine: &Engine, state: T) -> Store<T> {
+/// A guest's store, with the memory limits `limits` finds in its data,
+/// yielding every epoch tick.
+fn new_store<T: Send + 'static>(
+    engine: &Engine,
+    state: T,
+    limits: fn(&mut T) -> &mut StoreLimits,
+) -> Store<T> {
     let mut store = Store::new(engine, state);
-    store.limiter(|state| state.limits());
+    store.limiter(move |state| limits(state));
     store.epoch_deadline_async_yield_and_update(1);
     store
-}
-
-/// Store data that carries its guest's [`StoreLimits`].
-trait Limited: Send + 'static {
-    fn limits(&mut self) -> &mut StoreLimits;
-}
-
-impl Limited for GuestState {
-    fn limits(&mut self) -> &mut StoreLimits {
-        &mut self.limits
-    }
-}
-
-impl Limited for CoreGuestState {
-    fn limits(&mut self) -> &mut StoreLimits {
-        &mut self.limits
-    }
 }
 
 /// How a guest ended, from what its entry point returned: `Ok(Err(code))`

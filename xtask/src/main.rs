@@ -111,22 +111,30 @@ fn ensure_c_toolchain() -> Result<(), String> {
     if clang.is_ok_and(|o| o.status.success()) && libc.iter().any(|p| Path::new(p).exists()) {
         return Ok(());
     }
+    apt_install(
+        C_PACKAGES,
+        &format!("the C guests need Debian's {}", C_PACKAGES.join(", ")),
+    )
+}
+
+/// Installs Debian `packages` with apt-get when run as root; otherwise
+/// fails with `need` and the command to run.
+fn apt_install(packages: &[&str], need: &str) -> Result<(), String> {
     let is_root = Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0"));
     if !is_root {
         return Err(format!(
-            "the C guests need Debian's {}: sudo apt-get install {}",
-            C_PACKAGES.join(", "),
-            C_PACKAGES.join(" ")
+            "{need}: sudo apt-get install {}",
+            packages.join(" ")
         ));
     }
-    eprintln!("xtask: installing {}", C_PACKAGES.join(" "));
+    eprintln!("xtask: installing {}", packages.join(" "));
     run(Command::new("apt-get").arg("update").arg("-qq"))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(C_PACKAGES)
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
@@ -152,23 +160,10 @@ fn ensure_language_runtimes() -> Result<(), String> {
     if present() {
         return Ok(());
     }
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !is_root {
-        return Err(format!(
-            "the Python and JS guests need python3 with venv, and Node.js 20 or later with npm: \
-             sudo apt-get install {}",
-            LANGUAGE_PACKAGES.join(" ")
-        ));
-    }
-    eprintln!("xtask: installing {}", LANGUAGE_PACKAGES.join(" "));
-    run(Command::new("apt-get").arg("update").arg("-qq"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(LANGUAGE_PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    apt_install(
+        LANGUAGE_PACKAGES,
+        "the Python and JS guests need python3 with venv, and Node.js 20 or later with npm",
+    )?;
     if present() {
         Ok(())
     } else {

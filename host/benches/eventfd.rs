@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use wasi_eventfd::runner::{GuestSpec, RunOptions, Runner};
+use wasi_eventfd::runner::{GuestSpec, Pool, RunOptions, Runner};
 use wasi_eventfd::Descriptor;
 
 #[allow(dead_code)] // the C-guest helpers are the tests'
@@ -193,9 +193,7 @@ fn run_guests(multi_thread: bool, eventfds: &[&str], guests: Vec<GuestSpec>) -> 
     let mut runner = quiet_runner(RunOptions::default());
     let mut result = None;
     for spec in eventfds {
-        let fd = runner
-            .add_eventfd(&spec.parse().expect("spec"))
-            .expect("eventfd");
+        let fd = guests::add_eventfd(&mut runner, spec);
         if spec.starts_with("result=") {
             result = Some(fd);
         }
@@ -237,12 +235,8 @@ fn guest_ping_pong(round_trips: u64, multi_thread: bool) -> f64 {
 fn guest_contention(writes: u64) -> f64 {
     let runtime = multi_thread_runtime();
     let mut runner = quiet_runner(RunOptions::default());
-    let go = runner
-        .add_eventfd(&"go=0,semaphore".parse().expect("spec"))
-        .expect("eventfd");
-    runner
-        .add_eventfd(&"shared=0,semaphore".parse().expect("spec"))
-        .expect("eventfd");
+    let go = guests::add_eventfd(&mut runner, "go=0,semaphore");
+    guests::add_eventfd(&mut runner, "shared=0,semaphore");
     let reads = writes * WRITERS as u64 / READERS as u64;
     let guest = |role: &str, times: u64| {
         GuestSpec::new(
@@ -296,12 +290,14 @@ fn scale(guests: usize, pool: bool) -> Scale {
         // The guests have one page each; small slots keep the pool's
         // address-space reservation small.
         max_memory: 1 << 20,
-        pool: pool.then_some(guests as u32),
+        pool: if pool {
+            Pool::Slots(guests as u32)
+        } else {
+            Pool::OnDemand
+        },
         ..RunOptions::default()
     });
-    let go = runner
-        .add_eventfd(&"go=0,semaphore".parse().expect("spec"))
-        .expect("eventfd");
+    let go = guests::add_eventfd(&mut runner, "go=0,semaphore");
     let wat = guests::test_wat("bench_wait.wat");
     let specs = vec![GuestSpec::new(wat, []); guests];
     runtime.block_on(async {

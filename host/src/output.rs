@@ -1,14 +1,29 @@
-//! Guest stdout and stderr that reach the host's a whole line at a time.
+//! Guests' stdout and stderr: whole lines while a guest runs, everything
+//! as soon as it waits.
 //!
 //! Guests run concurrently and share the host's stdout; a guest's libc may
 //! write one line in several pieces (wasi-libc's `printf` does), and those
-//! pieces would interleave with other guests' lines. Each guest instead gets
-//! its own buffer that passes on complete lines only, in one write each.
+//! pieces would interleave with other guests' lines. So each guest gets its
+//! own buffer that passes on complete lines only, each in one write.
+//!
+//! A partial line must not be held back for long, though: a prompt such as
+//! `READY` (no newline) has to show before the guest waits for its input.
+//! A guest's partial line is therefore released when the guest flushes,
+//! when it blocks (on stdin, an eventfd, a poll, a sleep: whenever its task
+//! parks, see [`ReleaseWhenParked`]) and when it ends. Only a guest that
+//! writes half a line and keeps computing has it held, until the line ends
+//! or [`MAX_PENDING`] bytes are pending.
+//!
+//! (`std::io::LineWriter` would do the buffering, but it writes a buffered
+//! partial line and the rest of the line in two writes, between which
+//! another guest's line can land.)
 
+use std::future::Future;
 use std::io::{self, Write};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
@@ -21,7 +36,7 @@ const MAX_PENDING: usize = 64 * 1024;
 
 /// Which of the host's streams a guest stream goes to.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Sink {
+enum Sink {
     Stdout,
     Stderr,
 }
@@ -37,57 +52,187 @@ impl Sink {
             Sink::Stderr => io::stderr().lock().write_all(bytes),
         }
     }
+
+    fn is_terminal(self) -> bool {
+        match self {
+            Sink::Stdout => io::IsTerminal::is_terminal(&io::stdout()),
+            Sink::Stderr => io::IsTerminal::is_terminal(&io::stderr()),
+        }
+    }
+}
+
+/// One guest's stdout and stderr buffers.
+#[derive(Clone)]
+pub(crate) struct GuestOutput {
+    stdout: Arc<LineBuffer>,
+    stderr: Arc<LineBuffer>,
+}
+
+impl GuestOutput {
+    pub(crate) fn new() -> Self {
+        GuestOutput {
+            stdout: Arc::new(LineBuffer::new(Sink::Stdout)),
+            stderr: Arc::new(LineBuffer::new(Sink::Stderr)),
+        }
+    }
+
+    /// The guest's stdout, for its `WasiCtx`.
+    pub(crate) fn stdout(&self) -> LineOutput {
+        LineOutput(Arc::clone(&self.stdout))
+    }
+
+    /// The guest's stderr, for its `WasiCtx`.
+    pub(crate) fn stderr(&self) -> LineOutput {
+        LineOutput(Arc::clone(&self.stderr))
+    }
+
+    /// Passes on every partial line now: the guest is waiting.
+    fn release(&self) {
+        // Nowhere to report a failed write to: the guest is not running.
+        let _ = self.stdout.release();
+        let _ = self.stderr.release();
+    }
+}
+
+/// Runs a guest's task and releases its partial lines whenever the task
+/// parks: the guest waits for something (input, an eventfd, a timer), so
+/// no more of that line is coming soon.
+///
+/// A task that only yields (wasmtime's epoch yield, which lets other guests
+/// run while this one computes) is not waiting: it wakes itself before it
+/// returns `Pending`, and its partial line stays held.
+pub(crate) struct ReleaseWhenParked<F> {
+    task: Pin<Box<F>>,
+    output: GuestOutput,
+    waker: Option<Arc<FlaggingWaker>>,
+}
+
+impl<F> ReleaseWhenParked<F> {
+    pub(crate) fn new(output: GuestOutput, task: F) -> Self {
+        ReleaseWhenParked {
+            task: Box::pin(task),
+            output,
+            waker: None,
+        }
+    }
+}
+
+/// A task's waker that notes whether it was woken.
+struct FlaggingWaker {
+    inner: Waker,
+    woken: AtomicBool,
+}
+
+impl Wake for FlaggingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.inner.wake_by_ref();
+    }
+}
+
+impl<F: Future> Future for ReleaseWhenParked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        // One waker for the task's life (a task's waker rarely changes).
+        let flagging = match &this.waker {
+            Some(waker) if waker.inner.will_wake(cx.waker()) => Arc::clone(waker),
+            _ => {
+                let waker = Arc::new(FlaggingWaker {
+                    inner: cx.waker().clone(),
+                    woken: AtomicBool::new(false),
+                });
+                this.waker = Some(Arc::clone(&waker));
+                waker
+            }
+        };
+        flagging.woken.store(false, Ordering::Release);
+        let waker = Waker::from(Arc::clone(&flagging));
+        let poll = this.task.as_mut().poll(&mut Context::from_waker(&waker));
+        if poll.is_pending() && !flagging.woken.load(Ordering::Acquire) {
+            this.output.release();
+        }
+        poll
+    }
 }
 
 /// One guest's stdout or stderr (a [`StdoutStream`] for its `WasiCtx`).
 pub(crate) struct LineOutput(Arc<LineBuffer>);
 
-impl LineOutput {
-    pub(crate) fn new(sink: Sink) -> Self {
-        LineOutput(Arc::new(LineBuffer {
-            sink,
-            pending: Mutex::new(Vec::new()),
-        }))
-    }
-}
-
 struct LineBuffer {
     sink: Sink,
     /// The start of a line not yet ended.
     pending: Mutex<Vec<u8>>,
+    /// Whether `pending` holds anything: a parked guest with nothing
+    /// pending (the common case) costs one load, not a lock.
+    has_pending: AtomicBool,
 }
 
 impl LineBuffer {
+    fn new(sink: Sink) -> Self {
+        LineBuffer {
+            sink,
+            pending: Mutex::new(Vec::new()),
+            has_pending: AtomicBool::new(false),
+        }
+    }
+
     fn write(&self, bytes: &[u8]) -> io::Result<()> {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.extend_from_slice(bytes);
-        let complete = match pending.iter().rposition(|&b| b == b'\n') {
-            Some(newline) => newline + 1,
-            None if pending.len() > MAX_PENDING => pending.len(),
-            None => return Ok(()),
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(newline) => pending.len() + newline + 1,
+            None if pending.len() + bytes.len() > MAX_PENDING => pending.len() + bytes.len(),
+            None => {
+                pending.extend_from_slice(bytes);
+                self.has_pending.store(true, Ordering::Release);
+                return Ok(());
+            }
         };
+        if pending.is_empty() {
+            // The common case, whole lines: no copy.
+            let (lines, rest) = bytes.split_at(complete);
+            pending.extend_from_slice(rest);
+            self.has_pending.store(!rest.is_empty(), Ordering::Release);
+            return self.sink.write_all(lines);
+        }
+        pending.extend_from_slice(bytes);
         let rest = pending.split_off(complete);
         let lines = std::mem::replace(&mut *pending, rest);
+        self.has_pending
+            .store(!pending.is_empty(), Ordering::Release);
         self.sink.write_all(&lines)
+    }
+
+    /// Writes out whatever is pending, ended or not.
+    fn release(&self) -> io::Result<()> {
+        if !self.has_pending.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        self.has_pending.store(false, Ordering::Release);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut *pending);
+        self.sink.write_all(&bytes)
     }
 }
 
 impl Drop for LineBuffer {
     fn drop(&mut self) {
         // The guest is gone: pass on what it left unfinished.
-        let pending = self.pending.get_mut().unwrap_or_else(|p| p.into_inner());
-        if !pending.is_empty() {
-            let _ = self.sink.write_all(pending);
-        }
+        let _ = self.release();
     }
 }
 
 impl IsTerminal for LineOutput {
     fn is_terminal(&self) -> bool {
-        match self.0.sink {
-            Sink::Stdout => io::IsTerminal::is_terminal(&io::stdout()),
-            Sink::Stderr => io::IsTerminal::is_terminal(&io::stderr()),
-        }
+        self.0.sink.is_terminal()
     }
 }
 
@@ -117,9 +262,10 @@ impl OutputStream for LineStream {
     }
 
     fn flush(&mut self) -> StreamResult<()> {
-        // Lines go out as they end; a partial line waits for its end (or
-        // for the guest to finish), so it cannot be split by other guests.
-        Ok(())
+        // The guest asked for its bytes to go out: a prompt, say.
+        self.0
+            .release()
+            .map_err(|e| StreamError::LastOperationFailed(e.into()))
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
@@ -137,10 +283,13 @@ impl AsyncWrite for LineStream {
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // wasmtime's WASI 0.3 stdout flushes after every write, not when
+        // the guest asks: releasing here would split lines. A waiting
+        // guest's partial line goes out when its task parks.
         Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+        Poll::Ready(self.0.release())
     }
 }

@@ -76,6 +76,8 @@ fn core_module_dups_count_against_the_descriptor_limit() {
     ]);
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("exited with code 24"), "EMFILE: {err}");
+    // The guest's exit code is the runner's, as with `wasmtime run`.
+    assert_eq!(output.status.code(), Some(24));
 }
 
 #[test]

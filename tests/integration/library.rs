@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use wasi_eventfd::runner::{EventfdSpec, GuestSpec, Outcome, RunOptions, Runner};
+use wasi_eventfd::runner::{GuestSpec, Outcome, RunOptions, Runner};
 use wasi_eventfd::{Description, Descriptor, MAX_COUNT};
 
 use crate::guests::guest;
@@ -55,10 +55,7 @@ pub fn runner_with_options(options: RunOptions, specs: &[&str]) -> (Runner, Vec<
     let mut runner = Runner::with_options(options).expect("runner");
     let descriptors = specs
         .iter()
-        .map(|spec| {
-            let spec: EventfdSpec = spec.parse().expect("spec");
-            runner.add_eventfd(&spec).expect("eventfd")
-        })
+        .map(|spec| crate::guests::add_eventfd(&mut runner, spec))
         .collect();
     (runner, descriptors)
 }

@@ -13,3 +13,5 @@ mod faults;
 mod guests;
 mod languages;
 mod library;
+mod run_files;
+mod scale;

@@ -190,6 +190,19 @@ impl Examples {
         self.c.join(format!("{name}.wasm"))
     }
 
+    /// `wasi-eventfd run --config` with the run file `name` of
+    /// `guest-examples/run`.
+    fn run_file(&self, name: &str) -> Command {
+        let mut command = Command::new(&self.bin);
+        command.args(["run", "--config"]).arg(
+            root()
+                .join("guest-examples")
+                .join("run")
+                .join(format!("{name}.toml")),
+        );
+        command
+    }
+
     /// `wasi-eventfd run` with these `--eventfd` specs.
     fn run(&self, eventfds: &[&str]) -> Command {
         let mut command = Command::new(&self.bin);
@@ -244,8 +257,8 @@ fn demo() -> Result<(), String> {
         command
     };
     step(
-        "ping-pong: two guests bounce a counter through two shared eventfds",
-        ping_pong(examples.rust("ping")),
+        "ping-pong: two guests bounce a counter through two shared eventfds (a run file)",
+        examples.run_file("ping-pong"),
     )?;
     step(
         "the same game across languages: a C core module pings a Rust component",
@@ -263,14 +276,9 @@ fn demo() -> Result<(), String> {
         async_pong,
     )?;
 
-    let mut pool = examples.run(&POOL_EVENTFDS);
-    for _ in 0..3 {
-        pool.arg("--with").arg(examples.rust("worker"));
-    }
-    pool.arg(examples.rust("dispatcher")).arg("1000");
     step(
-        "worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests",
-        pool,
+        "worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests (a run file)",
+        examples.run_file("worker-pool"),
     )
 }
 
@@ -308,8 +316,8 @@ fn demo_languages(jobs: u64) -> Result<(), String> {
         ping_pong(examples.rust("pong"), js("ping")),
     )?;
     step(
-        "ping-pong, JavaScript and Python: the JS `ping` plays the Python `pong`",
-        ping_pong(py("pong"), js("ping")),
+        "ping-pong, JavaScript and Python: the JS `ping` plays the Python `pong` (a run file)",
+        examples.run_file("python-js-ping-pong"),
     )?;
 
     let mut pool = examples.run(&POOL_EVENTFDS);

@@ -1,0 +1,276 @@
+//! `wasi-eventfd`: runs WebAssembly guests with WASI and eventfd, several
+//! at once, as `wasmtime run` runs one.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod args;
+mod run_file;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use wasi_eventfd::runner::{DirGrant, GuestSpec, Outcome, Pool, RunOptions, Runner};
+use wasi_eventfd::{DescriptionTable, EventfdCtx};
+
+use crate::args::{EnvVar, EventfdSpec, WasiGrants, WasiSwitches};
+use crate::run_file::RunFile;
+
+/// Exit status for bad input: a missing or invalid file, a bad option.
+const EXIT_USAGE: u8 = 2;
+/// Exit status when the runner itself cannot work (no async runtime, no
+/// wasmtime engine).
+const EXIT_RUNNER_FAILED: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "wasi-eventfd",
+    version,
+    about = "Linux eventfd(2) for WebAssembly guests"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a guest, and any `--with` guests concurrently, sharing eventfds.
+    ///
+    /// A guest is a `wasi:cli/command` component (WASI 0.2, or 0.3 with
+    /// component-model async) or a core module with a `_start` export (WASI
+    /// preview 1 plus the `wasi_eventfd` integer-fd ABI), as binary `.wasm`
+    /// or as `.wat` text. As with `wasmtime run`, guests get nothing of the
+    /// host unless granted: no environment variables, directories or network.
+    /// Every argument after the guest's file goes to the guest.
+    ///
+    /// The exit status is the guest's own (a trap gives 134); with several
+    /// guests, that of the first in order that did not succeed. The runner's
+    /// own: 2 bad input, 3 deadlock, 124 timeout.
+    Run(Box<RunArgs>),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A named eventfd shared with every guest: NAME=INITVAL[,semaphore][,nonblock].
+    #[arg(long = "eventfd", value_name = "NAME=INITVAL[,FLAG]...")]
+    eventfds: Vec<EventfdSpec>,
+
+    /// Grant access of a host directory to the guests, under GUEST_DIR (default: the same name).
+    #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]", value_parser = args::parse_dir)]
+    dirs: Vec<DirGrant>,
+
+    /// Pass an environment variable to the guests; `--env NAME` passes the host's value.
+    #[arg(long = "env", value_name = "NAME[=VAL]", value_parser = args::parse_env)]
+    env: Vec<EnvVar>,
+
+    /// WASI options, as wasmtime's: inherit-env, inherit-network, allow-ip-name-lookup
+    /// (KEY[=y|n], comma-separated; `-S help` lists them).
+    #[arg(short = 'S', long = "wasi", value_name = "KEY[=VAL[,..]]", value_parser = args::parse_wasi)]
+    wasi: Vec<WasiSwitches>,
+
+    /// argv[0] of the main guest (default: its file's base name).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
+
+    /// Run what a run file (TOML) names instead: its eventfds, and its guests each with
+    /// their own arguments, environment, directories and eventfds.
+    #[arg(long = "config", value_name = "FILE",
+          conflicts_with_all = ["eventfds", "dirs", "env", "wasi", "argv0", "with", "guest"])]
+    config: Option<PathBuf>,
+
+    /// Stop any guest still running (or waiting) after SECONDS.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    timeout: Option<Duration>,
+
+    /// Descriptors one guest may hold at once (more: too-many-descriptors / EMFILE).
+    #[arg(long, value_name = "N", default_value_t = EventfdCtx::DEFAULT_MAX_DESCRIPTORS)]
+    max_descriptors: usize,
+
+    /// Eventfd descriptions all guests together may keep alive (more: too-many-descriptions / ENFILE).
+    #[arg(long, value_name = "N", default_value_t = DescriptionTable::DEFAULT_MAX_DESCRIPTIONS)]
+    max_descriptions: usize,
+
+    /// Linear memory one guest may grow to, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    max_memory: usize,
+
+    /// Reserve wasmtime's pooling allocator for N guests at once (default: for every guest
+    /// of the run when there are many); guests beyond N fail to start.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pool: Option<u32>,
+
+    /// Compile every guest afresh instead of using wasmtime's cache of compiled code
+    /// (~/.cache/wasmtime).
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Another guest to run at the same time: no arguments, no stdin; the same --dir, --env
+    /// and -S grants.
+    #[arg(long = "with", value_name = "GUEST.wasm")]
+    with: Vec<PathBuf>,
+
+    /// The main guest: it reads stdin.
+    #[arg(value_name = "GUEST.wasm", required_unless_present = "config")]
+    guest: Option<PathBuf>,
+
+    /// Arguments for the main guest.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage_error = e.use_stderr();
+            // Prints help and version to stdout, usage errors to stderr.
+            let _ = e.print();
+            return if usage_error {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Run(args) => match run(*args) {
+            Ok(status) => ExitCode::from(status),
+            Err((status, message)) => {
+                eprintln!("error: {message}");
+                ExitCode::from(status)
+            }
+        },
+    }
+}
+
+/// What to run: from a run file, or from the command line.
+fn plan(args: &RunArgs) -> Result<RunFile, String> {
+    if let Some(path) = &args.config {
+        return RunFile::read(path);
+    }
+    let Some(main) = &args.guest else {
+        return Err("no guest to run: give GUEST.wasm or --config FILE".into());
+    };
+    let grants = WasiGrants::from_switches(&args.wasi);
+    let env = args::guest_env(grants.inherit_env, &args.env)?;
+    for dir in &args.dirs {
+        if !dir.host.is_dir() {
+            return Err(format!("--dir {}: no such directory", dir.host.display()));
+        }
+    }
+    let grant = |mut guest: GuestSpec| {
+        guest.env = env.clone();
+        guest.dirs = args.dirs.clone();
+        guest.inherit_network = grants.inherit_network;
+        guest.allow_ip_name_lookup = grants.allow_ip_name_lookup;
+        guest
+    };
+    let mut first = grant(GuestSpec::new(main, args.args.iter().cloned()));
+    if let (Some(argv0), Some(slot)) = (&args.argv0, first.args.first_mut()) {
+        *slot = argv0.clone();
+    }
+    first.stdin = true;
+    let mut guests = vec![first];
+    guests.extend(args.with.iter().map(|path| grant(GuestSpec::new(path, []))));
+    Ok(RunFile {
+        eventfds: args.eventfds.clone(),
+        guests,
+    })
+}
+
+/// Runs the guests; the exit status, or an error's status and message.
+fn run(args: RunArgs) -> Result<u8, (u8, String)> {
+    let usage = |message: String| (EXIT_USAGE, message);
+    let plan = plan(&args).map_err(usage)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| {
+        (
+            EXIT_RUNNER_FAILED,
+            format!("cannot start the async runtime: {e}"),
+        )
+    })?;
+    let options = RunOptions {
+        max_descriptions: args.max_descriptions,
+        max_descriptors: args.max_descriptors,
+        max_memory: args.max_memory.saturating_mul(1 << 20),
+        timeout: args.timeout,
+        inherit_stdio: true,
+        // Only guests touch the eventfds while they run: when all of them
+        // wait on eventfds nobody can change, nothing ever will.
+        detect_deadlocks: true,
+        pool: args.pool.map_or(Pool::Auto, Pool::Slots),
+        cache: !args.no_cache,
+    };
+    let mut runner = Runner::with_options(options)
+        .map_err(|e| (EXIT_RUNNER_FAILED, format!("cannot set up wasmtime: {e}")))?;
+    for spec in &plan.eventfds {
+        if plan.eventfds.iter().filter(|s| s.name == spec.name).count() > 1 {
+            return Err(usage(format!("eventfd `{}` is given twice", spec.name)));
+        }
+        runner
+            .add_eventfd(&spec.name, spec.initval, spec.flags)
+            .map_err(|e| usage(format!("cannot create eventfd `{}`: {e}", spec.name)))?;
+    }
+    let outcomes = runtime
+        .block_on(runner.run(&plan.guests))
+        .map_err(|e| usage(e.to_string()))?;
+    Ok(report(&plan.guests, &outcomes))
+}
+
+/// Prints what went wrong, and returns the run's exit status:
+/// - a deadlock (3) or a deadline (124) stopped the run: that code;
+/// - otherwise the status of the first guest, in the order given (the main
+///   guest first), that did not succeed: its exit code, 134 for a trap, 1
+///   for a guest that could not start;
+/// - 0 when every guest succeeded.
+fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
+    let deadlocked = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Deadlocked(stuck) => Some(stuck),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    if !deadlocked.is_empty() {
+        eprintln!(
+            "error: deadlock: every guest left waits on an eventfd that none of them can change"
+        );
+        for stuck in deadlocked {
+            eprintln!("  {stuck}");
+        }
+    }
+    for (guest, outcome) in guests.iter().zip(outcomes) {
+        if !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_)) {
+            eprintln!("error: guest `{}` {outcome}", guest.name());
+        }
+    }
+    let stopped_by = |stop: fn(&Outcome) -> bool| outcomes.iter().find(|o| stop(o));
+    stopped_by(|o| matches!(o, Outcome::Deadlocked(_)))
+        .or_else(|| stopped_by(|o| matches!(o, Outcome::TimedOut(_))))
+        .or_else(|| outcomes.iter().find(|o| !o.is_success()))
+        .map_or(0, Outcome::exit_status)
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("`{text}` is not a number of seconds above 0"))
+}

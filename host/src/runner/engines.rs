@@ -1,0 +1,148 @@
+//! The engines and linkers guests run on.
+
+use wasmtime::component::{Linker, Resource};
+use wasmtime::{Config, Engine, StoreContextMut};
+use wasmtime_wasi::p2::DynPollable;
+
+use super::guest::{CoreGuestState, GuestState};
+use super::RunOptions;
+
+/// From this many guests in one run on, [`super::Pool::Auto`] reserves
+/// wasmtime's pooling allocator for them. Each guest allocated on demand
+/// takes several kernel memory maps (its memory, its stack, their guard
+/// pages), and `vm.max_map_count` (65530 by default) runs out near 9 000
+/// guests; below a few hundred, on-demand allocation is as fast and keeps
+/// copy-on-write memory images, which start big guests (Python) faster.
+pub(super) const AUTO_POOL_MIN_GUESTS: usize = 256;
+
+/// Every engine and linker of a run.
+pub(super) struct Engines {
+    /// Runs WASI 0.2 components and core modules. Component-model
+    /// concurrency is off in it: with it on, wasmtime keeps a host-task
+    /// record for every host call, which would cost every eventfd call of
+    /// the guests that never use it.
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<GuestState>,
+    pub(super) core_linker: wasmtime::Linker<CoreGuestState>,
+    /// Runs components that use component-model async (WASI 0.3), with
+    /// WASI 0.2 and 0.3 and both eventfd worlds.
+    pub(super) concurrent_engine: Engine,
+    pub(super) concurrent_linker: Linker<GuestState>,
+}
+
+impl Engines {
+    /// Engines for `options`; `pool` is how many WASI 0.2 or core-module
+    /// guests the pooling allocator has slots for (`None`: on demand).
+    pub(super) fn new(options: &RunOptions, pool: Option<u32>) -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        if options.cache {
+            // A cache that cannot be set up only costs compile time.
+            match wasmtime::Cache::from_file(None) {
+                Ok(cache) => {
+                    config.cache(Some(cache));
+                }
+                Err(e) => tracing::warn!("compiling without wasmtime's cache: {e}"),
+            }
+        }
+        config.concurrency_support(true);
+        let concurrent_engine = Engine::new(&config)?;
+        config.concurrency_support(false);
+        if let Some(guests) = pool {
+            pooling(&mut config, guests, options.max_memory);
+        }
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        watch_polls(&mut linker)?;
+        crate::add_to_linker_async(&mut linker)?;
+
+        let mut concurrent_linker = Linker::new(&concurrent_engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut concurrent_linker)?;
+        watch_polls(&mut concurrent_linker)?;
+        crate::add_to_linker_async(&mut concurrent_linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut concurrent_linker)?;
+        crate::add_to_linker_concurrent(&mut concurrent_linker)?;
+
+        let mut core_linker = wasmtime::Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| {
+            &mut s.p1
+        })?;
+        crate::abi::add_to_linker_async(&mut core_linker)?;
+        Ok(Engines {
+            engine,
+            linker,
+            core_linker,
+            concurrent_engine,
+            concurrent_linker,
+        })
+    }
+
+    /// Both engines, for the epoch ticker.
+    pub(super) fn both(&self) -> [Engine; 2] {
+        [self.engine.clone(), self.concurrent_engine.clone()]
+    }
+}
+
+/// Wraps `wasi:io/poll`'s `poll` and `pollable.block` to tell the wait
+/// graph how many pollables the guest waits on: only when all of them are
+/// eventfd pollables (which report themselves) can the guest be stuck.
+fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p2::bindings::io::poll::{Host, HostPollable};
+    linker.allow_shadowing(true);
+    let mut poll = linker.instance("wasi:io/poll@0.2.12")?;
+    poll.func_wrap_async(
+        "poll",
+        |mut store: StoreContextMut<'_, GuestState>,
+         (pollables,): (Vec<Resource<DynPollable>>,)| {
+            Box::new(async move {
+                let waits = store.data().eventfd.waits.clone();
+                waits.iter().for_each(|w| w.enter_poll(pollables.len()));
+                let ready = Host::poll(&mut store.data_mut().table, pollables).await;
+                waits.iter().for_each(|w| w.leave_poll());
+                Ok((ready?,))
+            })
+        },
+    )?;
+    poll.func_wrap_async(
+        "[method]pollable.block",
+        |mut store: StoreContextMut<'_, GuestState>, (pollable,): (Resource<DynPollable>,)| {
+            Box::new(async move {
+                let waits = store.data().eventfd.waits.clone();
+                waits.iter().for_each(|w| w.enter_poll(1));
+                let done = HostPollable::block(&mut store.data_mut().table, pollable).await;
+                waits.iter().for_each(|w| w.leave_poll());
+                done
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Sets `config` up for wasmtime's pooling allocator with slots for
+/// `guests` guests, each with memories of up to `max_memory` bytes.
+fn pooling(config: &mut Config, guests: u32, max_memory: usize) {
+    // A WASI 0.2 component (a Rust one, say) is a handful of core
+    // instances and tables around one memory; a core module is one of each.
+    // Instances are only counted; a table slot is a small reservation.
+    const CORE_INSTANCES_PER_GUEST: u32 = 16;
+    const TABLES_PER_GUEST: u32 = 8;
+    let mut pool = wasmtime::PoolingAllocationConfig::new();
+    pool.total_component_instances(guests)
+        .total_core_instances(guests.saturating_mul(CORE_INSTANCES_PER_GUEST))
+        .total_memories(guests)
+        .total_tables(guests.saturating_mul(TABLES_PER_GUEST))
+        .total_stacks(guests)
+        .max_memory_size(max_memory)
+        // Every slot may stay warm: reusing one costs no system call.
+        .max_unused_warm_slots(guests);
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    // Copy-on-write memory images map and unmap every instance's memory:
+    // two `mmap`s per guest, each a TLB shoot-down on every core. Copying
+    // the (small) data segments instead made waking and ending 10 000
+    // guests about a third faster (the benchmark's scale row).
+    config.memory_init_cow(false);
+}

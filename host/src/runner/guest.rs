@@ -1,0 +1,156 @@
+//! One guest: what it is given ([`GuestSpec`]) and its store's data.
+//!
+//! A guest gets nothing from the host unless its spec grants it, as with
+//! `wasmtime run`: no environment variables, no directories, no network,
+//! no stdin, and only the named eventfds it lists.
+
+use std::path::{Path, PathBuf};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::StoreLimits;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::output::GuestOutput;
+use crate::{EventfdCtx, EventfdCtxView, EventfdView};
+
+/// One guest to run, and what it may reach.
+#[derive(Debug, Clone)]
+pub struct GuestSpec {
+    /// The component or core module file (binary or text).
+    pub path: PathBuf,
+    /// Its arguments, `argv[0]` included.
+    pub args: Vec<String>,
+    /// Its environment variables; none unless given.
+    pub env: Vec<(String, String)>,
+    /// Host directories it may open, each under the name it sees.
+    pub dirs: Vec<DirGrant>,
+    /// Whether it may use any address of the host's network (wasmtime's
+    /// `-S inherit-network`); otherwise every socket operation on an
+    /// address is refused with `access-denied`.
+    pub inherit_network: bool,
+    /// Whether it may resolve host names (`-S allow-ip-name-lookup`).
+    pub allow_ip_name_lookup: bool,
+    /// Whether it reads the host's stdin; otherwise its stdin is empty.
+    pub stdin: bool,
+    /// The runner's named eventfds it may see: `None` for every one,
+    /// otherwise only those named (capabilities, not a namespace).
+    pub eventfds: Option<Vec<String>>,
+}
+
+/// A host directory a guest may open, and the name it sees it under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// Its name in the guest.
+    pub guest: String,
+}
+
+impl GuestSpec {
+    /// A guest whose `argv[0]` is its file's base name (as in `wasmtime
+    /// run`: no path leaks into the guest), followed by `args`; it gets
+    /// every named eventfd of the runner and nothing else.
+    pub fn new(path: impl Into<PathBuf>, args: impl IntoIterator<Item = String>) -> Self {
+        let path = path.into();
+        let argv0 = base_name(&path);
+        GuestSpec {
+            path,
+            args: std::iter::once(argv0).chain(args).collect(),
+            env: Vec::new(),
+            dirs: Vec::new(),
+            inherit_network: false,
+            allow_ip_name_lookup: false,
+            stdin: false,
+            eventfds: None,
+        }
+    }
+
+    /// The name used in messages: `argv[0]`.
+    pub fn name(&self) -> &str {
+        self.args.first().map(String::as_str).unwrap_or("guest")
+    }
+
+    /// Whether the guest may see the named eventfd `name`.
+    pub(crate) fn sees_eventfd(&self, name: &str) -> bool {
+        self.eventfds
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    }
+
+    /// The guest's WASI context, with what it was granted and `output` as
+    /// its stdout and stderr (none: discarded). Fails when a granted
+    /// directory cannot be opened.
+    pub(crate) fn wasi(&self, output: Option<&GuestOutput>) -> Result<WasiCtxBuilder, String> {
+        let mut builder = WasiCtx::builder();
+        if let Some(output) = output {
+            builder.stdout(output.stdout()).stderr(output.stderr());
+            if self.stdin {
+                builder.inherit_stdin();
+            }
+        }
+        builder.args(&self.args).envs(&self.env);
+        for dir in &self.dirs {
+            builder
+                .preopened_dir(&dir.host, &dir.guest, FsPerms::ReadWrite)
+                .map_err(|e| format!("cannot open directory `{}`: {e}", dir.host.display()))?;
+        }
+        if self.inherit_network {
+            builder.inherit_network();
+        }
+        builder.allow_ip_name_lookup(self.allow_ip_name_lookup);
+        Ok(builder)
+    }
+}
+
+/// A file's base name, or the whole path when it has none.
+fn base_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// The store data of one component guest.
+pub struct GuestState {
+    pub(super) wasi: WasiCtx,
+    pub(super) eventfd: EventfdCtx,
+    pub(super) table: ResourceTable,
+    pub(super) limits: StoreLimits,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl EventfdView for GuestState {
+    fn eventfd(&mut self) -> EventfdCtxView<'_> {
+        EventfdCtxView {
+            ctx: &mut self.eventfd,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The store data of one core-module guest: WASI preview 1 and the
+/// integer-fd eventfd ABI ([`crate::abi`]).
+pub struct CoreGuestState {
+    pub(super) p1: WasiP1Ctx,
+    pub(super) eventfd: EventfdCtx,
+    /// Unused by core modules, which hold integer fds; the view requires one.
+    pub(super) table: ResourceTable,
+    pub(super) limits: StoreLimits,
+}
+
+impl EventfdView for CoreGuestState {
+    fn eventfd(&mut self) -> EventfdCtxView<'_> {
+        EventfdCtxView {
+            ctx: &mut self.eventfd,
+            table: &mut self.table,
+        }
+    }
+}

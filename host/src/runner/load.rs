@@ -1,0 +1,128 @@
+//! Loading guests: reading, compiling (or finding compiled) and linking.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use wasmtime::component::Component;
+use wasmtime::{InstancePre, Module};
+use wasmtime_wasi::p2::bindings::CommandPre;
+
+use super::engines::Engines;
+use super::guest::{CoreGuestState, GuestState};
+use super::outcome::root_cause;
+
+/// A guest ready to instantiate: a component or a core module.
+#[derive(Clone)]
+pub enum LoadedGuest {
+    /// A `wasi:cli/command` component (`wasi:cli/run@0.2`).
+    Component(CommandPre<GuestState>),
+    /// A component exporting `wasi:cli/run@0.3.0`, run with component-model
+    /// async; its guest tasks run concurrently within it.
+    AsyncComponent(wasmtime_wasi::p3::bindings::CommandPre<GuestState>),
+    /// A core module with a `_start` export (WASI preview 1).
+    Module(InstancePre<CoreGuestState>),
+}
+
+/// An error that stops guests from starting: a file that is missing or not
+/// a runnable guest, a directory that cannot be opened. Its message names
+/// the file and the problem.
+#[derive(Debug)]
+pub struct LoadError(pub(super) String);
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Guests already compiled, by path: `--with w.wasm --with w.wasm` and
+/// repeated runs compile each file once.
+#[derive(Default)]
+pub(super) struct Loaded(Mutex<HashMap<PathBuf, LoadedGuest>>);
+
+impl Loaded {
+    /// Loads and links a guest: a component, a core module, or either as
+    /// WebAssembly text.
+    pub(super) fn load(&self, engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
+        let cached = self.map().get(path).cloned();
+        if let Some(guest) = cached {
+            return Ok(guest);
+        }
+        let guest = compile(engines, path)?;
+        self.map().insert(path.to_path_buf(), guest.clone());
+        Ok(guest)
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, LoadedGuest>> {
+        // Each critical section is one lookup or insert: a panic elsewhere
+        // cannot leave the map half-updated.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn compile(engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
+    let shown = path.display();
+    let fail = |what: &str, e: &dyn fmt::Display| LoadError(format!("{shown}: {what}: {e}"));
+    let bytes = std::fs::read(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
+    // Binary WebAssembly passes through; text is parsed.
+    let bytes = wat::parse_bytes(&bytes).map_err(|e| {
+        fail(
+            "not a WebAssembly file (nor valid WebAssembly text)",
+            &first_line(&e),
+        )
+    })?;
+    if wasmparser::Parser::is_component(&bytes) {
+        // A WASI 0.2 command that needs nothing of component-model async
+        // runs on the faster engine. Anything else fails there early
+        // (validation rejects the async built-ins, linking the async world)
+        // and gets the concurrent engine.
+        let plain = Component::new(&engines.engine, &bytes)
+            .and_then(|component| engines.linker.instantiate_pre(&component))
+            .and_then(CommandPre::new);
+        if let Ok(command) = plain {
+            return Ok(LoadedGuest::Component(command));
+        }
+        let component = Component::new(&engines.concurrent_engine, &bytes)
+            .map_err(|e| fail("not a valid WebAssembly component", &root_cause(&e)))?;
+        let pre = engines
+            .concurrent_linker
+            .instantiate_pre(&component)
+            .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
+        // `wasi:cli/run@0.3.0` wins when a component exports both, as in
+        // `wasmtime run`: a Rust guest's empty `main` adds the 0.2 one.
+        if let Ok(command) = wasmtime_wasi::p3::bindings::CommandPre::new(pre.clone()) {
+            return Ok(LoadedGuest::AsyncComponent(command));
+        }
+        let command = CommandPre::new(pre)
+            .map_err(|e| fail("not a wasi:cli/command component", &root_cause(&e)))?;
+        Ok(LoadedGuest::Component(command))
+    } else {
+        let module = Module::new(&engines.engine, &bytes)
+            .map_err(|e| fail("not a valid WebAssembly module", &root_cause(&e)))?;
+        if module.get_export("_start").is_none() {
+            return Err(LoadError(format!(
+                "{shown}: a core module needs a `_start` export"
+            )));
+        }
+        let pre = engines
+            .core_linker
+            .instantiate_pre(&module)
+            .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
+        Ok(LoadedGuest::Module(pre))
+    }
+}
+
+fn first_line(error: &dyn fmt::Display) -> String {
+    error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}

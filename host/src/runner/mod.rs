@@ -1,0 +1,270 @@
+//! Runs guests — `wasi:cli/command` components with WASI 0.2 and the
+//! eventfd interface, components exporting `wasi:cli/run@0.3.0` with
+//! component-model async (WASI 0.3 and 0.2) and both eventfd interfaces, or
+//! core modules with WASI preview 1 and the integer-fd ABI — several at
+//! once in one process, all sharing one [`DescriptionTable`], with limits,
+//! timeouts and deadlock reports.
+//!
+//! Each guest gets only what its [`GuestSpec`] grants: arguments,
+//! environment variables, directories, the network, stdin and the named
+//! eventfds it lists; nothing of the host's by default.
+//!
+//! This is what `wasi-eventfd run` is made of; use it to run guests from
+//! Rust (tests, tools) without writing a host.
+
+mod engines;
+mod guest;
+mod load;
+mod outcome;
+mod schedule;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+
+use self::engines::{Engines, AUTO_POOL_MIN_GUESTS};
+use self::load::Loaded;
+use self::schedule::{Ready, Ticker};
+use crate::output::GuestOutput;
+use crate::waits::WaitGraph;
+use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx};
+
+pub use self::guest::{CoreGuestState, DirGrant, GuestSpec, GuestState};
+pub use self::load::{LoadError, LoadedGuest};
+pub use self::outcome::Outcome;
+
+/// How guests' instances, memories and stacks are allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pool {
+    /// On demand for a run of few guests; for a run of many, wasmtime's
+    /// pooling allocator with a slot for each of them (decided by the
+    /// first [`Runner::run`]).
+    #[default]
+    Auto,
+    /// Always on demand: an `mmap` or several per guest.
+    OnDemand,
+    /// wasmtime's pooling allocator with slots for this many WASI 0.2 or
+    /// core-module guests at once: their instances, memories and stacks
+    /// come from one reservation made up front, which makes starting and
+    /// ending thousands of guests several times faster. Guests beyond it
+    /// fail to start.
+    Slots(u32),
+}
+
+/// Limits that keep guests from exhausting the host.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Live descriptions in the shared table (`too-many-descriptions`, ENFILE).
+    pub max_descriptions: usize,
+    /// Descriptors one guest may hold (`too-many-descriptors`, EMFILE).
+    pub max_descriptors: usize,
+    /// Bytes of linear memory one guest may have; growing past fails.
+    pub max_memory: usize,
+    /// Stop any guest still running after this long.
+    pub timeout: Option<Duration>,
+    /// Stop the run when every guest waits on an eventfd that none of them
+    /// can change. Only right when the host itself will not write or read
+    /// the shared eventfds while the guests run (as `wasi-eventfd run`).
+    pub detect_deadlocks: bool,
+    /// Whether guests write to this process's stdout and stderr (and those
+    /// granted it read its stdin); otherwise their output is discarded.
+    pub inherit_stdio: bool,
+    /// How guests are allocated.
+    pub pool: Pool,
+    /// Keep compiled guests in wasmtime's on-disk cache (its default
+    /// place, `~/.cache/wasmtime`), so that the next run of the same file
+    /// starts without compiling it: seconds for a guest that embeds an
+    /// interpreter (Python, JavaScript). Off by default for the library;
+    /// `wasi-eventfd run` turns it on (`--no-cache` turns it off).
+    pub cache: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            max_descriptions: DescriptionTable::DEFAULT_MAX_DESCRIPTIONS,
+            max_descriptors: EventfdCtx::DEFAULT_MAX_DESCRIPTORS,
+            max_memory: 1 << 30,
+            timeout: None,
+            inherit_stdio: true,
+            detect_deadlocks: false,
+            pool: Pool::Auto,
+            cache: false,
+        }
+    }
+}
+
+/// Runs guests that share one description table and a set of named eventfds.
+pub struct Runner {
+    options: RunOptions,
+    descriptions: DescriptionTable,
+    preopens: Vec<(String, Descriptor)>,
+    /// Made by [`Runner::with_options`], or by the first run when the pool
+    /// is sized to its guests.
+    engines: Mutex<Option<Arc<(Engines, Loaded)>>>,
+}
+
+impl Runner {
+    /// A runner with a fresh description table, no named eventfds and the
+    /// default [`RunOptions`].
+    pub fn new() -> wasmtime::Result<Self> {
+        Self::with_options(RunOptions::default())
+    }
+
+    /// A runner with a fresh description table, no named eventfds and
+    /// these limits.
+    pub fn with_options(options: RunOptions) -> wasmtime::Result<Self> {
+        let engines = match options.pool {
+            Pool::Auto => None,
+            Pool::OnDemand => Some(Engines::new(&options, None)?),
+            Pool::Slots(guests) => Some(Engines::new(&options, Some(guests))?),
+        };
+        Ok(Runner {
+            descriptions: DescriptionTable::with_limit(options.max_descriptions),
+            options,
+            preopens: Vec::new(),
+            engines: Mutex::new(engines.map(|e| Arc::new((e, Loaded::default())))),
+        })
+    }
+
+    /// The description table all guests of this runner share.
+    pub fn descriptions(&self) -> &DescriptionTable {
+        &self.descriptions
+    }
+
+    /// Creates an eventfd that guests find under `name` (those whose
+    /// [`GuestSpec::eventfds`] allow it). Returns a descriptor of it for
+    /// the host, so host code can take part.
+    pub fn add_eventfd(
+        &mut self,
+        name: &str,
+        initval: u32,
+        flags: CreateFlags,
+    ) -> Result<Descriptor, crate::Errno> {
+        let descriptor = self.descriptions.create(initval, flags)?;
+        let for_host = descriptor.dup();
+        self.preopens.push((name.to_string(), descriptor));
+        Ok(for_host)
+    }
+
+    /// Loads every guest, then runs them all concurrently and returns how
+    /// each ended, in the order given. Nothing runs if any fails to load,
+    /// names an eventfd the runner does not have, or is granted a
+    /// directory that cannot be opened.
+    pub async fn run(&self, guests: &[GuestSpec]) -> Result<Vec<Outcome>, LoadError> {
+        let engines = self.engines(guests.len())?;
+        let (engines, loaded) = &*engines;
+        let graph = self
+            .options
+            .detect_deadlocks
+            .then(|| Arc::new(WaitGraph::default()));
+        if let Some(graph) = &graph {
+            for (name, descriptor) in &self.preopens {
+                graph.name_description(descriptor.info().id, name);
+            }
+        }
+        // Everything is set up before any guest starts, so that a guest
+        // still starting counts as running in the wait graph.
+        let mut ready = Vec::with_capacity(guests.len());
+        for (index, guest) in guests.iter().enumerate() {
+            let mut eventfd = self.eventfd_ctx(guest)?;
+            if let Some(graph) = &graph {
+                eventfd.waits = Some(graph.join(index as u64, guest.name()));
+            }
+            let output = self.options.inherit_stdio.then(GuestOutput::new);
+            let wasi = guest
+                .wasi(output.as_ref())
+                .map_err(|e| LoadError(format!("guest `{}`: {e}", guest.name())))?;
+            let (mut wasi, limits, table) = (wasi, self.store_limits(), ResourceTable::new());
+            let ready_guest = match loaded.load(engines, &guest.path)? {
+                LoadedGuest::Component(pre) => Ready::Component(
+                    pre,
+                    GuestState {
+                        wasi: wasi.build(),
+                        eventfd,
+                        table,
+                        limits,
+                    },
+                ),
+                LoadedGuest::AsyncComponent(pre) => Ready::AsyncComponent(
+                    pre,
+                    GuestState {
+                        wasi: wasi.build(),
+                        eventfd,
+                        table,
+                        limits,
+                    },
+                ),
+                LoadedGuest::Module(pre) => Ready::Module(
+                    pre,
+                    CoreGuestState {
+                        p1: wasi.build_p1(),
+                        eventfd,
+                        table,
+                        limits,
+                    },
+                ),
+            };
+            let span = tracing::info_span!("guest", name = guest.name());
+            ready.push((ready_guest, output, span));
+        }
+
+        let _ticker = Ticker::start(engines.both());
+        let tasks = ready
+            .into_iter()
+            .map(|(state, output, span)| schedule::spawn(state, output, self.options.timeout, span))
+            .collect();
+        Ok(schedule::finish(tasks, graph).await)
+    }
+
+    /// The engines, made now for a run of `guests` if not made yet.
+    fn engines(&self, guests: usize) -> Result<Arc<(Engines, Loaded)>, LoadError> {
+        let mut engines = self
+            .engines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(engines) = &*engines {
+            return Ok(Arc::clone(engines));
+        }
+        let pool =
+            (guests >= AUTO_POOL_MIN_GUESTS).then(|| u32::try_from(guests).unwrap_or(u32::MAX));
+        let made = Engines::new(&self.options, pool)
+            .map_err(|e| LoadError(format!("cannot set up wasmtime: {e}")))?;
+        let made = Arc::new((made, Loaded::default()));
+        *engines = Some(Arc::clone(&made));
+        Ok(made)
+    }
+
+    /// The eventfd context of `guest`, with the named eventfds it may see.
+    fn eventfd_ctx(&self, guest: &GuestSpec) -> Result<EventfdCtx, LoadError> {
+        if let Some(names) = &guest.eventfds {
+            if let Some(unknown) = names
+                .iter()
+                .find(|name| !self.preopens.iter().any(|(n, _)| n == *name))
+            {
+                return Err(LoadError(format!(
+                    "guest `{}` is granted eventfd `{unknown}`, which the run does not have",
+                    guest.name()
+                )));
+            }
+        }
+        Ok(self
+            .preopens
+            .iter()
+            .filter(|(name, _)| guest.sees_eventfd(name))
+            .fold(
+                EventfdCtx::builder(&self.descriptions),
+                |builder, (name, fd)| builder.preopen(name.clone(), fd),
+            )
+            .max_descriptors(self.options.max_descriptors)
+            .build())
+    }
+
+    fn store_limits(&self) -> StoreLimits {
+        StoreLimitsBuilder::new()
+            .memory_size(self.options.max_memory)
+            .build()
+    }
+}

@@ -8,11 +8,16 @@
 //!
 //! A partial line must not be held back for long, though: a prompt such as
 //! `READY` (no newline) has to show before the guest waits for its input.
-//! A guest's partial line is therefore released when the guest flushes,
-//! when it blocks (on stdin, an eventfd, a poll, a sleep: whenever its task
-//! parks, see [`ReleaseWhenParked`]) and when it ends. Only a guest that
-//! writes half a line and keeps computing has it held, until the line ends
-//! or [`MAX_PENDING`] bytes are pending.
+//! A guest's partial line is therefore released when the guest blocks (on
+//! stdin, an eventfd, a poll, a sleep: whenever its task parks, see
+//! [`ReleaseWhenParked`]) and when it ends. A flush alone cannot be the
+//! signal: wasmtime's preview 1 `fd_write` flushes after every write, and
+//! so does Rust's standard library on WASI 0.2, so a line written in pieces
+//! is flushed piece by piece. Instead a flushed partial line goes out once
+//! the guest has written nothing more to that stream for a whole scheduler
+//! tick (10 ms of computing, two epoch yields): a prompt shows within about
+//! 20 ms even if the guest then computes without waiting, while a guest
+//! still writing its line is never cut off mid-line by it.
 //!
 //! (`std::io::LineWriter` would do the buffering, but it writes a buffered
 //! partial line and the rest of the line in two writes, between which
@@ -92,6 +97,13 @@ impl GuestOutput {
         let _ = self.stdout.release();
         let _ = self.stderr.release();
     }
+
+    /// The guest yielded while computing: passes on a flushed partial line
+    /// that nothing was added to since the last yield.
+    fn yielded(&self) {
+        let _ = self.stdout.release_if_stale();
+        let _ = self.stderr.release_if_stale();
+    }
 }
 
 /// Runs a guest's task and releases its partial lines whenever the task
@@ -100,7 +112,8 @@ impl GuestOutput {
 ///
 /// A task that only yields (wasmtime's epoch yield, which lets other guests
 /// run while this one computes) is not waiting: it wakes itself before it
-/// returns `Pending`, and its partial line stays held.
+/// returns `Pending`, and its partial line stays held, unless the guest
+/// flushed it and has added nothing since the previous yield.
 pub(crate) struct ReleaseWhenParked<F> {
     task: Pin<Box<F>>,
     output: GuestOutput,
@@ -154,8 +167,12 @@ impl<F: Future> Future for ReleaseWhenParked<F> {
         flagging.woken.store(false, Ordering::Release);
         let waker = Waker::from(Arc::clone(&flagging));
         let poll = this.task.as_mut().poll(&mut Context::from_waker(&waker));
-        if poll.is_pending() && !flagging.woken.load(Ordering::Acquire) {
-            this.output.release();
+        if poll.is_pending() {
+            if flagging.woken.load(Ordering::Acquire) {
+                this.output.yielded();
+            } else {
+                this.output.release();
+            }
         }
         poll
     }
@@ -166,46 +183,74 @@ pub(crate) struct LineOutput(Arc<LineBuffer>);
 
 struct LineBuffer {
     sink: Sink,
-    /// The start of a line not yet ended.
-    pending: Mutex<Vec<u8>>,
+    pending: Mutex<Pending>,
     /// Whether `pending` holds anything: a parked guest with nothing
     /// pending (the common case) costs one load, not a lock.
     has_pending: AtomicBool,
+}
+
+/// The start of a line not yet ended, and what the guest did since.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// The guest flushed the stream since these bytes were written.
+    flushed: bool,
+    /// A yield saw them flushed, and the guest has written nothing since.
+    stale: bool,
 }
 
 impl LineBuffer {
     fn new(sink: Sink) -> Self {
         LineBuffer {
             sink,
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(Pending::default()),
             has_pending: AtomicBool::new(false),
         }
     }
 
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // Each critical section leaves `Pending` whole: a panic elsewhere
+        // cannot leave it half-updated.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn write(&self, bytes: &[u8]) -> io::Result<()> {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.pending();
+        let pending = &mut *guard;
+        pending.stale = false;
         let complete = match bytes.iter().rposition(|&b| b == b'\n') {
-            Some(newline) => pending.len() + newline + 1,
-            None if pending.len() + bytes.len() > MAX_PENDING => pending.len() + bytes.len(),
+            Some(newline) => pending.bytes.len() + newline + 1,
+            None if pending.bytes.len() + bytes.len() > MAX_PENDING => {
+                pending.bytes.len() + bytes.len()
+            }
             None => {
-                pending.extend_from_slice(bytes);
+                pending.bytes.extend_from_slice(bytes);
+                pending.flushed = false;
                 self.has_pending.store(true, Ordering::Release);
                 return Ok(());
             }
         };
-        if pending.is_empty() {
+        let lines = if pending.bytes.is_empty() {
             // The common case, whole lines: no copy.
             let (lines, rest) = bytes.split_at(complete);
-            pending.extend_from_slice(rest);
-            self.has_pending.store(!rest.is_empty(), Ordering::Release);
-            return self.sink.write_all(lines);
-        }
-        pending.extend_from_slice(bytes);
-        let rest = pending.split_off(complete);
-        let lines = std::mem::replace(&mut *pending, rest);
+            pending.bytes.extend_from_slice(rest);
+            std::borrow::Cow::Borrowed(lines)
+        } else {
+            pending.bytes.extend_from_slice(bytes);
+            let rest = pending.bytes.split_off(complete);
+            std::borrow::Cow::Owned(std::mem::replace(&mut pending.bytes, rest))
+        };
+        pending.flushed = false;
         self.has_pending
-            .store(!pending.is_empty(), Ordering::Release);
+            .store(!pending.bytes.is_empty(), Ordering::Release);
         self.sink.write_all(&lines)
+    }
+
+    /// The guest flushed the stream.
+    fn flush(&self) {
+        if self.has_pending.load(Ordering::Acquire) {
+            self.pending().flushed = true;
+        }
     }
 
     /// Writes out whatever is pending, ended or not.
@@ -213,13 +258,31 @@ impl LineBuffer {
         if !self.has_pending.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = self.pending();
         self.has_pending.store(false, Ordering::Release);
-        if pending.is_empty() {
+        let bytes = std::mem::take(&mut *pending).bytes;
+        if bytes.is_empty() {
             return Ok(());
         }
-        let bytes = std::mem::take(&mut *pending);
         self.sink.write_all(&bytes)
+    }
+
+    /// Writes out a flushed partial line on the second yield that finds
+    /// nothing added to it.
+    fn release_if_stale(&self) -> io::Result<()> {
+        if !self.has_pending.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut pending = self.pending();
+        if !pending.flushed {
+            return Ok(());
+        }
+        if !pending.stale {
+            pending.stale = true;
+            return Ok(());
+        }
+        drop(pending);
+        self.release()
     }
 }
 
@@ -262,10 +325,10 @@ impl OutputStream for LineStream {
     }
 
     fn flush(&mut self) -> StreamResult<()> {
-        // The guest asked for its bytes to go out: a prompt, say.
-        self.0
-            .release()
-            .map_err(|e| StreamError::LastOperationFailed(e.into()))
+        // Not a release: preview 1 and Rust's std flush after every write
+        // (see the module docs).
+        self.0.flush();
+        Ok(())
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {

@@ -15,3 +15,4 @@ mod languages;
 mod library;
 mod run_files;
 mod scale;
+mod wasi_runtime;

@@ -15,5 +15,4 @@ mod languages;
 mod library;
 mod run_files;
 mod scale;
-mod waker;
 mod wasi_runtime;

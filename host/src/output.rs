@@ -117,7 +117,8 @@ impl GuestOutput {
 pub(crate) struct ReleaseWhenParked<F> {
     task: Pin<Box<F>>,
     output: GuestOutput,
-    waker: Option<Arc<FlaggingWaker>>,
+    /// The flagging waker handed to the task, and the same as a `Waker`.
+    waker: Option<(Arc<FlaggingWaker>, Waker)>,
 }
 
 impl<F> ReleaseWhenParked<F> {
@@ -153,20 +154,20 @@ impl<F: Future> Future for ReleaseWhenParked<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
         // One waker for the task's life (a task's waker rarely changes).
-        let flagging = match &this.waker {
-            Some(waker) if waker.inner.will_wake(cx.waker()) => Arc::clone(waker),
+        let (flagging, waker) = match &this.waker {
+            Some((flagging, waker)) if flagging.inner.will_wake(cx.waker()) => (flagging, waker),
             _ => {
-                let waker = Arc::new(FlaggingWaker {
+                let flagging = Arc::new(FlaggingWaker {
                     inner: cx.waker().clone(),
                     woken: AtomicBool::new(false),
                 });
-                this.waker = Some(Arc::clone(&waker));
-                waker
+                let waker = Waker::from(Arc::clone(&flagging));
+                let (flagging, waker) = this.waker.insert((flagging, waker));
+                (&*flagging, &*waker)
             }
         };
         flagging.woken.store(false, Ordering::Release);
-        let waker = Waker::from(Arc::clone(&flagging));
-        let poll = this.task.as_mut().poll(&mut Context::from_waker(&waker));
+        let poll = this.task.as_mut().poll(&mut Context::from_waker(waker));
         if poll.is_pending() {
             if flagging.woken.load(Ordering::Acquire) {
                 this.output.yielded();

@@ -251,20 +251,38 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
         eprintln!(
             "error: deadlock: every guest left waits on an eventfd that none of them can change"
         );
-        for stuck in deadlocked {
-            eprintln!("  {stuck}");
-        }
+        print_alike(deadlocked.iter().map(|stuck| format!("  {stuck}")));
     }
-    for (guest, outcome) in guests.iter().zip(outcomes) {
-        if !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_)) {
-            eprintln!("error: guest `{}` {outcome}", guest.name());
-        }
-    }
+    print_alike(
+        guests
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, outcome)| !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_)))
+            .map(|(guest, outcome)| format!("error: guest `{}` {outcome}", guest.name())),
+    );
     let stopped_by = |stop: fn(&Outcome) -> bool| outcomes.iter().find(|o| stop(o));
     stopped_by(|o| matches!(o, Outcome::Deadlocked(_)))
         .or_else(|| stopped_by(|o| matches!(o, Outcome::TimedOut(_))))
         .or_else(|| outcomes.iter().find(|o| !o.is_success()))
         .map_or(0, Outcome::exit_status)
+}
+
+/// Prints `lines` to stderr, each distinct line once, in order of first
+/// appearance: thousands of copies of a guest may fail or wait alike.
+fn print_alike(lines: impl Iterator<Item = String>) {
+    let mut distinct: Vec<(String, usize)> = Vec::new();
+    for line in lines {
+        match distinct.iter_mut().find(|(seen, _)| *seen == line) {
+            Some((_, times)) => *times += 1,
+            None => distinct.push((line, 1)),
+        }
+    }
+    for (line, times) in distinct {
+        match times {
+            1 => eprintln!("{line}"),
+            _ => eprintln!("{line} (and {} more guests alike)", times - 1),
+        }
+    }
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

@@ -26,8 +26,8 @@
 use std::future::Future;
 use std::io::{self, Write};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::Bytes;
@@ -39,6 +39,12 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 /// much is pending.
 const MAX_PENDING: usize = 64 * 1024;
 
+/// How many bytes of guests' output may wait for one of the host's
+/// streams before guests writing to it wait for room: a reader that keeps
+/// up never makes a guest wait; one that stops (`| less`, a full pipe)
+/// makes the writing guests wait, parked, not the runner's threads.
+const MAX_QUEUED: usize = 1 << 20;
+
 /// Which of the host's streams a guest stream goes to.
 #[derive(Debug, Clone, Copy)]
 enum Sink {
@@ -47,6 +53,16 @@ enum Sink {
 }
 
 impl Sink {
+    /// The thread that writes to this stream.
+    fn writer(self) -> &'static Writer {
+        static STDOUT: OnceLock<Writer> = OnceLock::new();
+        static STDERR: OnceLock<Writer> = OnceLock::new();
+        match self {
+            Sink::Stdout => STDOUT.get_or_init(|| Writer::start(self)),
+            Sink::Stderr => STDERR.get_or_init(|| Writer::start(self)),
+        }
+    }
+
     fn write_all(self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout => {
@@ -63,6 +79,101 @@ impl Sink {
             Sink::Stdout => io::IsTerminal::is_terminal(&io::stdout()),
             Sink::Stderr => io::IsTerminal::is_terminal(&io::stderr()),
         }
+    }
+}
+
+/// Writes guests' output to one of the host's streams on a thread of its
+/// own, in the order it was queued. A write to a pipe nobody reads blocks
+/// this thread only: guests wait for room asynchronously (see
+/// [`Writer::room`]), so deadlines, other guests and the runner go on.
+struct Writer {
+    queue: std::sync::mpsc::Sender<Vec<u8>>,
+    /// Bytes queued and not yet written.
+    queued: AtomicUsize,
+    /// Notified whenever queued bytes have been written.
+    written: tokio::sync::Notify,
+}
+
+impl Writer {
+    fn start(sink: Sink) -> Writer {
+        let (queue, chunks) = std::sync::mpsc::channel::<Vec<u8>>();
+        let spawned = std::thread::Builder::new()
+            .name(format!("guest-{sink:?}").to_lowercase())
+            .spawn(move || {
+                for chunk in chunks {
+                    // Nowhere to report a failed write: the bytes are gone
+                    // as they would be for a process writing to a closed pipe.
+                    let _ = sink.write_all(&chunk);
+                    let writer = sink.writer();
+                    writer.queued.fetch_sub(chunk.len(), Ordering::AcqRel);
+                    writer.written.notify_waiters();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the guest output thread ({e}); writing directly");
+        }
+        Writer {
+            queue,
+            queued: AtomicUsize::new(0),
+            written: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Queues whole lines (or a released partial one), to go out in one
+    /// write. Never waits; [`Writer::room`] is how guests are held back.
+    fn send(&self, sink: Sink, chunk: Vec<u8>) -> io::Result<()> {
+        let len = chunk.len();
+        self.queued.fetch_add(len, Ordering::AcqRel);
+        if let Err(unsent) = self.queue.send(chunk) {
+            // No writer thread: write here.
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return sink.write_all(&unsent.0);
+        }
+        Ok(())
+    }
+
+    /// How many bytes a guest may write now: all or nothing, so that a
+    /// line is never taken in two pieces with a wait for room between them
+    /// (a waiting guest's partial line is released, and would be split).
+    fn room(&self) -> usize {
+        if self.queued.load(Ordering::Acquire) + MAX_PENDING <= MAX_QUEUED {
+            MAX_PENDING
+        } else {
+            0
+        }
+    }
+
+    /// Waits until `done` says so, re-checking whenever bytes are written.
+    async fn until(&self, done: impl Fn(&Writer) -> bool) {
+        loop {
+            let written = self.written.notified();
+            tokio::pin!(written);
+            // Registered before the check: a write between the two still
+            // wakes us.
+            written.as_mut().enable();
+            if done(self) {
+                return;
+            }
+            written.await;
+        }
+    }
+}
+
+/// Waits until every byte guests have written so far has reached the
+/// host's stdout and stderr, or until `deadline`.
+pub(crate) async fn drained(deadline: Option<tokio::time::Instant>) {
+    let all = async {
+        for sink in [Sink::Stdout, Sink::Stderr] {
+            sink.writer()
+                .until(|w| w.queued.load(Ordering::Acquire) == 0)
+                .await;
+        }
+    };
+    match deadline {
+        Some(deadline) => {
+            let _ = tokio::time::timeout_at(deadline, all).await;
+        }
+        None => all.await,
     }
 }
 
@@ -244,7 +355,7 @@ impl LineBuffer {
         pending.flushed = false;
         self.has_pending
             .store(!pending.bytes.is_empty(), Ordering::Release);
-        self.sink.write_all(&lines)
+        self.sink.writer().send(self.sink, lines.into_owned())
     }
 
     /// The guest flushed the stream.
@@ -265,7 +376,7 @@ impl LineBuffer {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.sink.write_all(&bytes)
+        self.sink.writer().send(self.sink, bytes)
     }
 
     /// Writes out a flushed partial line on the second yield that finds
@@ -302,25 +413,52 @@ impl IsTerminal for LineOutput {
 
 impl StdoutStream for LineOutput {
     fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(LineStream(Arc::clone(&self.0)))
+        Box::new(LineStream::new(&self.0))
     }
 
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        Box::new(LineStream(Arc::clone(&self.0)))
+        Box::new(LineStream::new(&self.0))
     }
 }
 
-struct LineStream(Arc<LineBuffer>);
+/// A waiting guest's future of room in its sink's queue.
+type RoomFuture = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+
+struct LineStream {
+    buffer: Arc<LineBuffer>,
+    /// For `AsyncWrite`: the wait for room, while there is none.
+    room: Option<RoomFuture>,
+}
+
+impl LineStream {
+    fn new(buffer: &Arc<LineBuffer>) -> Self {
+        LineStream {
+            buffer: Arc::clone(buffer),
+            room: None,
+        }
+    }
+
+    fn room(&self) -> usize {
+        self.buffer.sink.writer().room()
+    }
+
+    fn wait_for_room(&self) -> RoomFuture {
+        let writer = self.buffer.sink.writer();
+        Box::pin(writer.until(|w| w.room() > 0))
+    }
+}
 
 #[async_trait::async_trait]
 impl Pollable for LineStream {
-    async fn ready(&mut self) {}
+    async fn ready(&mut self) {
+        self.wait_for_room().await
+    }
 }
 
 #[async_trait::async_trait]
 impl OutputStream for LineStream {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        self.0
+        self.buffer
             .write(&bytes)
             .map_err(|e| StreamError::LastOperationFailed(e.into()))
     }
@@ -328,22 +466,35 @@ impl OutputStream for LineStream {
     fn flush(&mut self) -> StreamResult<()> {
         // Not a release: preview 1 and Rust's std flush after every write
         // (see the module docs).
-        self.0.flush();
+        self.buffer.flush();
         Ok(())
     }
 
     fn check_write(&mut self) -> StreamResult<usize> {
-        Ok(MAX_PENDING)
+        // 0 while the queue is full: the guest then waits on `ready`.
+        Ok(self.room())
     }
 }
 
 impl AsyncWrite for LineStream {
     fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready(self.0.write(buf).map(|()| buf.len()))
+        while self.room() == 0 {
+            let mut room = self.room.take().unwrap_or_else(|| self.wait_for_room());
+            if room.as_mut().poll(cx).is_pending() {
+                self.room = Some(room);
+                return Poll::Pending;
+            }
+        }
+        self.room = None;
+        let take = buf.len().min(self.room());
+        let Some(taken) = buf.get(..take) else {
+            return Poll::Ready(Ok(0));
+        };
+        Poll::Ready(self.buffer.write(taken).map(|()| take))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -354,6 +505,6 @@ impl AsyncWrite for LineStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.release())
+        Poll::Ready(self.buffer.release())
     }
 }

@@ -15,4 +15,5 @@ mod languages;
 mod library;
 mod run_files;
 mod scale;
+mod waker;
 mod wasi_runtime;

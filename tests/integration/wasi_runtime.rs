@@ -792,3 +792,75 @@ fn a_flushed_prompt_shows_while_its_guest_computes() {
         "the prompt showed only when the guest was stopped"
     );
 }
+
+#[test]
+fn a_stalled_reader_of_stdout_does_not_hold_the_runner_past_its_deadline() {
+    // Nobody reads the runner's stdout: once the pipe is full, only the
+    // guest may wait for room, never the runner's threads or its deadline.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(["run", "--timeout", "2"])
+        .arg(wat_guest("spam.wat"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wasi-eventfd");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the runner") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the runner was still running {WAIT:?} after its 2 s deadline");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(124));
+}
+
+#[test]
+fn spamming_guests_neither_starve_others_nor_split_lines() {
+    // Two guests write lines as fast as they can while a ping-pong pair
+    // plays; the pair finishes long before the spammers' deadline, and
+    // every spam line arrives whole.
+    let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args([
+            "run",
+            "--timeout",
+            "5",
+            "--eventfd",
+            "ping=0",
+            "--eventfd",
+            "pong=0",
+        ])
+        .args(["--with", &rust_guest("pong")])
+        .args([
+            "--with",
+            &wat_guest("spam.wat"),
+            "--with",
+            &wat_guest("spam.wat"),
+        ])
+        .args([&rust_guest("ping"), "2000"])
+        .output()
+        .expect("run wasi-eventfd");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        out.contains("ping-pong: 2000 round trips"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(out.contains("pong: answered 2000 balls"));
+    let spam = "spam spam spam spam spam spam spam spam spam spam spam spam";
+    for line in out.lines() {
+        assert!(
+            line == spam || line.starts_with("ping-pong: ") || line.starts_with("pong: "),
+            "a split or foreign line: {line:?}"
+        );
+    }
+    // Only the spammers were stopped.
+    assert_eq!(output.status.code(), Some(124));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        "error: guest `spam.wat` timed out: stopped after 5 s (and 1 more guests alike)"
+    );
+}

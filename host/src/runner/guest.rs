@@ -95,6 +95,10 @@ impl GuestSpec {
                 .preopened_dir(&dir.host, &dir.guest, FsPerms::ReadWrite)
                 .map_err(|e| format!("cannot open directory `{}`: {e}", dir.host.display()))?;
         }
+        // TCP and UDP are on, as in `wasmtime run` (`-S tcp`, `-S udp`);
+        // which addresses a guest may use is what `inherit-network` grants
+        // (none without it: every bind and connect is `access-denied`).
+        builder.allow_tcp(true).allow_udp(true);
         if self.inherit_network {
             builder.inherit_network();
         }

@@ -211,12 +211,22 @@ impl Runner {
             ready.push((ready_guest, output, span));
         }
 
+        let deadline = self
+            .options
+            .timeout
+            .map(|after| tokio::time::Instant::now() + after);
         let _ticker = Ticker::start(engines.both());
         let tasks = ready
             .into_iter()
             .map(|(state, output, span)| schedule::spawn(state, output, self.options.timeout, span))
             .collect();
-        Ok(schedule::finish(tasks, graph).await)
+        let outcomes = schedule::finish(tasks, graph).await;
+        if self.options.inherit_stdio {
+            // Everything the guests wrote reaches the host's streams before
+            // the run is over, unless a reader stalls past the deadline.
+            crate::output::drained(deadline).await;
+        }
+        Ok(outcomes)
     }
 
     /// The engines, made now for a run of `guests` if not made yet.

@@ -174,7 +174,7 @@ fn waker_without_the_network_is_denied() {
     assert_eq!(
         stderr(&output),
         format!(
-            "waker: cannot bind {addr}: access-denied\n\
+            "waker: cannot create a socket for {addr}: access-denied\n\
              error: guest `waker.wasm` exited with code 1\n"
         )
     );

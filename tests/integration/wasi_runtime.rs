@@ -820,14 +820,14 @@ fn a_stalled_reader_of_stdout_does_not_hold_the_runner_past_its_deadline() {
 
 #[test]
 fn spamming_guests_neither_starve_others_nor_split_lines() {
-    // Two guests write lines as fast as they can while a ping-pong pair
-    // plays; the pair finishes long before the spammers' deadline, and
-    // every spam line arrives whole.
+    // Two guests write 200 000 lines each as fast as they can while a
+    // ping-pong pair plays: everyone finishes (a starved pair would meet
+    // the deadline instead), and every spam line arrives whole.
     let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
         .args([
             "run",
             "--timeout",
-            "5",
+            "60",
             "--eventfd",
             "ping=0",
             "--eventfd",
@@ -844,23 +844,20 @@ fn spamming_guests_neither_starve_others_nor_split_lines() {
         .output()
         .expect("run wasi-eventfd");
     let out = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        out.contains("ping-pong: 2000 round trips"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(out.contains("ping-pong: 2000 round trips"), "{out:.300}");
     assert!(out.contains("pong: answered 2000 balls"));
     let spam = "spam spam spam spam spam spam spam spam spam spam spam spam";
+    let mut spam_lines = 0;
     for line in out.lines() {
-        assert!(
-            line == spam || line.starts_with("ping-pong: ") || line.starts_with("pong: "),
-            "a split or foreign line: {line:?}"
-        );
+        if line == spam {
+            spam_lines += 1;
+        } else {
+            assert!(
+                line.starts_with("ping-pong: ") || line.starts_with("pong: "),
+                "a split or foreign line: {line:?}"
+            );
+        }
     }
-    // Only the spammers were stopped.
-    assert_eq!(output.status.code(), Some(124));
-    assert_eq!(
-        stderr(&output).trim_end(),
-        "error: guest `spam.wat` timed out: stopped after 5 s (and 1 more guests alike)"
-    );
+    assert_eq!(spam_lines, 2 * 200_000);
 }

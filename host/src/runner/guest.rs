@@ -25,9 +25,9 @@ pub struct GuestSpec {
     pub env: Vec<(String, String)>,
     /// Host directories it may open, each under the name it sees.
     pub dirs: Vec<DirGrant>,
-    /// Whether it may use any address of the host's network (wasmtime's
-    /// `-S inherit-network`); otherwise every socket operation on an
-    /// address is refused with `access-denied`.
+    /// Whether it may use the host's network, TCP and UDP to any address
+    /// (wasmtime's `-S inherit-network`); otherwise creating a socket is
+    /// refused with `access-denied`.
     pub inherit_network: bool,
     /// Whether it may resolve host names (`-S allow-ip-name-lookup`).
     pub allow_ip_name_lookup: bool,
@@ -95,12 +95,10 @@ impl GuestSpec {
                 .preopened_dir(&dir.host, &dir.guest, FsPerms::ReadWrite)
                 .map_err(|e| format!("cannot open directory `{}`: {e}", dir.host.display()))?;
         }
-        // TCP and UDP are on, as in `wasmtime run` (`-S tcp`, `-S udp`);
-        // which addresses a guest may use is what `inherit-network` grants
-        // (none without it: every bind and connect is `access-denied`).
-        builder.allow_tcp(true).allow_udp(true);
+        // As `wasmtime run` 48: the network, TCP and UDP with it, only when
+        // granted; without it, creating a socket is `access-denied`.
         if self.inherit_network {
-            builder.inherit_network();
+            builder.inherit_network().allow_tcp(true).allow_udp(true);
         }
         builder.allow_ip_name_lookup(self.allow_ip_name_lookup);
         Ok(builder)

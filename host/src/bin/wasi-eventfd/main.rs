@@ -23,6 +23,15 @@ use wasi_eventfd::{DescriptionTable, EventfdCtx};
 use crate::args::{EnvVar, EventfdSpec, WasiGrants, WasiSwitches};
 use crate::run_file::RunFile;
 
+/// Writes one line to stderr, like `eprintln!`, but a stderr that is gone
+/// (a closed pipe) does not panic: the exit status still tells the story.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Exit status for bad input: a missing or invalid file, a bad option.
 const EXIT_USAGE: u8 = 2;
 /// Exit status when the runner itself cannot work (no async runtime, no
@@ -153,7 +162,7 @@ fn main() -> ExitCode {
         Command::Run(args) => match run(*args) {
             Ok(status) => ExitCode::from(status),
             Err((status, message)) => {
-                eprintln!("error: {message}");
+                report!("error: {message}");
                 ExitCode::from(status)
             }
         },
@@ -248,7 +257,7 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
         })
         .collect::<Vec<_>>();
     if !deadlocked.is_empty() {
-        eprintln!(
+        report!(
             "error: deadlock: every guest left waits on an eventfd that none of them can change"
         );
         print_alike(deadlocked.iter().map(|stuck| format!("  {stuck}")));
@@ -279,8 +288,8 @@ fn print_alike(lines: impl Iterator<Item = String>) {
     }
     for (line, times) in distinct {
         match times {
-            1 => eprintln!("{line}"),
-            _ => eprintln!("{line} (and {} more guests alike)", times - 1),
+            1 => report!("{line}"),
+            _ => report!("{line} (and {} more guests alike)", times - 1),
         }
     }
 }

@@ -5,6 +5,7 @@ use wasmtime::{Config, Engine, StoreContextMut};
 use wasmtime_wasi::p2::DynPollable;
 
 use super::guest::{CoreGuestState, GuestState};
+use super::sizing::Needs;
 use super::RunOptions;
 
 /// From this many guests in one run on, [`super::Pool::Auto`] reserves
@@ -31,9 +32,9 @@ pub(super) struct Engines {
 }
 
 impl Engines {
-    /// Engines for `options`; `pool` is how many WASI 0.2 or core-module
-    /// guests the pooling allocator has slots for (`None`: on demand).
-    pub(super) fn new(options: &RunOptions, pool: Option<u32>) -> wasmtime::Result<Self> {
+    /// Engines for `options`; `pool` is what the pooling allocator has
+    /// slots for (`None`: allocate on demand).
+    pub(super) fn new(options: &RunOptions, pool: Option<PoolSlots>) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -49,8 +50,9 @@ impl Engines {
         config.concurrency_support(true);
         let concurrent_engine = Engine::new(&config)?;
         config.concurrency_support(false);
-        if let Some(guests) = pool {
-            pooling(&mut config, guests, options.max_memory);
+        if let Some(slots) = pool {
+            tracing::debug!(?slots, "pooling allocator");
+            pooling(&mut config, slots, options.max_memory);
         }
         let engine = Engine::new(&config)?;
 
@@ -89,6 +91,8 @@ impl Engines {
 /// Wraps `wasi:io/poll`'s `poll` and `pollable.block` to tell the wait
 /// graph how many pollables the guest waits on: only when all of them are
 /// eventfd pollables (which report themselves) can the guest be stuck.
+/// wasmtime waits once on a pollable listed several times, so the distinct
+/// ones are counted: `poll([&p, &p])` waits on one.
 fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     use wasmtime_wasi::p2::bindings::io::poll::{Host, HostPollable};
     linker.allow_shadowing(true);
@@ -99,7 +103,12 @@ fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
          (pollables,): (Vec<Resource<DynPollable>>,)| {
             Box::new(async move {
                 let waits = store.data().eventfd.waits.clone();
-                waits.iter().for_each(|w| w.enter_poll(pollables.len()));
+                if let Some(waits) = &waits {
+                    let mut reps: Vec<u32> = pollables.iter().map(Resource::rep).collect();
+                    reps.sort_unstable();
+                    reps.dedup();
+                    waits.enter_poll(reps.len());
+                }
                 let ready = Host::poll(&mut store.data_mut().table, pollables).await;
                 waits.iter().for_each(|w| w.leave_poll());
                 Ok((ready?,))
@@ -122,19 +131,26 @@ fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-/// Sets `config` up for wasmtime's pooling allocator with slots for
-/// `guests` guests, each with memories of up to `max_memory` bytes.
-fn pooling(config: &mut Config, guests: u32, max_memory: usize) {
-    // A WASI 0.2 component (a Rust one, say) is a handful of core
-    // instances and tables around one memory; a core module is one of each.
-    // Instances are only counted; a table slot is a small reservation.
-    const CORE_INSTANCES_PER_GUEST: u32 = 16;
-    const TABLES_PER_GUEST: u32 = 8;
+/// What the pooling allocator reserves slots for: guests at once, and the
+/// memories, tables and core instances they take together.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PoolSlots {
+    pub(super) guests: u32,
+    pub(super) needs: Needs,
+}
+
+/// Sets `config` up for wasmtime's pooling allocator with `slots`, each
+/// memory of up to `max_memory` bytes.
+fn pooling(config: &mut Config, slots: PoolSlots, max_memory: usize) {
+    let PoolSlots { guests, needs } = slots;
     let mut pool = wasmtime::PoolingAllocationConfig::new();
+    // Instances are only counted; a table slot is a small reservation; a
+    // memory slot is an address-space reservation (about 4 GiB), so those
+    // are exactly what the guests need.
     pool.total_component_instances(guests)
-        .total_core_instances(guests.saturating_mul(CORE_INSTANCES_PER_GUEST))
-        .total_memories(guests)
-        .total_tables(guests.saturating_mul(TABLES_PER_GUEST))
+        .total_core_instances(needs.core_instances.max(guests))
+        .total_memories(needs.memories.max(1))
+        .total_tables(needs.tables.max(1))
         .total_stacks(guests)
         .max_memory_size(max_memory)
         // Every slot may stay warm: reusing one costs no system call.

@@ -66,17 +66,40 @@ impl Loaded {
     }
 }
 
+/// Guest files larger than this are refused before they are read.
+const MAX_GUEST_BYTES: u64 = 1 << 30;
+
+/// The binary WebAssembly of the guest file at `path` (text is parsed).
+/// Only a regular file of a sane size is read: a FIFO or `/dev/zero`
+/// would otherwise hold the runner before any deadline starts.
+pub(super) fn read_guest(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let shown = path.display();
+    let metadata = std::fs::metadata(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
+    if !metadata.is_file() {
+        return Err(LoadError(format!("{shown}: not a regular file")));
+    }
+    if metadata.len() > MAX_GUEST_BYTES {
+        return Err(LoadError(format!(
+            "{shown}: {} bytes is too large for a guest (at most {MAX_GUEST_BYTES})",
+            metadata.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
+    // Binary WebAssembly passes through; text is parsed.
+    match wat::parse_bytes(&bytes) {
+        Ok(std::borrow::Cow::Borrowed(_)) => Ok(bytes),
+        Ok(std::borrow::Cow::Owned(parsed)) => Ok(parsed),
+        Err(e) => Err(LoadError(format!(
+            "{shown}: not a WebAssembly file (nor valid WebAssembly text): {}",
+            first_line(&e)
+        ))),
+    }
+}
+
 fn compile(engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
     let shown = path.display();
     let fail = |what: &str, e: &dyn fmt::Display| LoadError(format!("{shown}: {what}: {e}"));
-    let bytes = std::fs::read(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
-    // Binary WebAssembly passes through; text is parsed.
-    let bytes = wat::parse_bytes(&bytes).map_err(|e| {
-        fail(
-            "not a WebAssembly file (nor valid WebAssembly text)",
-            &first_line(&e),
-        )
-    })?;
+    let bytes = read_guest(path)?;
     if wasmparser::Parser::is_component(&bytes) {
         // A WASI 0.2 command that needs nothing of component-model async
         // runs on the faster engine. Anything else fails there early

@@ -17,6 +17,7 @@ mod guest;
 mod load;
 mod outcome;
 mod schedule;
+mod sizing;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,9 +25,10 @@ use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 
-use self::engines::{Engines, AUTO_POOL_MIN_GUESTS};
+use self::engines::{Engines, PoolSlots, AUTO_POOL_MIN_GUESTS};
 use self::load::Loaded;
 use self::schedule::{Ready, Ticker};
+use self::sizing::Needs;
 use crate::output::GuestOutput;
 use crate::waits::WaitGraph;
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx};
@@ -101,8 +103,7 @@ pub struct Runner {
     options: RunOptions,
     descriptions: DescriptionTable,
     preopens: Vec<(String, Descriptor)>,
-    /// Made by [`Runner::with_options`], or by the first run when the pool
-    /// is sized to its guests.
+    /// Made by the first run, when the pool can be sized to its guests.
     engines: Mutex<Option<Arc<(Engines, Loaded)>>>,
 }
 
@@ -116,16 +117,11 @@ impl Runner {
     /// A runner with a fresh description table, no named eventfds and
     /// these limits.
     pub fn with_options(options: RunOptions) -> wasmtime::Result<Self> {
-        let engines = match options.pool {
-            Pool::Auto => None,
-            Pool::OnDemand => Some(Engines::new(&options, None)?),
-            Pool::Slots(guests) => Some(Engines::new(&options, Some(guests))?),
-        };
         Ok(Runner {
             descriptions: DescriptionTable::with_limit(options.max_descriptions),
             options,
             preopens: Vec::new(),
-            engines: Mutex::new(engines.map(|e| Arc::new((e, Loaded::default())))),
+            engines: Mutex::new(None),
         })
     }
 
@@ -154,7 +150,7 @@ impl Runner {
     /// names an eventfd the runner does not have, or is granted a
     /// directory that cannot be opened.
     pub async fn run(&self, guests: &[GuestSpec]) -> Result<Vec<Outcome>, LoadError> {
-        let engines = self.engines(guests.len())?;
+        let engines = self.engines(guests)?;
         let (engines, loaded) = &*engines;
         let graph = self
             .options
@@ -230,7 +226,7 @@ impl Runner {
     }
 
     /// The engines, made now for a run of `guests` if not made yet.
-    fn engines(&self, guests: usize) -> Result<Arc<(Engines, Loaded)>, LoadError> {
+    fn engines(&self, guests: &[GuestSpec]) -> Result<Arc<(Engines, Loaded)>, LoadError> {
         let mut engines = self
             .engines
             .lock()
@@ -238,10 +234,37 @@ impl Runner {
         if let Some(engines) = &*engines {
             return Ok(Arc::clone(engines));
         }
-        let pool =
-            (guests >= AUTO_POOL_MIN_GUESTS).then(|| u32::try_from(guests).unwrap_or(u32::MAX));
-        let made = Engines::new(&self.options, pool)
-            .map_err(|e| LoadError(format!("cannot set up wasmtime: {e}")))?;
+        let pool = match self.options.pool {
+            Pool::OnDemand => None,
+            Pool::Auto if guests.len() < AUTO_POOL_MIN_GUESTS => None,
+            Pool::Auto => {
+                let count = u32::try_from(guests.len()).unwrap_or(u32::MAX);
+                let mut needs = Needs::default();
+                for (one, copies) in pool_needs(guests)? {
+                    needs += one.times(copies);
+                }
+                Some(PoolSlots {
+                    guests: count,
+                    needs,
+                })
+            }
+            Pool::Slots(slots) => {
+                // Any `slots` of this run's guests at once.
+                let largest = pool_needs(guests)?
+                    .into_iter()
+                    .fold(Needs::default(), |largest, (one, _)| largest.max(one));
+                Some(PoolSlots {
+                    guests: slots,
+                    needs: largest.times(slots),
+                })
+            }
+        };
+        let made = Engines::new(&self.options, pool).map_err(|e| {
+            LoadError(format!(
+                "cannot set up wasmtime: {}",
+                outcome::root_cause(&e)
+            ))
+        })?;
         let made = Arc::new((made, Loaded::default()));
         *engines = Some(Arc::clone(&made));
         Ok(made)
@@ -277,4 +300,23 @@ impl Runner {
             .memory_size(self.options.max_memory)
             .build()
     }
+}
+
+/// What one instance of each distinct guest file of `guests` needs from
+/// the pool (read from its binary), with how many copies of it there are.
+fn pool_needs(guests: &[GuestSpec]) -> Result<Vec<(Needs, u32)>, LoadError> {
+    let mut copies: Vec<(&std::path::Path, u32)> = Vec::new();
+    for guest in guests {
+        match copies.iter_mut().find(|(path, _)| *path == guest.path) {
+            Some((_, count)) => *count = count.saturating_add(1),
+            None => copies.push((&guest.path, 1)),
+        }
+    }
+    copies
+        .into_iter()
+        .map(|(path, count)| {
+            let one = sizing::needs(&load::read_guest(path)?).unwrap_or(Needs::TYPICAL);
+            Ok((one, count))
+        })
+        .collect()
 }

@@ -104,6 +104,48 @@ fn a_guest_cannot_grow_memory_past_the_limit() {
 }
 
 #[test]
+fn max_memory_bounds_a_guests_memories_and_tables_together() {
+    let scratch = Scratch::new("mem-sum");
+    // Three memories of 1 page, each grown by 96 MiB (1536 pages): under
+    // 256 MiB in all the third growth fails, and the module exits with the
+    // number of growths that succeeded.
+    let memories = scratch.file(
+        "memories.wat",
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+           (memory $a 1) (memory $b 1) (memory $c 1)
+           (export "memory" (memory $a))
+           (func (export "_start") (local $grown i32)
+             (if (i32.ne (memory.grow $a (i32.const 1536)) (i32.const -1))
+               (then (local.set $grown (i32.add (local.get $grown) (i32.const 1)))))
+             (if (i32.ne (memory.grow $b (i32.const 1536)) (i32.const -1))
+               (then (local.set $grown (i32.add (local.get $grown) (i32.const 1)))))
+             (if (i32.ne (memory.grow $c (i32.const 1536)) (i32.const -1))
+               (then (local.set $grown (i32.add (local.get $grown) (i32.const 1)))))
+             (call $exit (local.get $grown))))"#,
+    );
+    let memories = memories.display().to_string();
+    let limited = wasi_eventfd(&["run", "--max-memory", "256", &memories]);
+    assert_eq!(limited.status.code(), Some(2), "{limited:?}");
+    let roomy = wasi_eventfd(&["run", "--max-memory", "512", &memories]);
+    assert_eq!(roomy.status.code(), Some(3), "{roomy:?}");
+
+    // A table grown by 64 Mi entries (512 MiB of references) under a
+    // 1 MiB limit: the growth fails (exit 5) instead of taking the memory.
+    let table = scratch.file(
+        "table.wat",
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+           (memory (export "memory") 1)
+           (table $t 1 funcref)
+           (func (export "_start")
+             (if (i32.eq (table.grow $t (ref.null func) (i32.const 0x4000000)) (i32.const -1))
+               (then (call $exit (i32.const 5))))))"#,
+    );
+    let table = table.display().to_string();
+    let limited = wasi_eventfd(&["run", "--max-memory", "1", &table]);
+    assert_eq!(limited.status.code(), Some(5), "{limited:?}");
+}
+
+#[test]
 fn a_guest_past_its_timeout_is_stopped_with_a_clear_message() {
     // `spin` computes until `stop` is written, which nobody does. (A guest
     // that only waits on an eventfd would be reported as a deadlock.)

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::StoreLimits;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -117,7 +116,7 @@ pub struct GuestState {
     pub(super) wasi: WasiCtx,
     pub(super) eventfd: EventfdCtx,
     pub(super) table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: GuestLimits,
 }
 
 impl WasiView for GuestState {
@@ -145,7 +144,7 @@ pub struct CoreGuestState {
     pub(super) eventfd: EventfdCtx,
     /// Unused by core modules, which hold integer fds; the view requires one.
     pub(super) table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: GuestLimits,
 }
 
 impl EventfdView for CoreGuestState {
@@ -154,5 +153,57 @@ impl EventfdView for CoreGuestState {
             ctx: &mut self.eventfd,
             table: &mut self.table,
         }
+    }
+}
+
+/// Bounds what one guest may allocate: its linear memories and its tables
+/// together, in bytes. (wasmtime's `StoreLimits` bounds each memory and
+/// each table on its own, so a guest with several, or with a huge table,
+/// could take many times the limit.)
+#[derive(Debug)]
+pub struct GuestLimits {
+    max_bytes: usize,
+    /// Bytes of memories and tables the guest holds now.
+    used: usize,
+}
+
+impl GuestLimits {
+    /// What one table element is counted as: a pointer-sized reference.
+    const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+    pub(super) fn new(max_bytes: usize) -> Self {
+        GuestLimits { max_bytes, used: 0 }
+    }
+
+    /// Whether growing something that holds `current` bytes to `desired`
+    /// keeps the guest within its bound; if so, it is counted.
+    fn grow(&mut self, current: usize, desired: usize) -> bool {
+        let after = self.used.saturating_sub(current).saturating_add(desired);
+        if after > self.max_bytes {
+            return false;
+        }
+        self.used = after;
+        true
+    }
+}
+
+impl wasmtime::ResourceLimiter for GuestLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(self.grow(current, desired))
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let bytes = |elements: usize| elements.saturating_mul(Self::TABLE_ELEMENT_BYTES);
+        Ok(self.grow(bytes(current), bytes(desired)))
     }
 }

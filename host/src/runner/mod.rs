@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 
 use self::engines::{Engines, PoolSlots, AUTO_POOL_MIN_GUESTS};
 use self::load::Loaded;
@@ -33,7 +32,7 @@ use crate::output::GuestOutput;
 use crate::waits::WaitGraph;
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx};
 
-pub use self::guest::{CoreGuestState, DirGrant, GuestSpec, GuestState};
+pub use self::guest::{CoreGuestState, DirGrant, GuestLimits, GuestSpec, GuestState};
 pub use self::load::{LoadError, LoadedGuest};
 pub use self::outcome::Outcome;
 
@@ -62,7 +61,8 @@ pub struct RunOptions {
     pub max_descriptions: usize,
     /// Descriptors one guest may hold (`too-many-descriptors`, EMFILE).
     pub max_descriptors: usize,
-    /// Bytes of linear memory one guest may have; growing past fails.
+    /// Bytes of linear memory and tables one guest may hold in all (each
+    /// table element counted as 8 bytes); growing past fails.
     pub max_memory: usize,
     /// Stop any guest still running after this long.
     pub timeout: Option<Duration>,
@@ -295,10 +295,8 @@ impl Runner {
             .build())
     }
 
-    fn store_limits(&self) -> StoreLimits {
-        StoreLimitsBuilder::new()
-            .memory_size(self.options.max_memory)
-            .build()
+    fn store_limits(&self) -> GuestLimits {
+        GuestLimits::new(self.options.max_memory)
     }
 }
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use wasmtime::{Engine, InstancePre, Store, StoreLimits};
+use wasmtime::{Engine, InstancePre, Store};
 use wasmtime_wasi::p2::bindings::CommandPre;
 
-use super::guest::{CoreGuestState, GuestState};
+use super::guest::{CoreGuestState, GuestLimits, GuestState};
 use super::outcome::{not_started, outcome, Outcome};
 use crate::output::{GuestOutput, ReleaseWhenParked};
 use crate::waits::WaitGraph;
@@ -185,7 +185,7 @@ async fn run_module(pre: InstancePre<CoreGuestState>, state: CoreGuestState) -> 
 fn new_store<T: Send + 'static>(
     engine: &Engine,
     state: T,
-    limits: fn(&mut T) -> &mut StoreLimits,
+    limits: fn(&mut T) -> &mut GuestLimits,
 ) -> Store<T> {
     let mut store = Store::new(engine, state);
     store.limiter(move |state| limits(state));

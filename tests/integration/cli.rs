@@ -233,3 +233,80 @@ fn compiled_guests_are_cached_unless_told_not_to() {
         0
     );
 }
+
+#[test]
+fn bad_input_is_refused_before_anything_runs_with_a_message_naming_it() {
+    let scratch = Scratch::new("bad-input");
+    let ok = scratch.file(
+        "ok.wat",
+        r#"(module (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    let ok = ok.display().to_string();
+    let missing = scratch.file(
+        "missing.wat",
+        r#"(component (import "foo:bar/baz" (instance (export "f" (func)))))"#,
+    );
+    let missing = missing.display().to_string();
+    let cases: [(&[&str], &str); 6] = [
+        (&["run", "/dev/zero"], "/dev/zero: not a regular file"),
+        (
+            &["run", &missing],
+            "cannot be linked: component imports instance `foo:bar/baz`",
+        ),
+        (
+            &["run", "--timeout", "1e-300", &ok],
+            "`1e-300` is not a number of seconds",
+        ),
+        (
+            &["run", "--pool", "4000000000", &ok],
+            "cannot set up wasmtime",
+        ),
+        (
+            &["run", "--eventfd", "x=1", "--eventfd", "x=2", &ok],
+            "eventfd `x` is given twice",
+        ),
+        (
+            &["run", "--dir", "/no/such/dir", &ok],
+            "--dir /no/such/dir: no such directory",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = wasi_eventfd(args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(expected),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_host_variable_that_is_not_utf8_is_an_error_only_when_passed_on() {
+    use std::os::unix::ffi::OsStrExt;
+    let scratch = Scratch::new("non-utf8-env");
+    let ok = scratch.file(
+        "ok.wat",
+        r#"(module (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+            .arg("run")
+            .args(extra)
+            .arg(&ok)
+            .env("WASI_EVENTFD_BAD", std::ffi::OsStr::from_bytes(b"\xff\xfe"))
+            .output()
+            .expect("run wasi-eventfd")
+    };
+    assert!(run(&[]).status.success(), "not passed on: no harm");
+    let inherited = run(&["-S", "inherit-env"]);
+    assert_eq!(inherited.status.code(), Some(2));
+    assert!(
+        stderr(&inherited).contains("environment variable `WASI_EVENTFD_BAD` is not valid UTF-8"),
+        "{}",
+        stderr(&inherited)
+    );
+    let named = run(&["--env", "WASI_EVENTFD_BAD"]);
+    assert_eq!(named.status.code(), Some(2));
+}

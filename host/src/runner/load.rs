@@ -116,7 +116,7 @@ fn compile(engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
         let pre = engines
             .concurrent_linker
             .instantiate_pre(&component)
-            .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
+            .map_err(|e| fail("cannot be linked", &whole_chain(&e)))?;
         // `wasi:cli/run@0.3.0` wins when a component exports both, as in
         // `wasmtime run`: a Rust guest's empty `main` adds the 0.2 one.
         if let Ok(command) = wasmtime_wasi::p3::bindings::CommandPre::new(pre.clone()) {
@@ -136,7 +136,7 @@ fn compile(engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
         let pre = engines
             .core_linker
             .instantiate_pre(&module)
-            .map_err(|e| fail("cannot be linked", &root_cause(&e)))?;
+            .map_err(|e| fail("cannot be linked", &whole_chain(&e)))?;
         Ok(LoadedGuest::Module(pre))
     }
 }
@@ -148,4 +148,14 @@ fn first_line(error: &dyn fmt::Display) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
+}
+
+/// Every cause of `error`, outermost first: a link error's outer causes
+/// name the import that is missing, its root only says what is wrong.
+fn whole_chain(error: &wasmtime::Error) -> String {
+    error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }

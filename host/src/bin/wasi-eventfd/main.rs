@@ -295,9 +295,11 @@ fn print_alike(lines: impl Iterator<Item = String>) {
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
+    // Below a millisecond a deadline is a typo, not a plan (1e-300 would
+    // stop every guest before it starts).
     text.parse::<f64>()
         .ok()
-        .filter(|s| s.is_finite() && *s > 0.0)
+        .filter(|s| s.is_finite() && *s >= 0.001)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("`{text}` is not a number of seconds above 0"))
+        .ok_or_else(|| format!("`{text}` is not a number of seconds, 0.001 or more"))
 }

@@ -14,6 +14,8 @@ use std::time::Instant;
 use wasi_eventfd::runner::{GuestSpec, Pool, RunOptions, Runner};
 use wasi_eventfd::Descriptor;
 
+#[path = "../../tests/integration/eventfds.rs"]
+mod eventfds;
 #[allow(dead_code)] // the C-guest helpers are the tests'
 #[path = "../../tests/integration/guests.rs"]
 mod guests;
@@ -193,7 +195,7 @@ fn run_guests(multi_thread: bool, eventfds: &[&str], guests: Vec<GuestSpec>) -> 
     let mut runner = quiet_runner(RunOptions::default());
     let mut result = None;
     for spec in eventfds {
-        let fd = guests::add_eventfd(&mut runner, spec);
+        let fd = eventfds::add_eventfd(&mut runner, spec);
         if spec.starts_with("result=") {
             result = Some(fd);
         }
@@ -235,8 +237,8 @@ fn guest_ping_pong(round_trips: u64, multi_thread: bool) -> f64 {
 fn guest_contention(writes: u64) -> f64 {
     let runtime = multi_thread_runtime();
     let mut runner = quiet_runner(RunOptions::default());
-    let go = guests::add_eventfd(&mut runner, "go=0,semaphore");
-    guests::add_eventfd(&mut runner, "shared=0,semaphore");
+    let go = eventfds::add_eventfd(&mut runner, "go=0,semaphore");
+    eventfds::add_eventfd(&mut runner, "shared=0,semaphore");
     let reads = writes * WRITERS as u64 / READERS as u64;
     let guest = |role: &str, times: u64| {
         GuestSpec::new(
@@ -297,7 +299,7 @@ fn scale(guests: usize, pool: bool) -> Scale {
         },
         ..RunOptions::default()
     });
-    let go = guests::add_eventfd(&mut runner, "go=0,semaphore");
+    let go = eventfds::add_eventfd(&mut runner, "go=0,semaphore");
     let wat = guests::test_wat("bench_wait.wat");
     let specs = vec![GuestSpec::new(wat, []); guests];
     runtime.block_on(async {

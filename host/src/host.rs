@@ -131,7 +131,7 @@ impl EventfdCtxView<'_> {
         Ok(handed_out)
     }
 
-    fn subscribe(
+    pub(crate) fn subscribe(
         &mut self,
         fd: Resource<Descriptor>,
         direction: Direction,
@@ -236,7 +236,7 @@ impl preopens::Host for EventfdCtxView<'_> {
 
 /// Which readiness a pollable waits for.
 #[derive(Debug, Clone, Copy)]
-enum Direction {
+pub(crate) enum Direction {
     Readable,
     Writable,
 }

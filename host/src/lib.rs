@@ -119,7 +119,10 @@ pub mod bindings;
 mod description;
 mod host;
 mod host_async;
+mod host_sync;
+#[cfg(feature = "runner")]
 mod output;
+#[cfg(feature = "runner")]
 pub mod runner;
 mod table;
 pub mod waits;
@@ -260,6 +263,25 @@ pub fn add_to_linker_async<T: EventfdView + 'static>(
     Ok(())
 }
 
+/// Adds the `wasi-eventfd:eventfd` interfaces (`types` and `preopens`) to
+/// `linker`, for stores driven with wasmtime's synchronous API.
+///
+/// A `read` of an empty counter or a `write` that does not fit blocks the
+/// **calling thread** until another thread's guest or host code makes it
+/// possible (or fails with `would-block` on a non-blocking description):
+/// guests that wake each other must then run on threads of their own.
+/// Add `wasi:io` and the rest of WASI with
+/// [`wasmtime_wasi::p2::add_to_linker_sync`]. Like wasmtime-wasi's sync
+/// bindings, the calls run their waits on a tokio runtime: the ambient one
+/// if the thread is inside one, otherwise wasmtime-wasi's own.
+pub fn add_to_linker_sync<T: EventfdView + 'static>(
+    linker: &mut Linker<T>,
+) -> wasmtime::Result<()> {
+    bindings::sync::types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
+    bindings::sync::preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
+    Ok(())
+}
+
 /// Adds the experimental component-model async interfaces
 /// (`async-types` and `async-preopens`, world `async-imports`) to
 /// `linker`: the same shared descriptions as [`add_to_linker_async`], for
@@ -277,8 +299,10 @@ pub fn add_to_linker_concurrent<T: EventfdView + 'static>(
     Ok(())
 }
 
-/// Names [`EventfdCtxView`] as the data of the generated host traits.
-struct Eventfd;
+/// Names [`EventfdCtxView`] as the data of the generated host traits: with
+/// it an embedder can link the interfaces one at a time, as
+/// `bindings::types::add_to_linker::<T, Eventfd>(linker, T::eventfd)`.
+pub struct Eventfd;
 
 impl HasData for Eventfd {
     type Data<'a> = EventfdCtxView<'a>;

@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The repository root.
+/// The repository root (the folder of `rust-toolchain.toml`), from
+/// whichever of its packages this is built in.
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the host crate lives in the repository root")
+        .ancestors()
+        .find(|dir| dir.join("rust-toolchain.toml").is_file())
+        .expect("the package lives in the repository")
 }
 
 /// The WAT guest `name` of `guest-examples/wat` (the runner reads text).
@@ -126,25 +128,4 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// Creates the named eventfd of `spec` in `runner`, written as for
-/// `--eventfd` (`NAME=INITVAL[,semaphore][,nonblock]`); returns the host's
-/// descriptor of it.
-pub fn add_eventfd(
-    runner: &mut wasi_eventfd::runner::Runner,
-    spec: &str,
-) -> wasi_eventfd::Descriptor {
-    let (name, rest) = spec.split_once('=').expect("NAME=INITVAL");
-    let mut parts = rest.split(',');
-    let initval = parts.next().and_then(|v| v.parse().ok()).expect("INITVAL");
-    let mut flags = wasi_eventfd::CreateFlags::default();
-    for flag in parts {
-        match flag {
-            "semaphore" => flags.semaphore = true,
-            "nonblock" => flags.nonblock = true,
-            other => panic!("unknown flag {other}"),
-        }
-    }
-    runner.add_eventfd(name, initval, flags).expect("eventfd")
 }

@@ -55,7 +55,7 @@ pub fn runner_with_options(options: RunOptions, specs: &[&str]) -> (Runner, Vec<
     let mut runner = Runner::with_options(options).expect("runner");
     let descriptors = specs
         .iter()
-        .map(|spec| crate::guests::add_eventfd(&mut runner, spec))
+        .map(|spec| crate::eventfds::add_eventfd(&mut runner, spec))
         .collect();
     (runner, descriptors)
 }

@@ -9,6 +9,7 @@ mod conformance;
 mod core_modules;
 mod deadlocks;
 mod differential;
+mod eventfds;
 mod faults;
 mod guests;
 mod languages;

@@ -1,0 +1,87 @@
+//! The synchronous host side of world `imports`, for stores driven without
+//! async: the same thin layer as [`crate::host`], except that a read or
+//! write that has to wait blocks the calling thread until another party
+//! (another thread's guest, or host code) makes it possible.
+
+use wasmtime::component::Resource;
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::runtime::in_tokio;
+
+use crate::bindings::sync::{preopens, types};
+use crate::host::{wit_conversions, Direction};
+use crate::waits::Interest;
+use crate::{Descriptor, EventfdCtxView};
+
+type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
+
+wit_conversions!(types);
+
+impl types::Host for EventfdCtxView<'_> {}
+
+impl types::HostEventfd for EventfdCtxView<'_> {
+    fn create(
+        &mut self,
+        initval: u32,
+        flags: types::CreateFlags,
+    ) -> GuestResult<Resource<Descriptor>> {
+        Ok(self
+            .create_descriptor(initval, flags.into())?
+            .map_err(Into::into))
+    }
+
+    fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
+        let description = self.description(&fd)?;
+        let observer = self.ctx.observer(description, Interest::Read);
+        // Blocks this thread while the counter is 0 (unless non-blocking).
+        Ok(in_tokio(description.read_observed(&observer)).map_err(Into::into))
+    }
+
+    fn write(&mut self, fd: Resource<Descriptor>, value: u64) -> GuestResult<()> {
+        let description = self.description(&fd)?;
+        let observer = self.ctx.observer(description, Interest::Write(value));
+        // Blocks this thread while the value does not fit.
+        Ok(in_tokio(description.write_observed(value, &observer)).map_err(Into::into))
+    }
+
+    fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
+        Ok(self.dup_descriptor(&fd)?.map_err(Into::into))
+    }
+
+    fn set_nonblocking(&mut self, fd: Resource<Descriptor>, enabled: bool) -> wasmtime::Result<()> {
+        self.table.get(&fd)?.set_nonblocking(enabled);
+        Ok(())
+    }
+
+    fn set_cloexec(&mut self, fd: Resource<Descriptor>, enabled: bool) -> wasmtime::Result<()> {
+        self.table.get_mut(&fd)?.set_cloexec(enabled);
+        Ok(())
+    }
+
+    fn info(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<types::Info> {
+        Ok(self.table.get(&fd)?.info().into())
+    }
+
+    fn subscribe_readable(
+        &mut self,
+        fd: Resource<Descriptor>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        self.subscribe(fd, Direction::Readable)
+    }
+
+    fn subscribe_writable(
+        &mut self,
+        fd: Resource<Descriptor>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        self.subscribe(fd, Direction::Writable)
+    }
+
+    fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
+        self.close_descriptor(fd)
+    }
+}
+
+impl preopens::Host for EventfdCtxView<'_> {
+    fn get_eventfds(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        self.hand_out_preopens()
+    }
+}

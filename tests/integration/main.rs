@@ -11,6 +11,7 @@ mod deadlocks;
 mod differential;
 mod eventfds;
 mod faults;
+mod guest_crate;
 mod guests;
 mod languages;
 mod library;

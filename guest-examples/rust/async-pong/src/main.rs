@@ -25,26 +25,27 @@ use std::pin::Pin;
 use futures::future::{select, Either};
 use futures::join;
 
+// The eventfds come from the guest crate (`wasi_eventfd_guest::p3`); this
+// program generates only what it adds: a WASI 0.3 clock and the `run`
+// export. WASI 0.3.0 (as wasmtime 48 has it) is next to the examples; copy
+// it next to your project.
 wit_bindgen::generate!({
     inline: "
         package wasi-eventfd:async-pong;
 
         world async-pong {
-            include wasi-eventfd:eventfd/async-imports@0.1.0;
             import wasi:clocks/monotonic-clock@0.3.0;
             export wasi:cli/run@0.3.0;
         }
     ",
-    // The interface lives at the repository root, WASI 0.3.0 (as wasmtime
-    // 48 has it) next to the examples; copy both next to your project.
-    path: ["../../../wit", "../../wasi-0.3"],
+    path: "../../wasi-0.3",
     world: "wasi-eventfd:async-pong/async-pong",
     generate_all,
 });
 
 use wasi::clocks::monotonic_clock;
-use wasi_eventfd::eventfd::async_preopens::get_eventfds;
-use wasi_eventfd::eventfd::async_types::{CreateFlags, ErrorCode, Eventfd};
+use wasi_eventfd_guest::p3::{EventFd, Flags};
+use wasi_eventfd_guest::Error;
 
 /// What `ping` writes for one more round trip, and to finish (as in the
 /// `ping-pong` example).
@@ -60,11 +61,11 @@ export!(AsyncPong);
 
 impl exports::wasi::cli::run::Guest for AsyncPong {
     async fn run() -> Result<(), ()> {
-        let (Some(ping), Some(pong)) = (preopen("ping"), preopen("pong")) else {
+        let (Ok(ping), Ok(pong)) = (EventFd::preopened("ping"), EventFd::preopened("pong")) else {
             eprintln!("async-pong: run with --eventfd ping=0 --eventfd pong=0");
             return Err(());
         };
-        let beats = Eventfd::create(0, CreateFlags::empty()).map_err(|e| fail("create", e))?;
+        let beats = EventFd::new(0, Flags::empty()).map_err(|e| fail("create", e))?;
         let stopped = Cell::new(false);
 
         let heartbeat = async {
@@ -117,8 +118,11 @@ impl exports::wasi::cli::run::Guest for AsyncPong {
         beats.set_nonblocking(true);
         match beats.read().await {
             Ok(left) => beats_read += left,
-            Err(ErrorCode::WouldBlock) => {}
-            Err(e) => return Err(fail("read beats", e)),
+            Err(Error::WouldBlock) => {}
+            Err(e) => {
+                fail("read beats", e);
+                return Err(());
+            }
         }
         println!(
             "async-pong: answered {balls} balls in {turns} waits on two eventfds at once; \
@@ -132,15 +136,8 @@ impl exports::wasi::cli::run::Guest for AsyncPong {
     }
 }
 
-/// The shared eventfd the host preopened under `name`.
-fn preopen(name: &str) -> Option<Eventfd> {
-    get_eventfds()
-        .into_iter()
-        .find_map(|(fd, n)| (n == name).then_some(fd))
-}
-
-fn fail(what: &str, error: ErrorCode) {
-    eprintln!("async-pong: {what}: {error:?}");
+fn fail(what: &str, error: Error) {
+    eprintln!("async-pong: {what}: {error}");
 }
 
 // A Rust binary needs a `main`; the guest's entry point is `run` above

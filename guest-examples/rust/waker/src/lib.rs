@@ -23,44 +23,24 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-wit_bindgen::generate!({
-    // `guest-examples/wit-cli/deps` has `wasi:sockets@0.2.12` and the
-    // interfaces it uses, as wasmtime 48 implements them, next to links to
-    // the eventfd interface in `wit/`. The world below takes only what this
-    // example needs from them; std provides the rest (args, stdio, clocks).
-    path: "../../wit-cli",
-    inline: "
-        package wasi-eventfd:waker-example;
+// The eventfd comes from the guest crate, the TCP socket from `wasip2` (the
+// pre-generated WASI 0.2 bindings): both give `wasip2` pollables, so one
+// `poll` waits for both. std provides the rest (args, stdio, clocks).
+pub use wasi_eventfd_guest::{poll::poll, Error as EventfdError, EventFd};
+pub use wasip2::sockets::network::ErrorCode as NetError;
+pub use wasip2::sockets::tcp::TcpSocket;
 
-        world waker {
-            include wasi-eventfd:eventfd/imports@0.1.0;
-            import wasi:sockets/instance-network@0.2.12;
-            import wasi:sockets/tcp-create-socket@0.2.12;
-            import wasi:sockets/tcp@0.2.12;
-        }
-    ",
-    world: "waker",
-    generate_all,
-});
-
-pub use wasi::io::poll::poll;
-pub use wasi::sockets::network::ErrorCode as NetError;
-pub use wasi::sockets::tcp::TcpSocket;
-pub use wasi_eventfd::eventfd::types::{ErrorCode as EventfdError, Eventfd};
-
-use wasi::sockets::network::{
+use wasip2::sockets::network::{
     IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
 
-/// The shared eventfd the host preopened under `name`.
-pub fn preopen(name: &str) -> Eventfd {
-    wasi_eventfd::eventfd::preopens::get_eventfds()
-        .into_iter()
-        .find_map(|(fd, n)| (n == name).then_some(fd))
-        .unwrap_or_else(|| {
-            eprintln!("no eventfd named `{name}`: run with --eventfd {name}=0");
-            std::process::exit(2)
-        })
+/// The shared eventfd the host preopened under `name`, or a hint and exit
+/// status 2.
+pub fn preopen(name: &str) -> EventFd {
+    EventFd::preopened(name).unwrap_or_else(|e| {
+        eprintln!("{e}: run with --eventfd {name}=0");
+        std::process::exit(2)
+    })
 }
 
 /// A TCP socket listening on `addr`, or the step that failed and why.
@@ -69,11 +49,11 @@ pub fn listen(addr: SocketAddr) -> Result<TcpSocket, (&'static str, NetError)> {
         SocketAddr::V4(_) => IpAddressFamily::Ipv4,
         SocketAddr::V6(_) => IpAddressFamily::Ipv6,
     };
-    let socket = wasi::sockets::tcp_create_socket::create_tcp_socket(family)
+    let socket = wasip2::sockets::tcp_create_socket::create_tcp_socket(family)
         .map_err(|e| ("create a socket for", e))?;
     // The network is a capability: binding is checked against what the
     // host granted this guest (`-S inherit-network` grants every address).
-    let network = wasi::sockets::instance_network::instance_network();
+    let network = wasip2::sockets::instance_network::instance_network();
     socket
         .start_bind(&network, to_wasi(addr))
         .map_err(|e| ("bind", e))?;

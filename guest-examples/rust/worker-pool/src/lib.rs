@@ -11,24 +11,15 @@
 //!     --with worker.wasm --with worker.wasm --with worker.wasm dispatcher.wasm [JOBS]
 //! ```
 
-wit_bindgen::generate!({
-    path: "../../../wit",
-    world: "wasi-eventfd:eventfd/imports",
-    generate_all,
-});
+pub use wasi_eventfd_guest::{poll, Error, EventFd};
 
-pub use wasi::io::poll;
-pub use wasi_eventfd::eventfd::types::{ErrorCode, Eventfd};
-
-/// The shared eventfd the host preopened under `name`.
-pub fn preopen(name: &str) -> Eventfd {
-    wasi_eventfd::eventfd::preopens::get_eventfds()
-        .into_iter()
-        .find_map(|(fd, n)| (n == name).then_some(fd))
-        .unwrap_or_else(|| {
-            eprintln!("no eventfd named `{name}`: see this example's run command");
-            std::process::exit(2)
-        })
+/// The shared eventfd the host preopened under `name`, or a hint and exit
+/// status 2.
+pub fn preopen(name: &str) -> EventFd {
+    EventFd::preopened(name).unwrap_or_else(|e| {
+        eprintln!("{e}: see this example's run command");
+        std::process::exit(2)
+    })
 }
 
 /// One job's work: something that takes a little CPU time.

@@ -3,7 +3,7 @@
 //! their sum to `done`. Whoever writes `jobs` (another guest, the host)
 //! wakes its reads.
 
-use eventfd_test_programs::p3::{get_eventfds, Eventfd};
+use eventfd_test_programs::p3::preopen;
 use futures::future::join_all;
 
 struct Component;
@@ -26,13 +26,6 @@ impl eventfd_test_programs::p3::exports::wasi::cli::run::Guest for Component {
         println!("async_drain: {reads} reads in flight at once took {taken}");
         Ok(())
     }
-}
-
-fn preopen(name: &str) -> Eventfd {
-    get_eventfds()
-        .into_iter()
-        .find_map(|(fd, n)| (n == name).then_some(fd))
-        .unwrap_or_else(|| panic!("no eventfd named `{name}`"))
 }
 
 fn main() {}

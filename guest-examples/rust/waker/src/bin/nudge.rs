@@ -28,7 +28,7 @@ fn main() {
         // On wasm32-wasip2 this sleeps in `wasi:clocks`; other guests run.
         std::thread::sleep(PAUSE);
         if let Err(e) = wake.write(1) {
-            eprintln!("nudge: cannot write to eventfd `wake`: {}", e.name());
+            eprintln!("nudge: cannot write to eventfd `wake`: {e}");
             exit(1)
         }
     }

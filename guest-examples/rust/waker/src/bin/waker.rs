@@ -6,8 +6,8 @@ use std::fmt::Display;
 use std::net::SocketAddr;
 use std::process::exit;
 
-use waker::wasi::io::streams::StreamError;
-use waker::{from_wasi, listen, poll, preopen, Eventfd, EventfdError, NetError, TcpSocket};
+use waker::{from_wasi, listen, poll, preopen, EventFd, EventfdError, NetError, TcpSocket};
+use wasip2::io::streams::StreamError;
 
 fn main() {
     let (addr, rounds) = args();
@@ -76,7 +76,7 @@ fn serve(listener: &TcpSocket) -> u64 {
 
 /// Reads (and so resets) `wake`'s counter: how many nudges, of 1 each,
 /// arrived since the last read.
-fn take_nudges(wake: &Eventfd) -> u64 {
+fn take_nudges(wake: &EventFd) -> u64 {
     match wake.read() {
         Ok(count) => {
             println!("waker: woken by eventfd (count {count})");
@@ -85,7 +85,7 @@ fn take_nudges(wake: &Eventfd) -> u64 {
         // Only if `wake` is non-blocking and another reader took the count
         // between our poll and this read: a wake-up for someone else.
         Err(EventfdError::WouldBlock) => 0,
-        Err(e) => fail("cannot read eventfd `wake`", e.name()),
+        Err(e) => fail("cannot read eventfd `wake`", e),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Takes jobs from `jobs` one at a time until `quit` is signalled, waiting
 //! on both at once with `wasi:io/poll`.
 
-use worker_pool::{poll, preopen, work, ErrorCode};
+use worker_pool::{poll, preopen, work, Error};
 
 fn main() {
     let (jobs, done, quit) = (preopen("jobs"), preopen("done"), preopen("quit"));
@@ -19,8 +19,8 @@ fn main() {
                 done.write(1).expect("report done");
                 continue;
             }
-            Err(ErrorCode::WouldBlock) => {}
-            Err(e) => panic!("read jobs: {e:?}"),
+            Err(Error::WouldBlock) => {}
+            Err(e) => panic!("read jobs: {e}"),
         }
         if quit_ready.ready() {
             break;

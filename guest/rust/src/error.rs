@@ -1,0 +1,103 @@
+//! The error of every fallible operation, for both worlds.
+
+use std::fmt;
+use std::io;
+
+/// Why an eventfd operation failed.
+///
+/// The first four are the interface's `error-code`s, each standing for a
+/// Linux errno; [`Error::NotPreopened`] is this crate's, for
+/// [`EventFd::preopened`](crate::EventFd::preopened). Each maps to an
+/// [`io::ErrorKind`] ([`Error::kind`]), and `?` turns it into an
+/// [`io::Error`] (which keeps it: `io::Error::get_ref` and `downcast` give
+/// it back).
+///
+/// It displays as the interface spells the code (`would-block`), which is
+/// also what the Python and JavaScript bindings show.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// `EINVAL`: an argument is not acceptable: writing
+    /// `0xffff_ffff_ffff_ffff`.
+    InvalidArgument,
+    /// `EAGAIN`: the description is non-blocking and the operation would
+    /// have to wait (a read of a zero counter, a write that does not fit).
+    WouldBlock,
+    /// `EMFILE`: this guest holds as many descriptors as the host allows it.
+    TooManyDescriptors,
+    /// `ENFILE`: the host holds as many descriptions as it allows.
+    TooManyDescriptions,
+    /// The host shares no eventfd under this name with the guest.
+    NotPreopened(String),
+}
+
+impl Error {
+    /// The [`io::ErrorKind`] this error stands for: `WouldBlock`,
+    /// `InvalidInput`, `QuotaExceeded` for both limits (a per-guest and a
+    /// host-wide quota, as `EMFILE` and `ENFILE` are), `NotFound` for a
+    /// missing preopen.
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            Error::InvalidArgument => io::ErrorKind::InvalidInput,
+            Error::WouldBlock => io::ErrorKind::WouldBlock,
+            Error::TooManyDescriptors | Error::TooManyDescriptions => io::ErrorKind::QuotaExceeded,
+            Error::NotPreopened(_) => io::ErrorKind::NotFound,
+        }
+    }
+
+    /// The Linux errno the interface's code stands for (`"EAGAIN"`, …);
+    /// `None` for [`Error::NotPreopened`].
+    pub fn errno(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidArgument => Some("EINVAL"),
+            Error::WouldBlock => Some("EAGAIN"),
+            Error::TooManyDescriptors => Some("EMFILE"),
+            Error::TooManyDescriptions => Some("ENFILE"),
+            Error::NotPreopened(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidArgument => f.write_str("invalid-argument"),
+            Error::WouldBlock => f.write_str("would-block"),
+            Error::TooManyDescriptors => f.write_str("too-many-descriptors"),
+            Error::TooManyDescriptions => f.write_str("too-many-descriptions"),
+            Error::NotPreopened(name) => write!(f, "no eventfd named `{name}`"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for io::Error {
+    fn from(error: Error) -> io::Error {
+        io::Error::new(error.kind(), error)
+    }
+}
+
+/// The interface's codes, generated twice (the async world repeats them).
+macro_rules! from_error_code {
+    ($code:ty) => {
+        impl From<$code> for Error {
+            fn from(code: $code) -> Error {
+                type Code = $code;
+                match code {
+                    Code::InvalidArgument => Error::InvalidArgument,
+                    Code::WouldBlock => Error::WouldBlock,
+                    Code::TooManyDescriptors => Error::TooManyDescriptors,
+                    Code::TooManyDescriptions => Error::TooManyDescriptions,
+                }
+            }
+        }
+    };
+}
+
+from_error_code!(crate::bindings::wasi_eventfd::eventfd::types::ErrorCode);
+#[cfg(feature = "p3")]
+from_error_code!(crate::p3::bindings::wasi_eventfd::eventfd::async_types::ErrorCode);
+
+/// The result of an eventfd operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

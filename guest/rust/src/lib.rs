@@ -1,0 +1,131 @@
+//! Linux [`eventfd(2)`](https://man7.org/linux/man-pages/man2/eventfd.2.html)
+//! for Rust WebAssembly guests of a wasi-eventfd host (the `wasi-eventfd`
+//! crate's `wasi-eventfd run` command, or a wasmtime host that links its
+//! interface): a 64-bit counter that one guest (or the host) writes to wake
+//! another.
+//!
+//! This crate is the way to write a Rust guest. It holds the bindings of
+//! the `wasi-eventfd:eventfd` WIT interface (generated with wit-bindgen
+//! 0.60, [`bindings`]), so a guest copies no WIT and runs no `generate!`,
+//! and wraps them in [`EventFd`], whose errors are an [`Error`] that `?`
+//! turns into a [`std::io::Error`]. Build for `wasm32-wasip2`; the result is
+//! a WASI 0.2 component that `wasi-eventfd run` (or an embedder's host)
+//! runs.
+//!
+//! ```toml
+//! [dependencies]
+//! wasi-eventfd-guest = "0.1"                                       # blocking calls and pollables
+//! # wasi-eventfd-guest = { version = "0.1", features = ["wstd"] }  # + futures on wstd
+//! # wasi-eventfd-guest = { version = "0.1", features = ["p3"] }    # + the WASI 0.3 async world
+//! ```
+//!
+//! # Example
+//!
+//! A worker that takes jobs from the shared semaphore eventfd `jobs` until
+//! `quit` is written, waiting for both at once with `wasi:io/poll`, and
+//! counts each finished job on `done`:
+//!
+//! ```no_run
+//! use wasi_eventfd_guest::{poll, Error, EventFd};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let jobs = EventFd::preopened("jobs")?; // shared by the host, by name
+//!     let done = EventFd::preopened("done")?;
+//!     let quit = EventFd::preopened("quit")?;
+//!     // `jobs` is shared by several workers: non-blocking, so that a read
+//!     // that another worker beat to the job says so instead of waiting.
+//!     jobs.set_nonblocking(true);
+//!
+//!     // Pollables are level-triggered: ready while a read would not wait.
+//!     let job_ready = jobs.subscribe_readable();
+//!     let quit_ready = quit.subscribe_readable();
+//!     let mut taken = 0;
+//!     loop {
+//!         match jobs.read() {
+//!             Ok(_one) => {
+//!                 taken += 1; // ... the job's work ...
+//!                 done.write(1)?;
+//!                 continue;
+//!             }
+//!             Err(Error::WouldBlock) => {}
+//!             Err(e) => return Err(e.into()),
+//!         }
+//!         if quit_ready.ready() {
+//!             break;
+//!         }
+//!         poll::poll(&[&job_ready, &quit_ready]); // sleeps until either is ready
+//!     }
+//!     // Pollables are children of their eventfd: drop them first.
+//!     drop((job_ready, quit_ready));
+//!     println!("worker: took {taken} jobs");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Run it with a dispatcher that writes `jobs` and `quit` and reads
+//! `done`, on eventfds the runner creates:
+//!
+//! ```text
+//! cargo build --release --target wasm32-wasip2
+//! wasi-eventfd run --eventfd jobs=0,semaphore,nonblock --eventfd done=0 --eventfd quit=0 \
+//!     --with target/wasm32-wasip2/release/worker.wasm dispatcher.wasm
+//! ```
+//!
+//! A guest can also make its own eventfds ([`EventFd::new`] with
+//! [`Flags`]), pass them on with [`EventFd::try_clone`] (`dup`), and look at
+//! one with [`EventFd::info`]. Every call follows Linux's semantics, as the
+//! host's README describes.
+//!
+//! # Async guests
+//!
+//! - **wstd** (feature `wstd`): [`EventFd::readable`],
+//!   [`writable`](EventFd::writable), [`read_async`](EventFd::read_async)
+//!   and [`write_async`](EventFd::write_async) are futures for
+//!   [wstd](https://docs.rs/wstd), the async runtime for WASI 0.2
+//!   components: its reactor waits on the eventfd's pollable together with
+//!   timers, sockets and other eventfds, so while one task awaits an
+//!   eventfd the guest's other tasks run.
+//!
+//!   ```no_run
+//!   # #[cfg(feature = "wstd")]
+//!   # mod guest {
+//!   use wasi_eventfd_guest::EventFd;
+//!
+//!   #[wstd::main]
+//!   async fn main() -> std::io::Result<()> {
+//!       let events = EventFd::preopened("events")?;
+//!       let value = events.read_async().await?; // other tasks run meanwhile
+//!       println!("read {value}");
+//!       Ok(())
+//!   }
+//!   # }
+//!   # fn main() {}
+//!   ```
+//!
+//! - **WASI 0.3** (feature `p3`, **experimental**): [`p3::EventFd`], on the
+//!   component-model async world `async-imports`, for guests that export
+//!   `wasi:cli/run@0.3.0`: reads and writes are component-model futures.
+//!
+//! # Raw bindings
+//!
+//! [`bindings`] has the generated interface; [`EventFd::as_raw`],
+//! [`EventFd::into_raw`] and `EventFd::from` convert. Its `wasi:io/poll`
+//! is the [`wasip2`] crate's, re-exported as [`poll`], so an eventfd's
+//! pollables poll together with those of other WASI 0.2 bindings.
+
+#![warn(missing_docs)]
+
+#[macro_use]
+mod common;
+pub mod bindings;
+mod error;
+mod eventfd;
+#[cfg(feature = "p3")]
+pub mod p3;
+
+pub use error::{Error, Result};
+pub use eventfd::{EventFd, Flags, Info};
+/// `wasi:io/poll` ([`wasip2`]'s): [`poll::poll`] waits for any of several
+/// pollables; [`poll::Pollable`] is what the `subscribe_*` methods give.
+pub use wasip2::io::poll;
+pub use wasip2::io::poll::Pollable;

@@ -1,0 +1,72 @@
+//! The Rust guest crate (`guest/rust`, `wasi-eventfd-guest`) in guests:
+//! its `wstd` futures, through the `wstd-waiter` example
+//! (`guest-examples/rust/wstd-waiter`), and its errors as `std::io::Error`s.
+
+use crate::cli::{stderr, stdout, succeeded, wasi_eventfd};
+use crate::guests::guest;
+
+/// How many values `poster` writes when run as a `--with` guest, which gets
+/// no arguments.
+const VALUES: u64 = 5;
+
+#[test]
+fn a_wstd_guest_awaits_an_eventfd_another_guest_writes() {
+    let (poster, waiter) = (guest("poster"), guest("waiter"));
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "60",
+        "--eventfd",
+        "events=0",
+        "--eventfd",
+        "ack=0",
+        "--with",
+        &poster.display().to_string(),
+        &waiter.display().to_string(),
+    ]);
+    let out = succeeded(&output);
+
+    // Every value the poster wrote, read on its own and in order: the
+    // poster waits for the waiter's `ack` before writing the next one.
+    let read: Vec<u64> = out
+        .lines()
+        .filter_map(|line| line.strip_prefix("waiter: read "))
+        .filter_map(|value| value.parse().ok())
+        .collect();
+    assert_eq!(read, (1..=VALUES).collect::<Vec<_>>(), "{out}");
+    assert!(out.contains("poster: wrote 1 to 5 to `events`\n"), "{out}");
+
+    // The timer task ran while the reading task awaited the eventfd: a read
+    // that suspended the whole guest would leave it one tick, taken after
+    // the last value (the poster pauses 20 ms before each of its writes;
+    // the timer ticks every 5 ms).
+    let summary = out
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("waiter: read 5 values (sum 15) while the timer task ticked ")
+        })
+        .unwrap_or_else(|| panic!("no summary line:\n{out}"));
+    let ticks: u64 = summary
+        .strip_suffix(" times")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no tick count in {summary:?}"));
+    assert!(ticks >= 2, "the timer task ticked {ticks} times:\n{out}");
+}
+
+#[test]
+fn a_missing_preopen_is_an_io_error_of_kind_not_found() {
+    // `main` returns `std::io::Result`: `?` turned the crate's error into an
+    // `io::Error` that keeps it.
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "60",
+        &guest("waiter").display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains(r#"Error: Custom { kind: NotFound, error: NotPreopened("events") }"#),
+        "{err}"
+    );
+}

@@ -17,8 +17,9 @@ use std::process::{Command, ExitCode};
 use languages::Language;
 
 const USAGE: &str = "usage: cargo xtask <demo | demo-languages [JOBS] | test [CARGO TEST ARGS]...>
-  demo            build the Rust and C guest examples and run ping-pong (also with the
-                  C and the WASI 0.3 halves) and worker-pool
+  demo            install the command (cargo install --path host), build the Rust and C
+                  guest examples and run ping-pong (also with the C and the WASI 0.3
+                  halves), worker-pool and the waker
   demo-languages  build the Python and JavaScript guests and run them with the Rust and C
                   ones: ping-pong across languages, then one worker pool of all four
   test            run every test of the workspace (cargo test --workspace)";
@@ -173,7 +174,7 @@ fn ensure_language_runtimes() -> Result<(), String> {
 
 /// Where the built examples are.
 struct Examples {
-    /// The `wasi-eventfd` command (debug build).
+    /// The installed `wasi-eventfd` command.
     bin: PathBuf,
     /// The Rust guest components.
     rust: PathBuf,
@@ -214,7 +215,18 @@ impl Examples {
     }
 }
 
-/// Builds the Rust and C guest examples and the `wasi-eventfd` command.
+/// Where `cargo install` puts the command: `$CARGO_HOME/bin`, by default
+/// `~/.cargo/bin`.
+fn installed_bin() -> PathBuf {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    cargo_home.join("bin").join("wasi-eventfd")
+}
+
+/// Builds the Rust and C guest examples and installs the `wasi-eventfd`
+/// command.
 fn build_examples() -> Result<Examples, String> {
     ensure_wasm_target()?;
     ensure_c_toolchain()?;
@@ -234,9 +246,22 @@ fn build_examples() -> Result<Examples, String> {
         .arg("-C")
         .arg(root().join("guest-examples").join("c"))
         .arg(format!("OUT={}", c_guests.display())))?;
-    run(cargo().args(["build", "--package", "wasi-eventfd"]))?;
+    // The command as users get it: `cargo install --path host`, into
+    // cargo's bin folder (on PATH after rustup's set-up).
+    // Its build goes to this workspace's target folder, so a second run
+    // rebuilds nothing.
+    run(cargo()
+        .args([
+            "install",
+            "--path",
+            "host",
+            "--locked",
+            "--quiet",
+            "--target-dir",
+        ])
+        .arg(root().join("target")))?;
     Ok(Examples {
-        bin: root().join("target").join("debug").join("wasi-eventfd"),
+        bin: installed_bin(),
         rust: guests.join("wasm32-wasip2").join("release"),
         c: c_guests,
     })
@@ -279,6 +304,18 @@ fn demo() -> Result<(), String> {
     step(
         "worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests (a run file)",
         examples.run_file("worker-pool"),
+    )?;
+
+    let mut waker = examples.run(&["wake=0"]);
+    waker
+        .args(["-S", "inherit-network", "--with"])
+        .arg(examples.rust("nudge"))
+        .arg(examples.rust("waker"))
+        .args(["127.0.0.1:0", "3"]);
+    step(
+        "the waker: one poll on a TCP listener and an eventfd; another guest's writes wake it \
+         (a client connecting would too)",
+        waker,
     )
 }
 
@@ -417,6 +454,9 @@ fn shown(command: &Command) -> String {
         .chain(command.get_args())
         .map(|part| {
             let part = Path::new(part);
+            if part == installed_bin() {
+                return "wasi-eventfd".to_string();
+            }
             part.strip_prefix(&root)
                 .unwrap_or(part)
                 .display()

@@ -26,7 +26,7 @@ use wasmtime::component::ResourceTable;
 
 use self::engines::{Engines, PoolSlots, AUTO_POOL_MIN_GUESTS};
 use self::load::Loaded;
-use self::schedule::{Ready, Ticker};
+use self::schedule::{Ready, Reaper, Ticker};
 use self::sizing::Needs;
 use crate::output::GuestOutput;
 use crate::waits::WaitGraph;
@@ -212,11 +212,17 @@ impl Runner {
             .timeout
             .map(|after| tokio::time::Instant::now() + after);
         let _ticker = Ticker::start(engines.both());
+        let reaper = Reaper::start();
+        let timeout = self.options.timeout;
         let tasks = ready
             .into_iter()
-            .map(|(state, output, span)| schedule::spawn(state, output, self.options.timeout, span))
+            .map(|(state, output, span)| {
+                schedule::spawn(state, output, timeout, reaper.handle(), span)
+            })
             .collect();
         let outcomes = schedule::finish(tasks, graph).await;
+        // What the guests held is released before the run is over.
+        reaper.finish().await;
         if self.options.inherit_stdio {
             // Everything the guests wrote reaches the host's streams before
             // the run is over, unless a reader stalls past the deadline.

@@ -63,19 +63,74 @@ impl Drop for Ticker {
     }
 }
 
+/// Drops finished guests' stores on a thread of its own: tearing down an
+/// instance (its memory, its tables, its stack) costs more than waking it,
+/// and on the runtime's thread it would hold up the guests still running —
+/// 10 000 guests woken at once would each wait for the teardown of those
+/// before them.
+pub(super) struct Reaper {
+    queue: Option<std::sync::mpsc::Sender<Box<dyn Send>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reaper {
+    pub(super) fn start() -> Self {
+        let (queue, stores) = std::sync::mpsc::channel::<Box<dyn Send>>();
+        let thread = std::thread::Builder::new()
+            .name("guest-reaper".into())
+            .spawn(move || stores.into_iter().for_each(drop))
+            .ok();
+        Reaper {
+            queue: thread.is_some().then_some(queue),
+            thread,
+        }
+    }
+
+    /// A handle for one guest's task.
+    pub(super) fn handle(&self) -> ReaperHandle {
+        ReaperHandle(self.queue.clone())
+    }
+
+    /// Waits until every store handed over has been dropped, and with it
+    /// every descriptor its guest held. Only call once every guest's task
+    /// has finished (their handles are gone).
+    pub(super) async fn finish(mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            // The join is short once the tasks are done; wait for it off
+            // the runtime's thread all the same.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+/// Where a guest's task leaves its store when done.
+#[derive(Clone)]
+pub(super) struct ReaperHandle(Option<std::sync::mpsc::Sender<Box<dyn Send>>>);
+
+impl ReaperHandle {
+    fn reap(&self, store: impl Send + 'static) {
+        if let Some(queue) = &self.0 {
+            // A reaper that is gone drops the store here.
+            let _ = queue.send(Box::new(store));
+        }
+    }
+}
+
 /// Starts a guest on its own task: it runs to its end, or is stopped at
 /// the deadline. Its partial output lines are released whenever it waits.
 pub(super) fn spawn(
     ready: Ready,
     output: Option<GuestOutput>,
     timeout: Option<Duration>,
+    reaper: ReaperHandle,
     span: tracing::Span,
 ) -> JoinHandle<Outcome> {
     use tracing::Instrument as _;
     let task: std::pin::Pin<Box<dyn Future<Output = Outcome> + Send>> = match ready {
-        Ready::Component(pre, state) => Box::pin(run_component(pre, state)),
-        Ready::AsyncComponent(pre, state) => Box::pin(run_async_component(pre, state)),
-        Ready::Module(pre, state) => Box::pin(run_module(pre, state)),
+        Ready::Component(pre, state) => Box::pin(run_component(pre, state, reaper)),
+        Ready::AsyncComponent(pre, state) => Box::pin(run_async_component(pre, state, reaper)),
+        Ready::Module(pre, state) => Box::pin(run_module(pre, state, reaper)),
     };
     let task = with_timeout(timeout, task);
     match output {
@@ -140,19 +195,25 @@ async fn with_timeout(timeout: Option<Duration>, guest: impl Future<Output = Out
     }
 }
 
-async fn run_component(pre: CommandPre<GuestState>, state: GuestState) -> Outcome {
+async fn run_component(
+    pre: CommandPre<GuestState>,
+    state: GuestState,
+    reaper: ReaperHandle,
+) -> Outcome {
     let mut store = new_store(pre.engine(), state, |s| &mut s.limits);
     let command = match pre.instantiate_async(&mut store).await {
         Ok(command) => command,
         Err(e) => return not_started(&e),
     };
     let result = command.wasi_cli_run().call_run(&mut store).await;
+    reaper.reap(store);
     outcome(result.map(|run| run.map_err(|()| 1)))
 }
 
 async fn run_async_component(
     pre: wasmtime_wasi::p3::bindings::CommandPre<GuestState>,
     state: GuestState,
+    reaper: ReaperHandle,
 ) -> Outcome {
     let mut store = new_store(pre.engine(), state, |s| &mut s.limits);
     let command = match pre.instantiate_async(&mut store).await {
@@ -163,10 +224,15 @@ async fn run_async_component(
         .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
         .await
         .and_then(|run| run);
+    reaper.reap(store);
     outcome(result.map(|run| run.map_err(|()| 1)))
 }
 
-async fn run_module(pre: InstancePre<CoreGuestState>, state: CoreGuestState) -> Outcome {
+async fn run_module(
+    pre: InstancePre<CoreGuestState>,
+    state: CoreGuestState,
+    reaper: ReaperHandle,
+) -> Outcome {
     let mut store = new_store(pre.module().engine(), state, |s| &mut s.limits);
     let instance = match pre.instantiate_async(&mut store).await {
         Ok(instance) => instance,
@@ -177,6 +243,7 @@ async fn run_module(pre: InstancePre<CoreGuestState>, state: CoreGuestState) -> 
         start.call_async(&mut store, ()).await
     }
     .await;
+    reaper.reap(store);
     outcome(result.map(Ok))
 }
 

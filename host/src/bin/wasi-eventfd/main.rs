@@ -116,6 +116,12 @@ struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pool: Option<u32>,
 
+    /// Threads guests run on: 1 (the default) runs guests that wake each other back to back
+    /// on one core; more lets guests that compute run in parallel, at the cost of wake-ups
+    /// that cross cores.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: u16,
+
     /// Compile every guest afresh instead of using wasmtime's cache of compiled code
     /// (~/.cache/wasmtime).
     #[arg(long)]
@@ -208,7 +214,19 @@ fn plan(args: &RunArgs) -> Result<RunFile, String> {
 fn run(args: RunArgs) -> Result<u8, (u8, String)> {
     let usage = |message: String| (EXIT_USAGE, message);
     let plan = plan(&args).map_err(usage)?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| {
+    let runtime = match args.threads {
+        // One thread: guests that wake each other take turns on it, with no
+        // trip to another core; blocking work (files, DNS) still gets
+        // tokio's blocking pool, and epoch yields keep computing guests fair.
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        threads => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(usize::from(threads))
+            .enable_all()
+            .build(),
+    }
+    .map_err(|e| {
         (
             EXIT_RUNNER_FAILED,
             format!("cannot start the async runtime: {e}"),

@@ -25,10 +25,10 @@
 //!
 //! # Embedding
 //!
-//! Add the interface to your [`Linker`] next to wasmtime-wasi. Your store's
+//! Add the interface to your [`Linker`](wasmtime::component::Linker) next to wasmtime-wasi. Your store's
 //! data implements both [`WasiView`](wasmtime_wasi::WasiView) and
 //! [`EventfdView`], and both views must return the **same**
-//! [`ResourceTable`], or `wasi:io/poll` cannot see eventfd pollables.
+//! [`ResourceTable`](wasmtime::component::ResourceTable), or `wasi:io/poll` cannot see eventfd pollables.
 //!
 //! ```no_run
 //! use wasmtime::component::{Component, Linker, ResourceTable};
@@ -114,190 +114,24 @@
 )]
 
 pub mod abi;
-#[allow(missing_docs)] // generated from the WIT, whose comments become the docs
-pub mod bindings;
+mod ctx;
 mod description;
-mod host;
-mod host_async;
-mod host_sync;
 #[cfg(feature = "runner")]
 mod output;
+pub mod p2;
+pub mod p3;
 #[cfg(feature = "runner")]
 pub mod runner;
 mod table;
 pub mod waits;
 
-use std::sync::Arc;
+use wasmtime::component::HasData;
 
-use wasmtime::component::{HasData, Linker, ResourceTable};
-
+pub use crate::ctx::{EventfdCtx, EventfdCtxBuilder, EventfdCtxView, EventfdView};
 pub use crate::description::{CreateFlags, Description, Errno, ParkObserver, MAX_COUNT};
+pub use crate::p2::{add_to_linker_async, add_to_linker_sync, bindings};
+pub use crate::p3::add_to_linker_concurrent;
 pub use crate::table::{DescriptionTable, Descriptor, Info};
-
-/// The eventfd state of one guest: the host's shared table and the eventfds
-/// handed to this guest by name.
-pub struct EventfdCtx {
-    table: DescriptionTable,
-    preopens: Vec<(String, Descriptor)>,
-    /// The integer descriptors of a core-module guest ([`abi`]).
-    fds: abi::FdTable,
-    /// How many `eventfd` resources a component guest holds now.
-    descriptors: usize,
-    /// At most this many descriptors per guest (`EMFILE` beyond).
-    max_descriptors: usize,
-    /// Where this guest's waits are recorded, when someone looks for deadlocks.
-    waits: Option<Arc<waits::GuestWaits>>,
-}
-
-impl EventfdCtx {
-    /// The default limit on descriptors per guest: Linux's usual soft
-    /// limit on open files.
-    pub const DEFAULT_MAX_DESCRIPTORS: usize = 1024;
-
-    /// Starts a context on the host's shared description table.
-    pub fn builder(table: &DescriptionTable) -> EventfdCtxBuilder {
-        EventfdCtxBuilder {
-            ctx: EventfdCtx {
-                table: table.clone(),
-                preopens: Vec::new(),
-                fds: abi::FdTable::default(),
-                descriptors: 0,
-                max_descriptors: Self::DEFAULT_MAX_DESCRIPTORS,
-                waits: None,
-            },
-        }
-    }
-
-    /// The description table this guest creates its eventfds in.
-    pub fn table(&self) -> &DescriptionTable {
-        &self.table
-    }
-
-    /// How many descriptors this guest holds (component resources and
-    /// core-module fds).
-    pub fn descriptors(&self) -> usize {
-        self.descriptors + self.fds.len()
-    }
-
-    /// An observer of one wait of this guest on `description`, if its waits
-    /// are recorded.
-    fn observer<'a>(
-        &'a self,
-        description: &'a Arc<Description>,
-        interest: waits::Interest,
-    ) -> Option<waits::WaitObserver<'a>> {
-        self.waits
-            .as_deref()
-            .map(|waits| waits.observer(description, interest))
-    }
-
-    /// `EMFILE` unless the guest may hold one more descriptor.
-    fn check_descriptor_limit(&self) -> Result<(), Errno> {
-        if self.descriptors() >= self.max_descriptors {
-            Err(Errno::Mfile)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// Builds an [`EventfdCtx`].
-pub struct EventfdCtxBuilder {
-    ctx: EventfdCtx,
-}
-
-impl EventfdCtxBuilder {
-    /// Shares the description of `descriptor` with the guest under `name`.
-    ///
-    /// The context keeps a descriptor of its own (a dup), and every call of
-    /// the guest's `get-eventfds` hands out fresh ones.
-    pub fn preopen(mut self, name: impl Into<String>, descriptor: &Descriptor) -> Self {
-        self.ctx.preopens.push((name.into(), descriptor.dup()));
-        self
-    }
-
-    /// Limits the guest to `max` descriptors at once; calls that would
-    /// make more fail with `EMFILE` (`too-many-descriptors`).
-    pub fn max_descriptors(mut self, max: usize) -> Self {
-        self.ctx.max_descriptors = max;
-        self
-    }
-
-    /// Records the guest's waits in a [`waits::WaitGraph`].
-    pub fn waits(mut self, waits: Arc<waits::GuestWaits>) -> Self {
-        self.ctx.waits = Some(waits);
-        self
-    }
-
-    /// The finished context.
-    pub fn build(self) -> EventfdCtx {
-        self.ctx
-    }
-}
-
-/// What eventfd host calls borrow from the store: the guest's context and
-/// the store's resource table (the same one wasmtime-wasi uses).
-pub struct EventfdCtxView<'a> {
-    /// The guest's eventfd context.
-    pub ctx: &'a mut EventfdCtx,
-    /// The store's resource table, shared with [`wasmtime_wasi::WasiView`].
-    pub table: &'a mut ResourceTable,
-}
-
-/// Implemented by a store's data to give eventfd host calls their view.
-pub trait EventfdView: Send {
-    /// The eventfd context and the resource table of this store.
-    fn eventfd(&mut self) -> EventfdCtxView<'_>;
-}
-
-/// Adds the `wasi-eventfd:eventfd` interfaces (`types` and `preopens`) to
-/// `linker`, for stores driven with wasmtime's async API.
-///
-/// `wasi:io/poll` comes from wasmtime-wasi: add it with
-/// [`wasmtime_wasi::p2::add_to_linker_async`] as well.
-pub fn add_to_linker_async<T: EventfdView + 'static>(
-    linker: &mut Linker<T>,
-) -> wasmtime::Result<()> {
-    bindings::types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
-    bindings::preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
-    Ok(())
-}
-
-/// Adds the `wasi-eventfd:eventfd` interfaces (`types` and `preopens`) to
-/// `linker`, for stores driven with wasmtime's synchronous API.
-///
-/// A `read` of an empty counter or a `write` that does not fit blocks the
-/// **calling thread** until another thread's guest or host code makes it
-/// possible (or fails with `would-block` on a non-blocking description):
-/// guests that wake each other must then run on threads of their own.
-/// Add `wasi:io` and the rest of WASI with
-/// [`wasmtime_wasi::p2::add_to_linker_sync`]. Like wasmtime-wasi's sync
-/// bindings, the calls run their waits on a tokio runtime: the ambient one
-/// if the thread is inside one, otherwise wasmtime-wasi's own.
-pub fn add_to_linker_sync<T: EventfdView + 'static>(
-    linker: &mut Linker<T>,
-) -> wasmtime::Result<()> {
-    bindings::sync::types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
-    bindings::sync::preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
-    Ok(())
-}
-
-/// Adds the experimental component-model async interfaces
-/// (`async-types` and `async-preopens`, world `async-imports`) to
-/// `linker`: the same shared descriptions as [`add_to_linker_async`], for
-/// guests that await reads and writes as futures.
-///
-/// The engine needs component-model async (on by default in wasmtime 48,
-/// [`Config::wasm_component_model_async`](wasmtime::Config::wasm_component_model_async)),
-/// and guests that export `wasi:cli/run@0.3.0` run inside
-/// [`Store::run_concurrent`](wasmtime::Store::run_concurrent).
-pub fn add_to_linker_concurrent<T: EventfdView + 'static>(
-    linker: &mut Linker<T>,
-) -> wasmtime::Result<()> {
-    bindings::async_types::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
-    bindings::async_preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
-    Ok(())
-}
 
 /// Names [`EventfdCtxView`] as the data of the generated host traits: with
 /// it an embedder can link the interfaces one at a time, as

@@ -1,6 +1,6 @@
 //! The host side of the experimental component-model async interface
 //! (`async-types`, `async-preopens`): the same [`Descriptor`]s and
-//! [`Description`](crate::Description)s as [`crate::host`], reached through
+//! [`Description`](crate::Description)s as [`crate::p2`], reached through
 //! wasmtime's concurrent host calls.
 //!
 //! An `async func` gets an [`Accessor`] instead of the store: it takes what
@@ -14,12 +14,12 @@ use std::sync::Arc;
 
 use wasmtime::component::{Accessor, Resource};
 
-use crate::bindings::{async_preopens, async_types};
+use super::bindings::{async_preopens, async_types};
 use crate::{Description, Descriptor, Eventfd, EventfdCtxView};
 
 type GuestResult<T> = wasmtime::Result<Result<T, async_types::ErrorCode>>;
 
-crate::host::wit_conversions!(async_types);
+crate::p2::host::wit_conversions!(async_types);
 
 /// The description behind `fd`, taken out of the store so that the call
 /// can wait without holding it.

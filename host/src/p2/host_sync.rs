@@ -7,8 +7,8 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::runtime::in_tokio;
 
-use crate::bindings::sync::{preopens, types};
-use crate::host::{wit_conversions, Direction};
+use super::bindings::sync::{preopens, types};
+use super::host::{wit_conversions, Direction};
 use crate::waits::Interest;
 use crate::{Descriptor, EventfdCtxView};
 

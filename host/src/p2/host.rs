@@ -6,8 +6,8 @@ use std::sync::Arc;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
-use crate::bindings::{preopens, types};
-use crate::description::{CreateFlags, Description, Errno};
+use super::bindings::{preopens, types};
+use crate::description::Description;
 use crate::waits::{GuestWaits, Interest};
 use crate::{Descriptor, EventfdCtxView};
 
@@ -62,75 +62,6 @@ pub(crate) use wit_conversions;
 wit_conversions!(types);
 
 impl EventfdCtxView<'_> {
-    pub(crate) fn description(
-        &self,
-        fd: &Resource<Descriptor>,
-    ) -> wasmtime::Result<&Arc<Description>> {
-        Ok(self.table.get(fd)?.description())
-    }
-
-    /// Hands `descriptor` to the guest, counting it against its limit.
-    fn push(&mut self, descriptor: Descriptor) -> wasmtime::Result<Resource<Descriptor>> {
-        let resource = self.table.push(descriptor)?;
-        self.ctx.descriptors += 1;
-        Ok(resource)
-    }
-
-    /// `eventfd(initval, flags)` for either interface.
-    pub(crate) fn create_descriptor(
-        &mut self,
-        initval: u32,
-        flags: CreateFlags,
-    ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
-        let created = self
-            .ctx
-            .check_descriptor_limit()
-            .and_then(|()| self.ctx.table.create(initval, flags));
-        match created {
-            Ok(descriptor) => Ok(Ok(self.push(descriptor)?)),
-            Err(errno) => Ok(Err(errno)),
-        }
-    }
-
-    /// `dup(fd)` for either interface.
-    pub(crate) fn dup_descriptor(
-        &mut self,
-        fd: &Resource<Descriptor>,
-    ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
-        if let Err(errno) = self.ctx.check_descriptor_limit() {
-            return Ok(Err(errno));
-        }
-        let dup = self.table.get(fd)?.dup();
-        Ok(Ok(self.push(dup)?))
-    }
-
-    /// Drops the guest's descriptor `fd`, for either interface.
-    pub(crate) fn close_descriptor(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
-        self.table.delete(fd)?;
-        self.ctx.descriptors -= 1;
-        Ok(())
-    }
-
-    /// Fresh descriptors of every preopen, for either interface.
-    pub(crate) fn hand_out_preopens(
-        &mut self,
-    ) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
-        // This call has no error to return: a guest that collects preopens
-        // past its descriptor limit is stopped instead.
-        if self.ctx.descriptors() + self.ctx.preopens.len() > self.ctx.max_descriptors {
-            wasmtime::bail!(
-                "get-eventfds: the guest would hold more than {} eventfd descriptors",
-                self.ctx.max_descriptors
-            );
-        }
-        let mut handed_out = Vec::with_capacity(self.ctx.preopens.len());
-        for (name, descriptor) in &self.ctx.preopens {
-            handed_out.push((self.table.push(descriptor.dup())?, name.clone()));
-            self.ctx.descriptors += 1;
-        }
-        Ok(handed_out)
-    }
-
     pub(crate) fn subscribe(
         &mut self,
         fd: Resource<Descriptor>,

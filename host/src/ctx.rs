@@ -1,0 +1,203 @@
+//! The per-guest context ([`EventfdCtx`]) and the view host calls borrow
+//! from a store ([`EventfdView`]), as wasmtime-wasi has `WasiCtx` and
+//! `WasiView`.
+
+use std::sync::Arc;
+
+use wasmtime::component::{Resource, ResourceTable};
+
+use crate::description::CreateFlags;
+use crate::{abi, waits, Description, DescriptionTable, Descriptor, Errno};
+
+/// The eventfd state of one guest: the host's shared table and the eventfds
+/// handed to this guest by name.
+pub struct EventfdCtx {
+    pub(crate) table: DescriptionTable,
+    pub(crate) preopens: Vec<(String, Descriptor)>,
+    /// The integer descriptors of a core-module guest ([`abi`]).
+    pub(crate) fds: abi::FdTable,
+    /// How many `eventfd` resources a component guest holds now.
+    pub(crate) descriptors: usize,
+    /// At most this many descriptors per guest (`EMFILE` beyond).
+    pub(crate) max_descriptors: usize,
+    /// Where this guest's waits are recorded, when someone looks for deadlocks.
+    pub(crate) waits: Option<Arc<waits::GuestWaits>>,
+}
+
+impl EventfdCtx {
+    /// The default limit on descriptors per guest: Linux's usual soft
+    /// limit on open files.
+    pub const DEFAULT_MAX_DESCRIPTORS: usize = 1024;
+
+    /// Starts a context on the host's shared description table.
+    pub fn builder(table: &DescriptionTable) -> EventfdCtxBuilder {
+        EventfdCtxBuilder {
+            ctx: EventfdCtx {
+                table: table.clone(),
+                preopens: Vec::new(),
+                fds: abi::FdTable::default(),
+                descriptors: 0,
+                max_descriptors: Self::DEFAULT_MAX_DESCRIPTORS,
+                waits: None,
+            },
+        }
+    }
+
+    /// The description table this guest creates its eventfds in.
+    pub fn table(&self) -> &DescriptionTable {
+        &self.table
+    }
+
+    /// How many descriptors this guest holds (component resources and
+    /// core-module fds).
+    pub fn descriptors(&self) -> usize {
+        self.descriptors + self.fds.len()
+    }
+
+    /// An observer of one wait of this guest on `description`, if its waits
+    /// are recorded.
+    pub(crate) fn observer<'a>(
+        &'a self,
+        description: &'a Arc<Description>,
+        interest: waits::Interest,
+    ) -> Option<waits::WaitObserver<'a>> {
+        self.waits
+            .as_deref()
+            .map(|waits| waits.observer(description, interest))
+    }
+
+    /// `EMFILE` unless the guest may hold one more descriptor.
+    pub(crate) fn check_descriptor_limit(&self) -> Result<(), Errno> {
+        if self.descriptors() >= self.max_descriptors {
+            Err(Errno::Mfile)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Builds an [`EventfdCtx`].
+pub struct EventfdCtxBuilder {
+    ctx: EventfdCtx,
+}
+
+impl EventfdCtxBuilder {
+    /// Shares the description of `descriptor` with the guest under `name`.
+    ///
+    /// The context keeps a descriptor of its own (a dup), and every call of
+    /// the guest's `get-eventfds` hands out fresh ones.
+    pub fn preopen(mut self, name: impl Into<String>, descriptor: &Descriptor) -> Self {
+        self.ctx.preopens.push((name.into(), descriptor.dup()));
+        self
+    }
+
+    /// Limits the guest to `max` descriptors at once; calls that would
+    /// make more fail with `EMFILE` (`too-many-descriptors`).
+    pub fn max_descriptors(mut self, max: usize) -> Self {
+        self.ctx.max_descriptors = max;
+        self
+    }
+
+    /// Records the guest's waits in a [`waits::WaitGraph`].
+    pub fn waits(mut self, waits: Arc<waits::GuestWaits>) -> Self {
+        self.ctx.waits = Some(waits);
+        self
+    }
+
+    /// The finished context.
+    pub fn build(self) -> EventfdCtx {
+        self.ctx
+    }
+}
+
+/// What eventfd host calls borrow from the store: the guest's context and
+/// the store's resource table (the same one wasmtime-wasi uses).
+pub struct EventfdCtxView<'a> {
+    /// The guest's eventfd context.
+    pub ctx: &'a mut EventfdCtx,
+    /// The store's resource table, shared with [`wasmtime_wasi::WasiView`].
+    pub table: &'a mut ResourceTable,
+}
+
+/// Implemented by a store's data to give eventfd host calls their view.
+pub trait EventfdView: Send {
+    /// The eventfd context and the resource table of this store.
+    fn eventfd(&mut self) -> EventfdCtxView<'_>;
+}
+
+/// What every front end (WASI 0.2, WASI 0.3) does on a guest's descriptors,
+/// with the guest's limits checked in one place.
+impl EventfdCtxView<'_> {
+    /// The description behind the guest's descriptor `fd`.
+    pub(crate) fn description(
+        &self,
+        fd: &Resource<Descriptor>,
+    ) -> wasmtime::Result<&Arc<Description>> {
+        Ok(self.table.get(fd)?.description())
+    }
+
+    /// Hands `descriptor` to the guest, counting it against its limit.
+    pub(crate) fn push(
+        &mut self,
+        descriptor: Descriptor,
+    ) -> wasmtime::Result<Resource<Descriptor>> {
+        let resource = self.table.push(descriptor)?;
+        self.ctx.descriptors += 1;
+        Ok(resource)
+    }
+
+    /// `eventfd(initval, flags)` for either interface.
+    pub(crate) fn create_descriptor(
+        &mut self,
+        initval: u32,
+        flags: CreateFlags,
+    ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
+        let created = self
+            .ctx
+            .check_descriptor_limit()
+            .and_then(|()| self.ctx.table.create(initval, flags));
+        match created {
+            Ok(descriptor) => Ok(Ok(self.push(descriptor)?)),
+            Err(errno) => Ok(Err(errno)),
+        }
+    }
+
+    /// `dup(fd)` for either interface.
+    pub(crate) fn dup_descriptor(
+        &mut self,
+        fd: &Resource<Descriptor>,
+    ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
+        if let Err(errno) = self.ctx.check_descriptor_limit() {
+            return Ok(Err(errno));
+        }
+        let dup = self.table.get(fd)?.dup();
+        Ok(Ok(self.push(dup)?))
+    }
+
+    /// Drops the guest's descriptor `fd`, for either interface.
+    pub(crate) fn close_descriptor(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
+        self.table.delete(fd)?;
+        self.ctx.descriptors -= 1;
+        Ok(())
+    }
+
+    /// Fresh descriptors of every preopen, for either interface.
+    pub(crate) fn hand_out_preopens(
+        &mut self,
+    ) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        // This call has no error to return: a guest that collects preopens
+        // past its descriptor limit is stopped instead.
+        if self.ctx.descriptors() + self.ctx.preopens.len() > self.ctx.max_descriptors {
+            wasmtime::bail!(
+                "get-eventfds: the guest would hold more than {} eventfd descriptors",
+                self.ctx.max_descriptors
+            );
+        }
+        let mut handed_out = Vec::with_capacity(self.ctx.preopens.len());
+        for (name, descriptor) in &self.ctx.preopens {
+            handed_out.push((self.table.push(descriptor.dup())?, name.clone()));
+            self.ctx.descriptors += 1;
+        }
+        Ok(handed_out)
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
@@ -91,30 +92,36 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         initval: u32,
         flags: types::CreateFlags,
     ) -> GuestResult<Resource<Descriptor>> {
+        let _span = tracing::debug_span!("create", initval, ?flags).entered();
         Ok(self
             .create_descriptor(initval, flags.into())?
             .map_err(Into::into))
     }
 
     async fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
+        let span = tracing::debug_span!("read", fd = fd.rep());
         let description = self.description(&fd)?;
         let observer = self.ctx.observer(description, Interest::Read);
         Ok(description
             .read_observed(&observer)
+            .instrument(span)
             .await
             .map_err(Into::into))
     }
 
     async fn write(&mut self, fd: Resource<Descriptor>, value: u64) -> GuestResult<()> {
+        let span = tracing::debug_span!("write", fd = fd.rep(), value);
         let description = self.description(&fd)?;
         let observer = self.ctx.observer(description, Interest::Write(value));
         Ok(description
             .write_observed(value, &observer)
+            .instrument(span)
             .await
             .map_err(Into::into))
     }
 
     async fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
+        let _span = tracing::debug_span!("dup", fd = fd.rep()).entered();
         Ok(self.dup_descriptor(&fd)?.map_err(Into::into))
     }
 
@@ -123,6 +130,7 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         fd: Resource<Descriptor>,
         enabled: bool,
     ) -> wasmtime::Result<()> {
+        let _span = tracing::debug_span!("set-nonblocking", fd = fd.rep(), enabled).entered();
         self.table.get(&fd)?.set_nonblocking(enabled);
         Ok(())
     }
@@ -132,11 +140,13 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         fd: Resource<Descriptor>,
         enabled: bool,
     ) -> wasmtime::Result<()> {
+        let _span = tracing::debug_span!("set-cloexec", fd = fd.rep(), enabled).entered();
         self.table.get_mut(&fd)?.set_cloexec(enabled);
         Ok(())
     }
 
     async fn info(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<types::Info> {
+        let _span = tracing::debug_span!("info", fd = fd.rep()).entered();
         Ok(self.table.get(&fd)?.info().into())
     }
 
@@ -144,6 +154,7 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         &mut self,
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<Resource<DynPollable>> {
+        let _span = tracing::debug_span!("subscribe-readable", fd = fd.rep()).entered();
         self.subscribe(fd, Direction::Readable)
     }
 
@@ -151,16 +162,19 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         &mut self,
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<Resource<DynPollable>> {
+        let _span = tracing::debug_span!("subscribe-writable", fd = fd.rep()).entered();
         self.subscribe(fd, Direction::Writable)
     }
 
     async fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
+        let _span = tracing::debug_span!("drop", fd = fd.rep()).entered();
         self.close_descriptor(fd)
     }
 }
 
 impl preopens::Host for EventfdCtxView<'_> {
     async fn get_eventfds(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+        let _span = tracing::debug_span!("get-eventfds").entered();
         self.hand_out_preopens()
     }
 }

@@ -16,6 +16,7 @@
 //! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
 //! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
 
+use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,8 +26,8 @@ use std::time::Duration;
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
-use crate::description::{CreateFlags, Description, Errno, ParkObserver, MAX_COUNT};
-use crate::waits::Interest;
+use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
+use crate::waits::{Interest, Waiting};
 use crate::{Descriptor, EventfdView};
 
 /// The import module name.
@@ -51,10 +52,15 @@ const POLLFD_SIZE: u32 = 8;
 const MAX_POLL_FDS: u32 = 1 << 16;
 
 /// One guest's integer descriptors, like a process's fd table: each number
-/// names a [`Descriptor`], and new ones take the lowest free number.
+/// names a [`Descriptor`], and new ones take the lowest free number, in
+/// O(log n).
 #[derive(Debug, Default)]
 pub struct FdTable {
+    /// Indexed by fd; never ends with a free slot.
     slots: Vec<Option<Descriptor>>,
+    /// The free numbers below `slots.len()`: the lowest free number is the
+    /// first of them, or `slots.len()` when there is none.
+    free: BTreeSet<usize>,
     open: usize,
     /// The guest's exported `memory`, found on first use: looking an export
     /// up by name costs a hash of the name on every call otherwise.
@@ -65,12 +71,11 @@ impl FdTable {
     /// Stores `descriptor` under the lowest free number.
     pub fn insert(&mut self, descriptor: Descriptor) -> i32 {
         self.open += 1;
-        let fd = match self
-            .slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, slot)| slot.is_none())
-        {
+        let free_slot = self
+            .free
+            .pop_first()
+            .and_then(|free| Some(free).zip(self.slots.get_mut(free)));
+        let fd = match free_slot {
             Some((free, slot)) => {
                 *slot = Some(descriptor);
                 free
@@ -111,8 +116,13 @@ impl FdTable {
             .and_then(Option::take)
             .ok_or(Errno::Badf)?;
         self.open -= 1;
+        self.free.insert(index);
+        // Free slots at the end go, so that `free` holds only numbers below
+        // the highest open one; each was inserted once, so this is O(log n)
+        // per call over time.
         while self.slots.last().is_some_and(Option::is_none) {
             self.slots.pop();
+            self.free.remove(&self.slots.len());
         }
         Ok(descriptor)
     }
@@ -389,18 +399,27 @@ impl PollEntry {
 }
 
 /// What the entries wait for: each description with `POLLIN` and/or
-/// `POLLOUT` asked of it.
-fn interests(entries: &[PollEntry]) -> impl Iterator<Item = (&Arc<Description>, Interest)> {
-    entries.iter().flat_map(|entry| {
-        let description = match &entry.target {
-            PollTarget::Eventfd(d) => Some(d),
-            PollTarget::Ignored | PollTarget::Bad => None,
+/// `POLLOUT` asked of it, once however many entries ask it. The kernel
+/// queues a wait per entry; one per distinct description and interest is
+/// woken by the same reads and writes, and spares a poll over 65536
+/// entries of one fd 65536 listeners and 65536 waits in the wait graph.
+fn interests(entries: &[PollEntry]) -> Vec<Waiting> {
+    let mut seen = HashSet::new();
+    let mut interests = Vec::new();
+    for entry in entries {
+        let PollTarget::Eventfd(description) = &entry.target else {
+            continue;
         };
-        [(POLLIN, Interest::Readable), (POLLOUT, Interest::Writable)]
-            .into_iter()
-            .filter(move |(flag, _)| entry.events & flag != 0)
-            .filter_map(move |(_, interest)| description.map(|d| (d, interest)))
-    })
+        for (flag, interest) in [(POLLIN, Interest::Readable), (POLLOUT, Interest::Writable)] {
+            if entry.events & flag != 0 && seen.insert((description.id(), interest)) {
+                interests.push(Waiting {
+                    description: Arc::clone(description),
+                    interest,
+                });
+            }
+        }
+    }
+    interests
 }
 
 async fn poll<T: EventfdView>(
@@ -429,16 +448,19 @@ async fn poll<T: EventfdView>(
         };
         entries.push(PollEntry { at, events, target });
     }
+    let interests = interests(&entries);
+    let waits = caller.data_mut().eventfd().ctx.waits.clone();
 
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
     let revents = loop {
         // Listen first, then check, so no change between the two is missed.
-        let mut listeners: Vec<_> = interests(&entries)
-            .map(|(d, interest)| match interest {
-                Interest::Readable => d.listen_written(),
-                _ => d.listen_read(),
+        let mut listeners: Vec<_> = interests
+            .iter()
+            .map(|waiting| match waiting.interest {
+                Interest::Readable => waiting.description.listen_written(),
+                _ => waiting.description.listen_read(),
             })
             .collect();
         let revents: Vec<i16> = entries.iter().map(PollEntry::revents).collect();
@@ -447,19 +469,14 @@ async fn poll<T: EventfdView>(
         {
             break revents;
         }
-        // Without a timeout, the guest is parked on these interests alone.
-        let ctx = caller.data_mut().eventfd().ctx;
-        let parked: Vec<_> = match deadline {
-            Some(_) => Vec::new(),
-            None => interests(&entries)
-                .filter_map(|(d, interest)| ctx.observer(d, interest))
-                .collect(),
+        // Without a timeout the guest waits on these interests alone, all
+        // parked at once; with none (nfds 0, events 0, only negative fds)
+        // it waits forever, as Linux sleeps until a signal no guest can
+        // get, and is stuck all the same: a deadlock report names it.
+        let _parked = match (deadline, &waits) {
+            (None, Some(waits)) => Some(waits.park_poll(interests.clone())),
+            _ => None,
         };
-        let waits = ctx.waits.as_deref().filter(|_| !parked.is_empty());
-        if let Some(waits) = waits {
-            waits.enter_poll(parked.len());
-        }
-        parked.iter().for_each(ParkObserver::parked);
         let any_event = std::future::poll_fn(|cx| {
             if listeners
                 .iter_mut()
@@ -475,10 +492,6 @@ async fn poll<T: EventfdView>(
                 let _ = tokio::time::timeout_at(deadline, any_event).await;
             }
             None => any_event.await,
-        }
-        parked.iter().for_each(ParkObserver::resumed);
-        if let Some(waits) = waits {
-            waits.leave_poll();
         }
     };
 
@@ -513,6 +526,37 @@ mod tests {
         assert_eq!(fds.remove(7).map(|_| ()), Err(Errno::Badf));
         drop(fds);
         assert!(table.is_empty(), "dropping the table closes every fd");
+    }
+
+    #[test]
+    fn fds_follow_the_lowest_free_rule_under_any_order_of_calls() {
+        // Against a model that scans for the lowest free number.
+        let table = DescriptionTable::new();
+        let mut fds = FdTable::default();
+        let mut model: Vec<bool> = Vec::new();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let fd = (seed % 64) as usize;
+            if seed.is_multiple_of(3) {
+                let open = model.get(fd).copied().unwrap_or(false);
+                assert_eq!(fds.remove(fd as i32).is_ok(), open, "close({fd})");
+                if open {
+                    model[fd] = false;
+                }
+            } else {
+                let lowest = model.iter().position(|open| !open).unwrap_or(model.len());
+                let got = fds.insert(table.create(0, CreateFlags::default()).unwrap());
+                assert_eq!(got, lowest as i32);
+                match model.get_mut(lowest) {
+                    Some(slot) => *slot = true,
+                    None => model.push(true),
+                }
+            }
+            assert_eq!(fds.len(), model.iter().filter(|open| **open).count());
+        }
     }
 
     #[test]

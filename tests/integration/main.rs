@@ -13,6 +13,7 @@ mod eventfds;
 mod faults;
 mod guest_crate;
 mod guests;
+mod hostile;
 mod languages;
 mod library;
 mod run_files;

@@ -1,0 +1,205 @@
+//! Hostile guests, through the `wasi-eventfd` binary: work that must stay
+//! linear in what a guest asks (a poll over the ABI's 65536 entries, 200 000
+//! descriptors), deadlocks that must not hide (a pollable listed twice, a
+//! poll on nothing), and reports that must stay short. Every run has a
+//! `--timeout`, so a run that hangs or crawls fails instead of blocking;
+//! none of the work here takes more than a fraction of it.
+
+use crate::cli::{stderr, stdout, succeeded, wasi_eventfd};
+use crate::guests::{example_wat, guest, test_wat};
+
+const DEADLOCK: &str =
+    "error: deadlock: every guest left waits on an eventfd that none of them can change\n";
+
+fn path(file: std::path::PathBuf) -> String {
+    file.display().to_string()
+}
+
+/// Runs `wasi-eventfd run` with `args`; asserts it ended with `status`,
+/// showing both streams otherwise, and returns stderr.
+fn run_expecting(status: i32, args: &[&str]) -> String {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    assert!(all.contains(&"--timeout"), "every run here has a deadline");
+    let output = wasi_eventfd(&all);
+    assert_eq!(
+        output.status.code(),
+        Some(status),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stderr(&output)
+}
+
+#[test]
+fn waking_a_poll_over_65536_entries_costs_a_pass_over_them() {
+    // Five rounds: the waker sleeps 100 ms so that the poller waits on its
+    // 65536 entries, then wakes it. Each wake-up resumed every entry's wait
+    // with a pass over all the others (minutes in all in a debug build).
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "20",
+        "--eventfd",
+        "e=0",
+        "--eventfd",
+        "ack=0",
+        "--with",
+        &path(test_wat("big_poll_waker.wat")),
+        &path(test_wat("big_poll.wat")),
+    ]);
+    // The poller checks every round's count (65536) and revents itself.
+    succeeded(&output);
+}
+
+#[test]
+fn a_timeout_stops_a_guest_waiting_on_65536_entries() {
+    // `spin` keeps the run from being a deadlock; the poller waits on
+    // 65536 entries when `--timeout` stops both, dropping every wait.
+    let err = run_expecting(
+        124,
+        &[
+            "--timeout",
+            "2",
+            "--eventfd",
+            "e=0",
+            "--eventfd",
+            "ack=0",
+            "--eventfd",
+            "stop=0",
+            "--with",
+            &path(guest("spin")),
+            &path(test_wat("big_poll.wat")),
+        ],
+    );
+    assert!(
+        err.contains("error: guest `big_poll.wat` timed out"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_poll_over_65536_entries_of_one_eventfd_is_reported_as_one_wait() {
+    // Nobody writes `e`: a deadlock, whose report was 65536 copies of the
+    // same wait on one line (3.5 MB).
+    let err = run_expecting(
+        3,
+        &[
+            "--timeout",
+            "20",
+            "--eventfd",
+            "e=0",
+            "--eventfd",
+            "ack=0",
+            &path(test_wat("big_poll.wat")),
+        ],
+    );
+    assert_eq!(
+        err,
+        format!(
+            "{DEADLOCK}  guest `big_poll.wat` waits: poll for readable on eventfd `e` (id 1, \
+             count 0)\n"
+        )
+    );
+}
+
+#[test]
+fn a_deadlock_report_names_a_few_distinct_waits_and_counts_the_rest() {
+    // 2000 eventfds of its own, spread over 65536 entries: 2000 distinct
+    // waits, of which the report names the first few.
+    let err = run_expecting(
+        3,
+        &[
+            "--timeout",
+            "20",
+            "--max-descriptors",
+            "2000",
+            &path(test_wat("poll_stuck_many.wat")),
+        ],
+    );
+    let waits: String = (1..=8)
+        .map(|id| format!("poll for readable on an unnamed eventfd (id {id}, count 0)"))
+        .collect::<Vec<_>>()
+        .join(", or ");
+    assert_eq!(
+        err,
+        format!("{DEADLOCK}  guest `poll_stuck_many.wat` waits: {waits}, or any of 1992 more\n")
+    );
+}
+
+#[test]
+fn a_pollable_listed_twice_is_waited_on_once_and_can_deadlock() {
+    let program = path(guest("poll_same_twice"));
+    // Nobody can write `e`: stuck, however many times the pollable is listed.
+    let err = run_expecting(3, &["--timeout", "10", "--eventfd", "e=0", &program]);
+    assert_eq!(
+        err,
+        format!(
+            "{DEADLOCK}  guest `poll_same_twice.wasm` waits: poll for readable on eventfd \
+             `e` (id 1, count 0)\n"
+        )
+    );
+    // Ready, it is reported at both places, as wasmtime does.
+    let output = wasi_eventfd(&["run", "--timeout", "10", "--eventfd", "e=2", &program]);
+    assert_eq!(succeeded(&output), "ready: [0, 1]\nread: 2\n");
+}
+
+#[test]
+fn a_poll_without_a_timeout_on_nothing_is_stuck() {
+    // Linux sleeps forever (until a signal, which a guest cannot get): with
+    // nfds 0, and with entries that ask for nothing an eventfd can give
+    // (events 0, negative fds).
+    for program in ["poll_nothing.wat", "poll_no_events.wat"] {
+        let err = run_expecting(3, &["--timeout", "10", &path(test_wat(program))]);
+        assert_eq!(
+            err,
+            format!(
+                "{DEADLOCK}  guest `{program}` waits: poll without a timeout on nothing that \
+                 can become ready\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_poll_on_nothing_does_not_hide_another_guests_deadlock() {
+    let err = run_expecting(
+        3,
+        &[
+            "--timeout",
+            "10",
+            "--eventfd",
+            "ping=0",
+            "--eventfd",
+            "pong=0",
+            "--with",
+            &path(test_wat("poll_nothing.wat")),
+            &path(example_wat("pong.wat")),
+        ],
+    );
+    assert_eq!(
+        err,
+        format!(
+            "{DEADLOCK}  guest `pong.wat` waits: read on eventfd `ping` (id 1, count 0)\n  \
+             guest `poll_nothing.wat` waits: poll without a timeout on nothing that can become \
+             ready\n"
+        )
+    );
+}
+
+#[test]
+fn the_lowest_free_fd_of_200000_is_found_without_a_scan() {
+    // 200 000 dups, each the lowest free number, then holes filled lowest
+    // first; the guest checks every number (a linear search per call took
+    // minutes in all).
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "20",
+        "--max-descriptors",
+        "200002",
+        &path(test_wat("dup_many.wat")),
+    ]);
+    succeeded(&output);
+}

@@ -63,56 +63,112 @@ impl Drop for Ticker {
     }
 }
 
-/// Drops finished guests' stores on a thread of its own: tearing down an
-/// instance (its memory, its tables, its stack) costs more than waking it,
-/// and on the runtime's thread it would hold up the guests still running —
-/// 10 000 guests woken at once would each wait for the teardown of those
-/// before them.
+/// Drops finished guests' stores on a thread of its own, once the guests
+/// are quiet: tearing down an instance (its memory, its tables, its stack)
+/// costs more than waking it, and next to running guests it would slow them
+/// (a teardown unmaps memory, which interrupts every core the process runs
+/// on). So while guests keep finishing — 10 000 woken at once, say — their
+/// stores wait, unless too many have piled up; handing one over wakes
+/// nobody.
 pub(super) struct Reaper {
-    queue: Option<std::sync::mpsc::Sender<Box<dyn Send>>>,
+    shared: Arc<ReaperShared>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+struct ReaperShared {
+    state: std::sync::Mutex<ReaperState>,
+    /// Signalled when the run is over.
+    finished: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct ReaperState {
+    stores: Vec<Box<dyn Send>>,
+    last_arrival: Option<std::time::Instant>,
+    finished: bool,
+}
+
 impl Reaper {
+    /// Stores are dropped once none has arrived for this long...
+    const QUIET: Duration = Duration::from_millis(20);
+    /// ...or once this many wait, whatever the guests are doing.
+    const MAX_WAITING: usize = 8192;
+
     pub(super) fn start() -> Self {
-        let (queue, stores) = std::sync::mpsc::channel::<Box<dyn Send>>();
+        let shared = Arc::new(ReaperShared {
+            state: std::sync::Mutex::default(),
+            finished: std::sync::Condvar::new(),
+        });
         let thread = std::thread::Builder::new()
             .name("guest-reaper".into())
-            .spawn(move || stores.into_iter().for_each(drop))
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || shared.reap_until_finished()
+            })
             .ok();
-        Reaper {
-            queue: thread.is_some().then_some(queue),
-            thread,
-        }
+        Reaper { shared, thread }
     }
 
     /// A handle for one guest's task.
     pub(super) fn handle(&self) -> ReaperHandle {
-        ReaperHandle(self.queue.clone())
+        ReaperHandle(self.thread.is_some().then(|| Arc::clone(&self.shared)))
     }
 
     /// Waits until every store handed over has been dropped, and with it
     /// every descriptor its guest held. Only call once every guest's task
-    /// has finished (their handles are gone).
+    /// has finished.
     pub(super) async fn finish(mut self) {
-        drop(self.queue.take());
+        self.shared.state().finished = true;
+        self.shared.finished.notify_one();
         if let Some(thread) = self.thread.take() {
-            // The join is short once the tasks are done; wait for it off
-            // the runtime's thread all the same.
+            // Dropping what is left may take a while: off the runtime's
+            // thread.
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+impl ReaperShared {
+    fn state(&self) -> std::sync::MutexGuard<'_, ReaperState> {
+        // Each critical section is a push or a take: never half done.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reap_until_finished(&self) {
+        let mut state = self.state();
+        loop {
+            let quiet = state
+                .last_arrival
+                .is_none_or(|last| last.elapsed() >= Reaper::QUIET);
+            if state.finished || quiet || state.stores.len() >= Reaper::MAX_WAITING {
+                let stores = std::mem::take(&mut state.stores);
+                let finished = state.finished;
+                drop(state);
+                drop(stores);
+                if finished {
+                    return;
+                }
+                state = self.state();
+            }
+            state = self
+                .finished
+                .wait_timeout(state, Reaper::QUIET)
+                .map_or_else(|p| p.into_inner().0, |(state, _)| state);
         }
     }
 }
 
 /// Where a guest's task leaves its store when done.
 #[derive(Clone)]
-pub(super) struct ReaperHandle(Option<std::sync::mpsc::Sender<Box<dyn Send>>>);
+pub(super) struct ReaperHandle(Option<Arc<ReaperShared>>);
 
 impl ReaperHandle {
     fn reap(&self, store: impl Send + 'static) {
-        if let Some(queue) = &self.0 {
-            // A reaper that is gone drops the store here.
-            let _ = queue.send(Box::new(store));
+        // Without a reaper thread the store is dropped here.
+        if let Some(shared) = &self.0 {
+            let mut state = shared.state();
+            state.stores.push(Box::new(store));
+            state.last_arrival = Some(std::time::Instant::now());
         }
     }
 }

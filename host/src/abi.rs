@@ -28,6 +28,7 @@ use wasmtime::{Caller, Linker, Memory};
 
 use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
 use crate::waits::{Interest, Waiting};
+use crate::Readiness;
 use crate::{Descriptor, EventfdView};
 
 /// The import module name.
@@ -459,8 +460,8 @@ async fn poll<T: EventfdView>(
         let mut listeners: Vec<_> = interests
             .iter()
             .map(|waiting| match waiting.interest {
-                Interest::Readable => waiting.description.listen_written(),
-                _ => waiting.description.listen_read(),
+                Interest::Readable => waiting.description.listen(Readiness::Readable),
+                _ => waiting.description.listen(Readiness::Writable),
             })
             .collect();
         let revents: Vec<i16> = entries.iter().map(PollEntry::revents).collect();

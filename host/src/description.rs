@@ -15,12 +15,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Weak;
 use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
-
-use crate::table::TableInner;
 
 /// The largest value the counter can hold through `write`: `0xffff_ffff_ffff_fffe`.
 ///
@@ -129,25 +126,56 @@ pub struct Description {
     /// `O_NONBLOCK` lives on the description, so `F_SETFL` through one
     /// descriptor changes it for every descriptor (and every guest).
     nonblocking: AtomicBool,
-    /// Woken after every successful write: readers wait here.
-    written: WaitQueue,
-    /// Woken after every successful read: writers wait here.
-    read: WaitQueue,
-    /// The table this description is registered in, to free its slot on drop.
-    table: Weak<TableInner>,
+    /// Readers and readable pollables wait here; every successful write
+    /// wakes them.
+    readers: WaitQueue,
+    /// Writers and writable pollables wait here; every successful read
+    /// wakes them.
+    writers: WaitQueue,
+    /// Called with the id when the last reference goes: whoever registered
+    /// the description (its table) frees its slot then.
+    on_release: Option<Box<dyn FnOnce(u64) + Send + Sync>>,
+}
+
+/// What an operation waits for, as `poll(2)` names it: one vocabulary for
+/// blocking reads and writes, pollables, the integer-fd ABI's `revents`
+/// and the deadlock check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Readiness {
+    /// The counter is above 0 (`POLLIN`): a read would not wait.
+    Readable,
+    /// A write of 1 would fit (`POLLOUT`).
+    Writable,
 }
 
 impl Description {
-    pub(crate) fn new(id: u64, initval: u32, flags: CreateFlags, table: Weak<TableInner>) -> Self {
+    /// A description with counter `initval` and the modes of `flags`
+    /// (close-on-exec is the descriptor's, so it is not kept here). A
+    /// table gives it an `id` and registers it; on its own it belongs to
+    /// no table.
+    pub fn new(id: u64, initval: u32, flags: CreateFlags) -> Self {
         Description {
             id,
             count: AtomicU64::new(u64::from(initval)),
             semaphore: flags.semaphore,
             nonblocking: AtomicBool::new(flags.nonblock),
-            written: WaitQueue::default(),
-            read: WaitQueue::default(),
-            table,
+            readers: WaitQueue::default(),
+            writers: WaitQueue::default(),
+            on_release: None,
         }
+    }
+
+    /// [`new`](Self::new), with `on_release` called with the id when the
+    /// description goes.
+    pub(crate) fn registered(
+        id: u64,
+        initval: u32,
+        flags: CreateFlags,
+        on_release: Box<dyn FnOnce(u64) + Send + Sync>,
+    ) -> Self {
+        let mut description = Self::new(id, initval, flags);
+        description.on_release = Some(on_release);
+        description
     }
 
     /// The description's id: unique within its table and never reused.
@@ -176,14 +204,12 @@ impl Description {
         self.nonblocking.store(enabled, Ordering::SeqCst);
     }
 
-    /// Whether a read would succeed now (`EPOLLIN`).
-    pub fn is_readable(&self) -> bool {
-        self.count() > 0
-    }
-
-    /// Whether writing 1 would succeed now (`EPOLLOUT`).
-    pub fn is_writable(&self) -> bool {
-        self.has_room_for(1)
+    /// Whether the description is `readiness` now.
+    pub fn is_ready(&self, readiness: Readiness) -> bool {
+        match readiness {
+            Readiness::Readable => self.count() > 0,
+            Readiness::Writable => self.has_room_for(1),
+        }
     }
 
     /// Whether writing `value` would succeed now without waiting.
@@ -191,28 +217,37 @@ impl Description {
         room_for(self.count(), value)
     }
 
-    /// How many operations are waiting for a write now: blocked readers and
-    /// pending readable pollables (the kernel's sleepers for `EPOLLIN`).
+    /// How many operations wait for `readiness` now: blocked readers and
+    /// readable pollables, or blocked writers and writable pollables (the
+    /// kernel's sleepers for `EPOLLIN` / `EPOLLOUT`).
+    pub fn waiting_for(&self, readiness: Readiness) -> usize {
+        self.queue(readiness).waiting()
+    }
+
+    /// How many read and wait for a write now: blocked readers and
+    /// readable pollables.
     pub fn readers_waiting(&self) -> usize {
-        self.written.waiting()
+        self.readers.waiting()
     }
 
-    /// How many operations are waiting for a read now: blocked writers and
-    /// pending writable pollables.
+    /// How many wait for a read now: blocked writers and writable pollables.
     pub fn writers_waiting(&self) -> usize {
-        self.read.waiting()
+        self.writers.waiting()
     }
 
-    /// A listener notified by the next successful write (for `poll(2)`,
-    /// which waits on several descriptions at once). Listen, re-check
-    /// readiness, then await it.
-    pub(crate) fn listen_written(&self) -> QueueListener<'_> {
-        self.written.listen()
+    /// A place among those waiting for `readiness` (for `poll(2)`, which
+    /// waits on several descriptions at once): listen, re-check, then await
+    /// it. The next change that may make the description `readiness`
+    /// completes it.
+    pub(crate) fn listen(&self, readiness: Readiness) -> QueueListener<'_> {
+        self.queue(readiness).listen()
     }
 
-    /// A listener notified by the next successful read.
-    pub(crate) fn listen_read(&self) -> QueueListener<'_> {
-        self.read.listen()
+    fn queue(&self, readiness: Readiness) -> &WaitQueue {
+        match readiness {
+            Readiness::Readable => &self.readers,
+            Readiness::Writable => &self.writers,
+        }
     }
 
     /// One read attempt that never waits: `EAGAIN` when the counter is 0,
@@ -228,7 +263,7 @@ impl Description {
             .map_err(|_| Errno::Again)?;
         // The kernel wakes the queue after every successful read, with
         // EPOLLOUT: writers waiting for room re-check.
-        self.read.wake_all();
+        self.writers.wake_all();
         Ok(if self.semaphore { 1 } else { taken })
     }
 
@@ -244,7 +279,7 @@ impl Description {
             })
             .map_err(|_| Errno::Again)?;
         // Even `write(0)` wakes readers (and pollers), as the kernel does.
-        self.written.wake_all();
+        self.readers.wake_all();
         Ok(())
     }
 
@@ -257,25 +292,8 @@ impl Description {
 
     /// [`read`](Self::read), telling `observer` whenever it parks and resumes.
     pub async fn read_observed(&self, observer: &impl ParkObserver) -> Result<u64, Errno> {
-        match self.try_read() {
-            Err(Errno::Again) if !self.is_nonblocking() => {}
-            done => return done,
-        }
-        loop {
-            // Listen before re-checking, so a write between the check and the
-            // wait cannot be missed.
-            let listener = self.written.listen();
-            match self.try_read() {
-                Err(Errno::Again) => Parked::new(observer).wait(listener).await,
-                done => return done,
-            }
-            // Woken: a write usually left a count, so look before listening
-            // again (joining the queue takes its lock).
-            match self.try_read() {
-                Err(Errno::Again) => {}
-                done => return done,
-            }
-        }
+        self.wait_for(Readiness::Readable, observer, || self.try_read())
+            .await
     }
 
     /// `write(2)`: waits while the sum would pass [`MAX_COUNT`], unless
@@ -292,54 +310,66 @@ impl Description {
         value: u64,
         observer: &impl ParkObserver,
     ) -> Result<(), Errno> {
-        match self.try_write(value) {
+        self.wait_for(Readiness::Writable, observer, || self.try_write(value))
+            .await
+    }
+
+    /// Completes once the description is `readiness` (level-triggered
+    /// `EPOLLIN` / `EPOLLOUT`), consuming nothing.
+    pub async fn ready(&self, readiness: Readiness) {
+        self.ready_observed(readiness, &()).await
+    }
+
+    /// [`ready`](Self::ready), telling `observer` whenever it parks and
+    /// resumes.
+    pub async fn ready_observed(&self, readiness: Readiness, observer: &impl ParkObserver) {
+        // Readiness is never refused as non-blocking: it only waits.
+        let attempt = || match self.is_ready(readiness) {
+            true => Ok(()),
+            false => Err(Errno::Again),
+        };
+        let _ = self
+            .wait_for_even_if_nonblocking(readiness, observer, attempt)
+            .await;
+    }
+
+    /// The one wait loop: `attempt` until it does not say `EAGAIN`, parked
+    /// among those waiting for `readiness` in between (or `EAGAIN` at once
+    /// on a non-blocking description).
+    async fn wait_for<T>(
+        &self,
+        readiness: Readiness,
+        observer: &impl ParkObserver,
+        attempt: impl Fn() -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        match attempt() {
             Err(Errno::Again) if !self.is_nonblocking() => {}
             done => return done,
         }
+        self.wait_for_even_if_nonblocking(readiness, observer, attempt)
+            .await
+    }
+
+    async fn wait_for_even_if_nonblocking<T>(
+        &self,
+        readiness: Readiness,
+        observer: &impl ParkObserver,
+        attempt: impl Fn() -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
         loop {
-            let listener = self.read.listen();
-            match self.try_write(value) {
+            // Listen before re-checking, so a change between the check and
+            // the wait cannot be missed.
+            let listener = self.listen(readiness);
+            match attempt() {
                 Err(Errno::Again) => Parked::new(observer).wait(listener).await,
                 done => return done,
             }
-            match self.try_write(value) {
+            // Woken: the change usually made room, so look before listening
+            // again (joining the queue takes its lock).
+            match attempt() {
                 Err(Errno::Again) => {}
                 done => return done,
             }
-        }
-    }
-
-    /// Completes once the counter is above 0 (level-triggered `EPOLLIN`).
-    pub async fn readable(&self) {
-        self.readable_observed(&()).await
-    }
-
-    /// [`readable`](Self::readable), telling `observer` whenever it parks
-    /// and resumes.
-    pub async fn readable_observed(&self, observer: &impl ParkObserver) {
-        while !self.is_readable() {
-            let listener = self.written.listen();
-            if self.is_readable() {
-                return;
-            }
-            Parked::new(observer).wait(listener).await;
-        }
-    }
-
-    /// Completes once writing 1 would not wait (level-triggered `EPOLLOUT`).
-    pub async fn writable(&self) {
-        self.writable_observed(&()).await
-    }
-
-    /// [`writable`](Self::writable), telling `observer` whenever it parks
-    /// and resumes.
-    pub async fn writable_observed(&self, observer: &impl ParkObserver) {
-        while !self.is_writable() {
-            let listener = self.read.listen();
-            if self.is_writable() {
-                return;
-            }
-            Parked::new(observer).wait(listener).await;
         }
     }
 }
@@ -457,8 +487,8 @@ fn room_for(count: u64, value: u64) -> bool {
 
 impl Drop for Description {
     fn drop(&mut self) {
-        if let Some(table) = self.table.upgrade() {
-            table.release(self.id);
+        if let Some(release) = self.on_release.take() {
+            release(self.id);
         }
     }
 }
@@ -477,14 +507,12 @@ impl std::fmt::Debug for Description {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DescriptionTable;
     use std::sync::Arc;
     use std::time::Duration;
 
-    fn description(initval: u32, flags: CreateFlags) -> (crate::Descriptor, Arc<Description>) {
-        let fd = DescriptionTable::new().create(initval, flags).unwrap();
-        let description = Arc::clone(fd.description());
-        (fd, description)
+    /// A description on its own, as the semantics know it: no table.
+    fn description(initval: u32, flags: CreateFlags) -> ((), Arc<Description>) {
+        ((), Arc::new(Description::new(1, initval, flags)))
     }
 
     const NONBLOCK: CreateFlags = CreateFlags {
@@ -544,7 +572,7 @@ mod tests {
         let (_fd, d) = description(0, NONBLOCK);
         assert_eq!(d.try_write(u64::MAX), Err(Errno::Inval));
         d.try_write(MAX_COUNT).unwrap();
-        assert!(d.is_readable() && !d.is_writable());
+        assert!(d.is_ready(Readiness::Readable) && !d.is_ready(Readiness::Writable));
         assert_eq!(d.try_write(1), Err(Errno::Again));
         assert_eq!(
             d.try_write(u64::MAX),
@@ -554,7 +582,7 @@ mod tests {
         d.try_write(0).unwrap();
         assert_eq!(d.count(), MAX_COUNT);
         assert_eq!(d.try_read(), Ok(MAX_COUNT));
-        assert!(!d.is_readable() && d.is_writable());
+        assert!(!d.is_ready(Readiness::Readable) && d.is_ready(Readiness::Writable));
     }
 
     #[tokio::test]
@@ -573,7 +601,7 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.read().await }
         });
-        until(|| d.readers_waiting() == 1).await;
+        until(|| d.waiting_for(Readiness::Readable) == 1).await;
         assert!(!reader.is_finished());
         d.write(3).await.unwrap();
         assert_eq!(reader.await.unwrap(), Ok(3));
@@ -588,7 +616,7 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.write(2).await }
         });
-        until(|| d.writers_waiting() == 1).await;
+        until(|| d.waiting_for(Readiness::Writable) == 1).await;
         assert_eq!(d.count(), MAX_COUNT - 1, "nothing added while waiting");
         assert_eq!(d.try_read(), Ok(MAX_COUNT - 1));
         assert_eq!(writer.await.unwrap(), Ok(()));
@@ -604,10 +632,10 @@ mod tests {
                 tokio::spawn(async move { d.read().await })
             })
             .collect();
-        until(|| d.readers_waiting() == 3).await;
+        until(|| d.waiting_for(Readiness::Readable) == 3).await;
         d.write(9).await.unwrap();
         until(|| readers.iter().filter(|r| r.is_finished()).count() == 1).await;
-        until(|| d.readers_waiting() == 2).await;
+        until(|| d.waiting_for(Readiness::Readable) == 2).await;
         for finished in [2, 3] {
             d.write(1).await.unwrap();
             until(|| readers.iter().filter(|r| r.is_finished()).count() == finished).await;
@@ -625,7 +653,11 @@ mod tests {
         let (_fd, d) = description(0, CreateFlags::default());
         let pending = tokio::time::timeout(Duration::from_millis(20), d.read()).await;
         assert!(pending.is_err(), "the read waited");
-        assert_eq!(d.readers_waiting(), 0, "the dropped read left the queue");
+        assert_eq!(
+            d.waiting_for(Readiness::Readable),
+            0,
+            "the dropped read left the queue"
+        );
         d.write(4).await.unwrap();
         assert_eq!(d.read().await, Ok(4));
     }
@@ -638,10 +670,10 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.read().await }
         });
-        until(|| d.readers_waiting() == 1).await;
+        until(|| d.waiting_for(Readiness::Readable) == 1).await;
         d.set_nonblocking(true);
         d.write(0).await.unwrap(); // wakes it: it re-checks and waits again
-        until(|| d.readers_waiting() == 1).await;
+        until(|| d.waiting_for(Readiness::Readable) == 1).await;
         assert!(!reader.is_finished());
         d.write(6).await.unwrap();
         assert_eq!(reader.await.unwrap(), Ok(6));
@@ -652,19 +684,19 @@ mod tests {
         let (_fd, d) = description(0, CreateFlags::default());
         let readable = tokio::spawn({
             let d = Arc::clone(&d);
-            async move { d.readable().await }
+            async move { d.ready(Readiness::Readable).await }
         });
-        until(|| d.readers_waiting() == 1).await;
+        until(|| d.waiting_for(Readiness::Readable) == 1).await;
         d.write(1).await.unwrap();
         readable.await.unwrap();
-        d.readable().await; // still readable: nothing read it
-        d.writable().await;
+        d.ready(Readiness::Readable).await; // still readable: nothing read it
+        d.ready(Readiness::Writable).await;
         d.write(MAX_COUNT - 1).await.unwrap();
         let writable = tokio::spawn({
             let d = Arc::clone(&d);
-            async move { d.writable().await }
+            async move { d.ready(Readiness::Writable).await }
         });
-        until(|| d.writers_waiting() == 1).await;
+        until(|| d.waiting_for(Readiness::Writable) == 1).await;
         assert!(!writable.is_finished());
         d.try_read().unwrap();
         writable.await.unwrap();

@@ -87,11 +87,18 @@ impl DescriptionTable {
             return Err(Errno::Nfile);
         }
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let description = Arc::new(Description::new(
+        // The table registers the description and frees its slot when the
+        // last reference goes; the description knows nothing of tables.
+        let table = Arc::downgrade(&self.inner);
+        let description = Arc::new(Description::registered(
             id,
             initval,
             flags,
-            Arc::downgrade(&self.inner),
+            Box::new(move |id| {
+                if let Some(table) = table.upgrade() {
+                    table.release(id);
+                }
+            }),
         ));
         live.insert(id, Arc::downgrade(&description));
         drop(live);

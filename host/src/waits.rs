@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::description::Description;
+use crate::description::{Description, Readiness};
 use crate::ParkObserver;
 
 /// At most this many distinct waits of one stuck guest are named in its
@@ -40,6 +40,15 @@ pub enum Interest {
     Writable,
 }
 
+impl From<Readiness> for Interest {
+    fn from(readiness: Readiness) -> Self {
+        match readiness {
+            Readiness::Readable => Interest::Readable,
+            Readiness::Writable => Interest::Writable,
+        }
+    }
+}
+
 /// One parked operation: the description and what it waits for there.
 #[derive(Clone)]
 pub struct Waiting {
@@ -54,9 +63,9 @@ impl Waiting {
     pub fn could_proceed(&self) -> bool {
         let d = &self.description;
         match self.interest {
-            Interest::Read | Interest::Readable => d.is_readable(),
+            Interest::Read | Interest::Readable => d.is_ready(Readiness::Readable),
             Interest::Write(value) => d.has_room_for(value),
-            Interest::Writable => d.is_writable(),
+            Interest::Writable => d.is_ready(Readiness::Writable),
         }
     }
 

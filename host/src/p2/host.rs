@@ -8,7 +8,7 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use super::bindings::{preopens, types};
-use crate::description::Description;
+use crate::description::{Description, Readiness};
 use crate::waits::{GuestWaits, Interest};
 use crate::{Descriptor, EventfdCtxView};
 
@@ -66,21 +66,21 @@ impl EventfdCtxView<'_> {
     pub(crate) fn subscribe(
         &mut self,
         fd: Resource<Descriptor>,
-        direction: Direction,
+        readiness: Readiness,
     ) -> wasmtime::Result<Resource<DynPollable>> {
         let description = Arc::clone(self.description(&fd)?);
         let waits = self.ctx.waits.clone();
         // A child of the descriptor, as wasi:io pollables are children of
         // their stream: the guest must drop it before the descriptor.
-        let readiness = self.table.push_child(
-            Readiness {
+        let pollable = self.table.push_child(
+            ReadinessPollable {
                 description,
-                direction,
+                readiness,
                 waits,
             },
             &fd,
         )?;
-        wasmtime_wasi::p2::subscribe(self.table, readiness)
+        wasmtime_wasi::p2::subscribe(self.table, pollable)
     }
 }
 
@@ -155,7 +155,7 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<Resource<DynPollable>> {
         let _span = tracing::debug_span!("subscribe-readable", fd = fd.rep()).entered();
-        self.subscribe(fd, Direction::Readable)
+        self.subscribe(fd, Readiness::Readable)
     }
 
     async fn subscribe_writable(
@@ -163,7 +163,7 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<Resource<DynPollable>> {
         let _span = tracing::debug_span!("subscribe-writable", fd = fd.rep()).entered();
-        self.subscribe(fd, Direction::Writable)
+        self.subscribe(fd, Readiness::Writable)
     }
 
     async fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {
@@ -179,36 +179,22 @@ impl preopens::Host for EventfdCtxView<'_> {
     }
 }
 
-/// Which readiness a pollable waits for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Direction {
-    Readable,
-    Writable,
-}
-
 /// The object behind a `subscribe-readable` / `subscribe-writable` pollable.
-struct Readiness {
+struct ReadinessPollable {
     description: Arc<Description>,
-    direction: Direction,
+    readiness: Readiness,
     /// The guest's place in the wait graph, if its waits are recorded.
     waits: Option<Arc<GuestWaits>>,
 }
 
 #[async_trait::async_trait]
-impl Pollable for Readiness {
+impl Pollable for ReadinessPollable {
     async fn ready(&mut self) {
-        let interest = match self.direction {
-            Direction::Readable => Interest::Readable,
-            Direction::Writable => Interest::Writable,
-        };
         let description = &self.description;
         let observer = self
             .waits
             .as_deref()
-            .map(|waits| waits.observer(description, interest));
-        match self.direction {
-            Direction::Readable => description.readable_observed(&observer).await,
-            Direction::Writable => description.writable_observed(&observer).await,
-        }
+            .map(|waits| waits.observer(description, self.readiness.into()));
+        description.ready_observed(self.readiness, &observer).await
     }
 }

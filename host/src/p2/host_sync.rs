@@ -8,9 +8,9 @@ use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::runtime::in_tokio;
 
 use super::bindings::sync::{preopens, types};
-use super::host::{wit_conversions, Direction};
+use super::host::wit_conversions;
 use crate::waits::Interest;
-use crate::{Descriptor, EventfdCtxView};
+use crate::{Descriptor, EventfdCtxView, Readiness};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 
@@ -65,14 +65,14 @@ impl types::HostEventfd for EventfdCtxView<'_> {
         &mut self,
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<Resource<DynPollable>> {
-        self.subscribe(fd, Direction::Readable)
+        self.subscribe(fd, Readiness::Readable)
     }
 
     fn subscribe_writable(
         &mut self,
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<Resource<DynPollable>> {
-        self.subscribe(fd, Direction::Writable)
+        self.subscribe(fd, Readiness::Writable)
     }
 
     fn drop(&mut self, fd: Resource<Descriptor>) -> wasmtime::Result<()> {

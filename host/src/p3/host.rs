@@ -15,7 +15,7 @@ use std::sync::Arc;
 use wasmtime::component::{Accessor, Resource};
 
 use super::bindings::{async_preopens, async_types};
-use crate::{Description, Descriptor, Eventfd, EventfdCtxView};
+use crate::{Description, Descriptor, Eventfd, EventfdCtxView, Readiness};
 
 type GuestResult<T> = wasmtime::Result<Result<T, async_types::ErrorCode>>;
 
@@ -50,7 +50,7 @@ impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<()> {
         let description = description(accessor, &fd)?;
-        description.readable().await;
+        description.ready(Readiness::Readable).await;
         Ok(())
     }
 
@@ -59,7 +59,7 @@ impl<T> async_types::HostEventfdWithStore<T> for Eventfd {
         fd: Resource<Descriptor>,
     ) -> wasmtime::Result<()> {
         let description = description(accessor, &fd)?;
-        description.writable().await;
+        description.ready(Readiness::Writable).await;
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ use wasmtime::{Caller, Linker, Memory};
 use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
 use crate::waits::{Interest, Waiting};
 use crate::Readiness;
-use crate::{Descriptor, EventfdView};
+use crate::{Descriptor, EventfdCtx};
 
 /// The import module name.
 pub const MODULE: &str = "wasi_eventfd";
@@ -139,28 +139,38 @@ impl FdTable {
     }
 }
 
+/// How the integer-fd ABI finds a guest's context in its store's data.
+pub type GetCtx<T> = fn(&mut T) -> &mut EventfdCtx;
+
 /// Adds the `wasi_eventfd` import module to a core-module `linker`, for
-/// stores driven with wasmtime's async API. The store data's
-/// [`EventfdView`] gives each guest its [`FdTable`] and preopens.
-pub fn add_to_linker_async<T: EventfdView + 'static>(
+/// stores driven with wasmtime's async API. `get` finds each guest's
+/// [`EventfdCtx`] (its [`FdTable`] and preopens) in the store's data, as
+/// `wasmtime_wasi::p1::add_to_linker_async` finds its `WasiP1Ctx`: a core
+/// module holds integer fds, so no `ResourceTable` is involved.
+///
+/// ```ignore
+/// wasi_eventfd::abi::add_to_linker_async(&mut linker, |state: &mut MyState| &mut state.eventfd)?;
+/// ```
+pub fn add_to_linker_async<T: Send + 'static>(
     linker: &mut Linker<T>,
+    get: GetCtx<T>,
 ) -> wasmtime::Result<()> {
     linker.func_wrap(
         MODULE,
         "eventfd",
-        |mut caller: Caller<'_, T>, initval: i32, flags: i32| {
+        move |mut caller: Caller<'_, T>, initval: i32, flags: i32| {
             let _span = tracing::debug_span!("eventfd", initval, flags).entered();
             // initval is an unsigned int in C: reinterpret the bits.
-            result(eventfd(&mut caller, initval as u32, flags as u32))
+            result(eventfd(&mut caller, get, initval as u32, flags as u32))
         },
     )?;
     linker.func_wrap_async(
         MODULE,
         "read",
-        |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
+        move |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
             let span = tracing::debug_span!("read", fd, buf, len);
             Box::new(
-                async move { result(read(&mut caller, fd, buf as u32, len as u32).await) }
+                async move { result(read(&mut caller, get, fd, buf as u32, len as u32).await) }
                     .instrument(span),
             )
         },
@@ -168,21 +178,25 @@ pub fn add_to_linker_async<T: EventfdView + 'static>(
     linker.func_wrap_async(
         MODULE,
         "write",
-        |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
+        move |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
             let span = tracing::debug_span!("write", fd, buf, len);
             Box::new(
-                async move { result(write(&mut caller, fd, buf as u32, len as u32).await) }
+                async move { result(write(&mut caller, get, fd, buf as u32, len as u32).await) }
                     .instrument(span),
             )
         },
     )?;
-    linker.func_wrap(MODULE, "close", |mut caller: Caller<'_, T>, fd: i32| {
-        let _span = tracing::debug_span!("close", fd).entered();
-        result(fds(&mut caller).remove(fd).map(|_| 0))
-    })?;
-    linker.func_wrap(MODULE, "dup", |mut caller: Caller<'_, T>, fd: i32| {
+    linker.func_wrap(
+        MODULE,
+        "close",
+        move |mut caller: Caller<'_, T>, fd: i32| {
+            let _span = tracing::debug_span!("close", fd).entered();
+            result(fds(&mut caller, get).remove(fd).map(|_| 0))
+        },
+    )?;
+    linker.func_wrap(MODULE, "dup", move |mut caller: Caller<'_, T>, fd: i32| {
         let _span = tracing::debug_span!("dup", fd).entered();
-        let ctx = caller.data_mut().eventfd().ctx;
+        let ctx = get(caller.data_mut());
         let dup = ctx.fds.get(fd).map(Descriptor::dup);
         result(dup.and_then(|dup| {
             ctx.check_descriptor_limit()?;
@@ -192,18 +206,18 @@ pub fn add_to_linker_async<T: EventfdView + 'static>(
     linker.func_wrap(
         MODULE,
         "fcntl",
-        |mut caller: Caller<'_, T>, fd: i32, cmd: i32, arg: i32| {
+        move |mut caller: Caller<'_, T>, fd: i32, cmd: i32, arg: i32| {
             let _span = tracing::debug_span!("fcntl", fd, cmd, arg).entered();
-            result(fcntl(fds(&mut caller), fd, cmd, arg))
+            result(fcntl(fds(&mut caller, get), fd, cmd, arg))
         },
     )?;
     linker.func_wrap_async(
         MODULE,
         "poll",
-        |mut caller: Caller<'_, T>, (ptr, nfds, timeout): (i32, i32, i32)| {
+        move |mut caller: Caller<'_, T>, (ptr, nfds, timeout): (i32, i32, i32)| {
             let span = tracing::debug_span!("poll", ptr, nfds, timeout);
             Box::new(
-                async move { result(poll(&mut caller, ptr as u32, nfds as u32, timeout).await) }
+                async move { result(poll(&mut caller, get, ptr as u32, nfds as u32, timeout).await) }
                     .instrument(span),
             )
         },
@@ -211,9 +225,9 @@ pub fn add_to_linker_async<T: EventfdView + 'static>(
     linker.func_wrap(
         MODULE,
         "preopen",
-        |mut caller: Caller<'_, T>, name: i32, len: i32| {
+        move |mut caller: Caller<'_, T>, name: i32, len: i32| {
             let _span = tracing::debug_span!("preopen", name, len).entered();
-            result(preopen(&mut caller, name as u32, len as u32))
+            result(preopen(&mut caller, get, name as u32, len as u32))
         },
     )?;
     Ok(())
@@ -226,32 +240,34 @@ fn result(result: Result<i32, Errno>) -> i32 {
     value
 }
 
-fn fds<'a, T: EventfdView>(caller: &'a mut Caller<'_, T>) -> &'a mut FdTable {
-    &mut caller.data_mut().eventfd().ctx.fds
+fn fds<'a, T>(caller: &'a mut Caller<'_, T>, get: GetCtx<T>) -> &'a mut FdTable {
+    &mut get(caller.data_mut()).fds
 }
 
-fn description<T: EventfdView>(
+fn description<T>(
     caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
     fd: i32,
 ) -> Result<Arc<Description>, Errno> {
-    Ok(Arc::clone(fds(caller).get(fd)?.description()))
+    Ok(Arc::clone(fds(caller, get).get(fd)?.description()))
 }
 
 /// The guest's exported memory and the byte range `[ptr, ptr + len)` in it,
 /// or `EFAULT` when there is no memory or the range is not inside it.
-fn memory_range<T: EventfdView>(
+fn memory_range<T>(
     caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
     ptr: u32,
     len: u32,
 ) -> Result<(Memory, usize), Errno> {
-    let memory = match fds(caller).memory {
+    let memory = match fds(caller, get).memory {
         Some(memory) => memory,
         None => {
             let memory = caller
                 .get_export("memory")
                 .and_then(|export| export.into_memory())
                 .ok_or(Errno::Fault)?;
-            fds(caller).memory = Some(memory);
+            fds(caller, get).memory = Some(memory);
             memory
         }
     };
@@ -262,32 +278,34 @@ fn memory_range<T: EventfdView>(
     Ok((memory, ptr as usize))
 }
 
-fn eventfd<T: EventfdView>(
+fn eventfd<T>(
     caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
     initval: u32,
     flags: u32,
 ) -> Result<i32, Errno> {
     let flags = CreateFlags::from_bits(flags)?;
-    let ctx = caller.data_mut().eventfd().ctx;
+    let ctx = get(caller.data_mut());
     ctx.check_descriptor_limit()?;
     let descriptor = ctx.table.create(initval, flags)?;
     Ok(ctx.fds.insert(descriptor))
 }
 
-async fn read<T: EventfdView>(
+async fn read<T>(
     caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
     fd: i32,
     buf: u32,
     len: u32,
 ) -> Result<i32, Errno> {
-    let description = description(caller, fd)?;
+    let description = description(caller, get, fd)?;
     if len < 8 {
         return Err(Errno::Inval);
     }
     // Checked before the read, so a bad buffer never consumes the count.
-    let (memory, at) = memory_range(caller, buf, len)?;
+    let (memory, at) = memory_range(caller, get, buf, len)?;
     let value = {
-        let ctx = caller.data_mut().eventfd().ctx;
+        let ctx = get(caller.data_mut());
         let observer = ctx.observer(&description, Interest::Read);
         description.read_observed(&observer).await?
     };
@@ -298,23 +316,24 @@ async fn read<T: EventfdView>(
     Ok(8)
 }
 
-async fn write<T: EventfdView>(
+async fn write<T>(
     caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
     fd: i32,
     buf: u32,
     len: u32,
 ) -> Result<i32, Errno> {
-    let description = description(caller, fd)?;
+    let description = description(caller, get, fd)?;
     if len != 8 {
         return Err(Errno::Inval);
     }
-    let (memory, at) = memory_range(caller, buf, len)?;
+    let (memory, at) = memory_range(caller, get, buf, len)?;
     let mut bytes = [0; 8];
     memory
         .read(&*caller, at, &mut bytes)
         .map_err(|_| Errno::Fault)?;
     let value = u64::from_le_bytes(bytes);
-    let ctx = caller.data_mut().eventfd().ctx;
+    let ctx = get(caller.data_mut());
     let observer = ctx.observer(&description, Interest::Write(value));
     description.write_observed(value, &observer).await?;
     Ok(8)
@@ -340,14 +359,19 @@ fn fcntl(fds: &mut FdTable, fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
     }
 }
 
-fn preopen<T: EventfdView>(caller: &mut Caller<'_, T>, name: u32, len: u32) -> Result<i32, Errno> {
-    let (memory, at) = memory_range(caller, name, len)?;
+fn preopen<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
+    name: u32,
+    len: u32,
+) -> Result<i32, Errno> {
+    let (memory, at) = memory_range(caller, get, name, len)?;
     let name = memory
         .data(&*caller)
         .get(at..at + len as usize)
         .ok_or(Errno::Fault)?
         .to_vec();
-    let ctx = caller.data_mut().eventfd().ctx;
+    let ctx = get(caller.data_mut());
     let dup = ctx
         .preopens
         .iter()
@@ -423,8 +447,9 @@ fn interests(entries: &[PollEntry]) -> Vec<Waiting> {
     interests
 }
 
-async fn poll<T: EventfdView>(
+async fn poll<T>(
     caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
     ptr: u32,
     nfds: u32,
     timeout_ms: i32,
@@ -432,7 +457,7 @@ async fn poll<T: EventfdView>(
     if nfds > MAX_POLL_FDS {
         return Err(Errno::Inval);
     }
-    let (memory, base) = memory_range(caller, ptr, nfds * POLLFD_SIZE)?;
+    let (memory, base) = memory_range(caller, get, ptr, nfds * POLLFD_SIZE)?;
     let mut entries = Vec::with_capacity(nfds as usize);
     for i in 0..nfds as usize {
         let at = base + i * POLLFD_SIZE as usize;
@@ -445,12 +470,12 @@ async fn poll<T: EventfdView>(
         let target = if fd < 0 {
             PollTarget::Ignored
         } else {
-            description(caller, fd).map_or(PollTarget::Bad, PollTarget::Eventfd)
+            description(caller, get, fd).map_or(PollTarget::Bad, PollTarget::Eventfd)
         };
         entries.push(PollEntry { at, events, target });
     }
     let interests = interests(&entries);
-    let waits = caller.data_mut().eventfd().ctx.waits.clone();
+    let waits = get(caller.data_mut()).waits.clone();
 
     let deadline = u64::try_from(timeout_ms)
         .ok()

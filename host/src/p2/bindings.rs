@@ -3,7 +3,7 @@
 //! For world `imports` (`types`, `preopens`) every import is `async`, so
 //! that a read or write that has to wait suspends the calling guest (its
 //! fiber) instead of a host thread. The host calls make their own `debug`
-//! spans ([`super::host`]): bindgen's `tracing` option wraps every call in
+//! spans (in `p2/host.rs`): bindgen's `tracing` option wraps every call in
 //! spans and events that cost a fifth of an eventfd call even when no one
 //! listens.
 //!

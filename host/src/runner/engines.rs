@@ -72,7 +72,7 @@ impl Engines {
         wasmtime_wasi::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| {
             &mut s.p1
         })?;
-        crate::abi::add_to_linker_async(&mut core_linker)?;
+        crate::abi::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| &mut s.eventfd)?;
         Ok(Engines {
             engine,
             linker,

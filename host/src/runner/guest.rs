@@ -138,22 +138,12 @@ impl EventfdView for GuestState {
 }
 
 /// The store data of one core-module guest: WASI preview 1 and the
-/// integer-fd eventfd ABI ([`crate::abi`]).
+/// integer-fd eventfd ABI ([`crate::abi`]), each with its own context, as
+/// wasmtime keeps `WasiP1Ctx` apart (integer fds need no resource table).
 pub struct CoreGuestState {
     pub(super) p1: WasiP1Ctx,
     pub(super) eventfd: EventfdCtx,
-    /// Unused by core modules, which hold integer fds; the view requires one.
-    pub(super) table: ResourceTable,
     pub(super) limits: GuestLimits,
-}
-
-impl EventfdView for CoreGuestState {
-    fn eventfd(&mut self) -> EventfdCtxView<'_> {
-        EventfdCtxView {
-            ctx: &mut self.eventfd,
-            table: &mut self.table,
-        }
-    }
 }
 
 /// Bounds what one guest may allocate: its linear memories and its tables

@@ -198,7 +198,6 @@ impl Runner {
                     CoreGuestState {
                         p1: wasi.build_p1(),
                         eventfd,
-                        table,
                         limits,
                     },
                 ),

@@ -92,30 +92,30 @@ impl FdTable {
     }
 
     /// The descriptor numbered `fd`, or `EBADF`.
-    pub fn get(&self, fd: i32) -> Result<&Descriptor, Errno> {
-        let index = usize::try_from(fd).map_err(|_| Errno::Badf)?;
+    pub fn get(&self, fd: i32) -> Result<&Descriptor, AbiErrno> {
+        let index = usize::try_from(fd).map_err(|_| AbiErrno::Badf)?;
         self.slots
             .get(index)
             .and_then(Option::as_ref)
-            .ok_or(Errno::Badf)
+            .ok_or(AbiErrno::Badf)
     }
 
-    fn get_mut(&mut self, fd: i32) -> Result<&mut Descriptor, Errno> {
-        let index = usize::try_from(fd).map_err(|_| Errno::Badf)?;
+    fn get_mut(&mut self, fd: i32) -> Result<&mut Descriptor, AbiErrno> {
+        let index = usize::try_from(fd).map_err(|_| AbiErrno::Badf)?;
         self.slots
             .get_mut(index)
             .and_then(Option::as_mut)
-            .ok_or(Errno::Badf)
+            .ok_or(AbiErrno::Badf)
     }
 
     /// Takes the descriptor numbered `fd` out of the table, or `EBADF`.
-    pub fn remove(&mut self, fd: i32) -> Result<Descriptor, Errno> {
-        let index = usize::try_from(fd).map_err(|_| Errno::Badf)?;
+    pub fn remove(&mut self, fd: i32) -> Result<Descriptor, AbiErrno> {
+        let index = usize::try_from(fd).map_err(|_| AbiErrno::Badf)?;
         let descriptor = self
             .slots
             .get_mut(index)
             .and_then(Option::take)
-            .ok_or(Errno::Badf)?;
+            .ok_or(AbiErrno::Badf)?;
         self.open -= 1;
         self.free.insert(index);
         // Free slots at the end go, so that `free` holds only numbers below
@@ -136,6 +136,39 @@ impl FdTable {
     /// Whether no descriptor is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The ABI's errors: the semantics' [`Errno`]s, and those only an
+/// integer-fd ABI has (components get handles that wasmtime checks, and
+/// pass no pointers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AbiErrno {
+    /// An error of the eventfd itself, or of a limit.
+    Eventfd(Errno),
+    /// `EBADF`: no such descriptor.
+    Badf,
+    /// `EFAULT`: a buffer outside the guest's memory.
+    Fault,
+    /// `ENOENT`: no preopen of that name.
+    Noent,
+}
+
+impl AbiErrno {
+    /// The Linux errno number (`EBADF` is 9, and so on).
+    pub fn raw(self) -> i32 {
+        match self {
+            AbiErrno::Eventfd(errno) => errno.raw(),
+            AbiErrno::Badf => 9,
+            AbiErrno::Fault => 14,
+            AbiErrno::Noent => 2,
+        }
+    }
+}
+
+impl From<Errno> for AbiErrno {
+    fn from(errno: Errno) -> Self {
+        AbiErrno::Eventfd(errno)
     }
 }
 
@@ -234,7 +267,7 @@ pub fn add_to_linker_async<T: Send + 'static>(
 }
 
 /// Folds a result into the ABI's `i32`: the value, or `-errno`.
-fn result(result: Result<i32, Errno>) -> i32 {
+fn result(result: Result<i32, AbiErrno>) -> i32 {
     let value = result.unwrap_or_else(|errno| -errno.raw());
     tracing::debug!(result = value);
     value
@@ -248,7 +281,7 @@ fn description<T>(
     caller: &mut Caller<'_, T>,
     get: GetCtx<T>,
     fd: i32,
-) -> Result<Arc<Description>, Errno> {
+) -> Result<Arc<Description>, AbiErrno> {
     Ok(Arc::clone(fds(caller, get).get(fd)?.description()))
 }
 
@@ -259,21 +292,21 @@ fn memory_range<T>(
     get: GetCtx<T>,
     ptr: u32,
     len: u32,
-) -> Result<(Memory, usize), Errno> {
+) -> Result<(Memory, usize), AbiErrno> {
     let memory = match fds(caller, get).memory {
         Some(memory) => memory,
         None => {
             let memory = caller
                 .get_export("memory")
                 .and_then(|export| export.into_memory())
-                .ok_or(Errno::Fault)?;
+                .ok_or(AbiErrno::Fault)?;
             fds(caller, get).memory = Some(memory);
             memory
         }
     };
     let end = u64::from(ptr) + u64::from(len);
     if end > memory.data_size(&*caller) as u64 {
-        return Err(Errno::Fault);
+        return Err(AbiErrno::Fault);
     }
     Ok((memory, ptr as usize))
 }
@@ -283,7 +316,7 @@ fn eventfd<T>(
     get: GetCtx<T>,
     initval: u32,
     flags: u32,
-) -> Result<i32, Errno> {
+) -> Result<i32, AbiErrno> {
     let flags = CreateFlags::from_bits(flags)?;
     let ctx = get(caller.data_mut());
     ctx.check_descriptor_limit()?;
@@ -297,10 +330,10 @@ async fn read<T>(
     fd: i32,
     buf: u32,
     len: u32,
-) -> Result<i32, Errno> {
+) -> Result<i32, AbiErrno> {
     let description = description(caller, get, fd)?;
     if len < 8 {
-        return Err(Errno::Inval);
+        return Err(Errno::Inval.into());
     }
     // Checked before the read, so a bad buffer never consumes the count.
     let (memory, at) = memory_range(caller, get, buf, len)?;
@@ -312,7 +345,7 @@ async fn read<T>(
     // Wasm memories never shrink, so the range checked above still fits.
     memory
         .write(&mut *caller, at, &value.to_le_bytes())
-        .map_err(|_| Errno::Fault)?;
+        .map_err(|_| AbiErrno::Fault)?;
     Ok(8)
 }
 
@@ -322,16 +355,16 @@ async fn write<T>(
     fd: i32,
     buf: u32,
     len: u32,
-) -> Result<i32, Errno> {
+) -> Result<i32, AbiErrno> {
     let description = description(caller, get, fd)?;
     if len != 8 {
-        return Err(Errno::Inval);
+        return Err(Errno::Inval.into());
     }
     let (memory, at) = memory_range(caller, get, buf, len)?;
     let mut bytes = [0; 8];
     memory
         .read(&*caller, at, &mut bytes)
-        .map_err(|_| Errno::Fault)?;
+        .map_err(|_| AbiErrno::Fault)?;
     let value = u64::from_le_bytes(bytes);
     let ctx = get(caller.data_mut());
     let observer = ctx.observer(&description, Interest::Write(value));
@@ -339,7 +372,7 @@ async fn write<T>(
     Ok(8)
 }
 
-fn fcntl(fds: &mut FdTable, fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
+fn fcntl(fds: &mut FdTable, fd: i32, cmd: i32, arg: i32) -> Result<i32, AbiErrno> {
     let descriptor = fds.get_mut(fd)?;
     match cmd {
         F_GETFD => Ok(if descriptor.cloexec() { FD_CLOEXEC } else { 0 }),
@@ -355,7 +388,7 @@ fn fcntl(fds: &mut FdTable, fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
             descriptor.set_nonblocking(arg & O_NONBLOCK != 0);
             Ok(0)
         }
-        _ => Err(Errno::Inval),
+        _ => Err(Errno::Inval.into()),
     }
 }
 
@@ -364,12 +397,12 @@ fn preopen<T>(
     get: GetCtx<T>,
     name: u32,
     len: u32,
-) -> Result<i32, Errno> {
+) -> Result<i32, AbiErrno> {
     let (memory, at) = memory_range(caller, get, name, len)?;
     let name = memory
         .data(&*caller)
         .get(at..at + len as usize)
-        .ok_or(Errno::Fault)?
+        .ok_or(AbiErrno::Fault)?
         .to_vec();
     let ctx = get(caller.data_mut());
     let dup = ctx
@@ -377,7 +410,7 @@ fn preopen<T>(
         .iter()
         .find(|(preopen, _)| preopen.as_bytes() == name)
         .map(|(_, descriptor)| descriptor.dup())
-        .ok_or(Errno::Noent)?;
+        .ok_or(AbiErrno::Noent)?;
     ctx.check_descriptor_limit()?;
     Ok(ctx.fds.insert(dup))
 }
@@ -453,9 +486,9 @@ async fn poll<T>(
     ptr: u32,
     nfds: u32,
     timeout_ms: i32,
-) -> Result<i32, Errno> {
+) -> Result<i32, AbiErrno> {
     if nfds > MAX_POLL_FDS {
-        return Err(Errno::Inval);
+        return Err(Errno::Inval.into());
     }
     let (memory, base) = memory_range(caller, get, ptr, nfds * POLLFD_SIZE)?;
     let mut entries = Vec::with_capacity(nfds as usize);
@@ -464,7 +497,7 @@ async fn poll<T>(
         let mut raw = [0u8; 8];
         memory
             .read(&*caller, at, &mut raw)
-            .map_err(|_| Errno::Fault)?;
+            .map_err(|_| AbiErrno::Fault)?;
         let fd = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
         let events = i16::from_le_bytes([raw[4], raw[5]]);
         let target = if fd < 0 {
@@ -524,7 +557,7 @@ async fn poll<T>(
     for (entry, revents) in entries.iter().zip(&revents) {
         memory
             .write(&mut *caller, entry.at + 6, &revents.to_le_bytes())
-            .map_err(|_| Errno::Fault)?;
+            .map_err(|_| AbiErrno::Fault)?;
     }
     let ready = revents.iter().filter(|&&r| r != 0).count();
     Ok(i32::try_from(ready).unwrap_or(i32::MAX))
@@ -542,14 +575,14 @@ mod tests {
         let fd = |fds: &mut FdTable| fds.insert(table.create(0, CreateFlags::default()).unwrap());
         assert_eq!([fd(&mut fds), fd(&mut fds), fd(&mut fds)], [0, 1, 2]);
         fds.remove(1).unwrap();
-        assert_eq!(fds.get(1).map(|_| ()), Err(Errno::Badf));
+        assert_eq!(fds.get(1).map(|_| ()), Err(AbiErrno::Badf));
         assert_eq!(fd(&mut fds), 1);
         fds.remove(2).unwrap();
         fds.remove(1).unwrap();
         assert_eq!(fds.len(), 1);
         assert_eq!(fd(&mut fds), 1);
-        assert_eq!(fds.remove(-1).map(|_| ()), Err(Errno::Badf));
-        assert_eq!(fds.remove(7).map(|_| ()), Err(Errno::Badf));
+        assert_eq!(fds.remove(-1).map(|_| ()), Err(AbiErrno::Badf));
+        assert_eq!(fds.remove(7).map(|_| ()), Err(AbiErrno::Badf));
         drop(fds);
         assert!(table.is_empty(), "dropping the table closes every fd");
     }
@@ -598,7 +631,7 @@ mod tests {
         assert_eq!(fcntl(&mut fds, a, F_GETFL, 0), Ok(O_RDWR | O_NONBLOCK));
         assert_eq!(fcntl(&mut fds, a, F_SETFD, 0), Ok(0));
         assert_eq!(fcntl(&mut fds, a, F_GETFD, 0), Ok(0));
-        assert_eq!(fcntl(&mut fds, a, 1234, 0), Err(Errno::Inval));
-        assert_eq!(fcntl(&mut fds, 9, F_GETFD, 0), Err(Errno::Badf));
+        assert_eq!(fcntl(&mut fds, a, 1234, 0), Err(Errno::Inval.into()));
+        assert_eq!(fcntl(&mut fds, 9, F_GETFD, 0), Err(AbiErrno::Badf));
     }
 }

@@ -35,12 +35,6 @@ pub enum Errno {
     Mfile,
     /// `ENFILE`: the host holds as many descriptions as it may.
     Nfile,
-    /// `EBADF`: no such descriptor (integer-fd ABI only).
-    Badf,
-    /// `EFAULT`: a buffer outside the guest's memory (integer-fd ABI only).
-    Fault,
-    /// `ENOENT`: no preopen of that name (integer-fd ABI only).
-    Noent,
 }
 
 impl Errno {
@@ -51,9 +45,6 @@ impl Errno {
             Errno::Again => 11,
             Errno::Mfile => 24,
             Errno::Nfile => 23,
-            Errno::Badf => 9,
-            Errno::Fault => 14,
-            Errno::Noent => 2,
         }
     }
 }
@@ -65,9 +56,6 @@ impl std::fmt::Display for Errno {
             Errno::Again => "operation would block (EAGAIN)",
             Errno::Mfile => "too many descriptors (EMFILE)",
             Errno::Nfile => "too many descriptions (ENFILE)",
-            Errno::Badf => "bad descriptor (EBADF)",
-            Errno::Fault => "bad address (EFAULT)",
-            Errno::Noent => "no such eventfd (ENOENT)",
         })
     }
 }

@@ -27,10 +27,6 @@ macro_rules! wit_conversions {
                     Errno::Again => $wit::ErrorCode::WouldBlock,
                     Errno::Mfile => $wit::ErrorCode::TooManyDescriptors,
                     Errno::Nfile => $wit::ErrorCode::TooManyDescriptions,
-                    // Only the integer-fd ABI has these; a component cannot
-                    // reach them (wasmtime checks its handles, it passes no
-                    // pointers).
-                    Errno::Badf | Errno::Fault | Errno::Noent => $wit::ErrorCode::InvalidArgument,
                 }
             }
         }

@@ -426,7 +426,7 @@ fn path_arg(path: &Path) -> String {
 }
 
 fn binary_pair_component(pairs: u64) -> f64 {
-    let guest = path_arg(&guests::guest("bench_pair_out"));
+    let guest = path_arg(&guests::guest("bench_pair"));
     binary_elapsed(&["run".into(), guest, pairs.to_string()]) / pairs as f64
 }
 
@@ -444,7 +444,7 @@ fn binary_ping_pong(round_trips: u64) -> f64 {
         "pong=0",
         "--with",
         &path_arg(&guests::guest("bench_pong")),
-        &path_arg(&guests::guest("bench_ping_out")),
+        &path_arg(&guests::guest("bench_ping")),
         &round_trips.to_string(),
     ];
     binary_elapsed(&args.map(String::from)) / round_trips as f64

@@ -28,6 +28,17 @@ pub fn preopen(name: &str) -> Eventfd {
         .unwrap_or_else(|_| panic!("the host shares no eventfd named `{name}`"))
 }
 
+/// Reports a benchmark's elapsed nanoseconds: on stdout as `elapsed_ns NS`
+/// (for runs through the `wasi-eventfd` binary), and added to the
+/// preopened eventfd `result` when the host shares one (for the
+/// benchmark's in-process runs, whose output is discarded).
+pub fn report_elapsed(nanos: u64) {
+    println!("elapsed_ns {nanos}");
+    if let Some((result, _)) = get_eventfds().into_iter().find(|(_, name)| name == "result") {
+        result.write(nanos).expect("report into `result`");
+    }
+}
+
 /// The guest's arguments after `argv[0]`.
 pub fn args() -> Vec<String> {
     std::env::args().skip(1).collect()

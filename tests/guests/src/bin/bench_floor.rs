@@ -1,7 +1,7 @@
 //! Benchmark guest for the floor row: `bench_floor N` times N iterations
 //! of two calls of a do-nothing host function with the signature of
 //! `eventfd.read` (`host/benches/floor.wit`) and prints `elapsed_ns NS`.
-//! Its loop is `bench_pair_out`'s, with the floor's call in place of each
+//! Its loop is `bench_pair`'s, with the floor's call in place of each
 //! eventfd call.
 
 use std::time::Instant;

@@ -355,7 +355,7 @@ pub struct GuestWaits {
 
 impl GuestWaits {
     /// Applies `f` to the guest's entry, keeping the graph's count of stuck
-    /// guests, and wakes the deadlock check if the guest became stuck.
+    /// guests, and wakes the deadlock check if that made every guest stuck.
     fn change<R>(&self, f: impl FnOnce(&mut GuestEntry) -> R) -> Option<R> {
         let mut state = self.graph.state();
         let entry = state.guests.get_mut(&self.id)?;
@@ -367,8 +367,12 @@ impl GuestWaits {
             (true, false) => state.stuck = state.stuck.saturating_sub(1),
             _ => {}
         }
+        // A deadlock needs every guest stuck: only the change that makes
+        // them all stuck is worth waking the check for (guests that wake
+        // each other, one stuck at a time, never pay for it).
+        let all_stuck = is_stuck && !was_stuck && state.stuck >= state.guests.len();
         drop(state);
-        if is_stuck && !was_stuck {
+        if all_stuck {
             self.graph.changed.notify_waiters();
         }
         Some(result)

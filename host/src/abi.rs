@@ -230,11 +230,11 @@ pub fn add_to_linker_async<T: Send + 'static>(
     linker.func_wrap(MODULE, "dup", move |mut caller: Caller<'_, T>, fd: i32| {
         let _span = tracing::debug_span!("dup", fd).entered();
         let ctx = get(caller.data_mut());
-        let dup = ctx.fds.get(fd).map(Descriptor::dup);
-        result(dup.and_then(|dup| {
-            ctx.check_descriptor_limit()?;
-            Ok(ctx.fds.insert(dup))
-        }))
+        let dup = match ctx.fds.get(fd) {
+            Ok(descriptor) => ctx.dup_descriptor(descriptor).map_err(AbiErrno::from),
+            Err(errno) => Err(errno),
+        };
+        result(dup.map(|dup| ctx.fds.insert(dup)))
     })?;
     linker.func_wrap(
         MODULE,
@@ -319,8 +319,7 @@ fn eventfd<T>(
 ) -> Result<i32, AbiErrno> {
     let flags = CreateFlags::from_bits(flags)?;
     let ctx = get(caller.data_mut());
-    ctx.check_descriptor_limit()?;
-    let descriptor = ctx.table.create(initval, flags)?;
+    let descriptor = ctx.new_descriptor(initval, flags)?;
     Ok(ctx.fds.insert(descriptor))
 }
 
@@ -405,13 +404,7 @@ fn preopen<T>(
         .ok_or(AbiErrno::Fault)?
         .to_vec();
     let ctx = get(caller.data_mut());
-    let dup = ctx
-        .preopens
-        .iter()
-        .find(|(preopen, _)| preopen.as_bytes() == name)
-        .map(|(_, descriptor)| descriptor.dup())
-        .ok_or(AbiErrno::Noent)?;
-    ctx.check_descriptor_limit()?;
+    let dup = ctx.preopened(&name).ok_or(AbiErrno::Noent)??;
     Ok(ctx.fds.insert(dup))
 }
 

@@ -66,6 +66,34 @@ impl EventfdCtx {
             .map(|waits| waits.observer(description, interest))
     }
 
+    /// A descriptor of a new description, if the guest may hold one more
+    /// (`EMFILE`) and the host one more description (`ENFILE`): `eventfd`
+    /// for every front end, which then hands it out as its own handle.
+    pub(crate) fn new_descriptor(
+        &self,
+        initval: u32,
+        flags: CreateFlags,
+    ) -> Result<Descriptor, Errno> {
+        self.check_descriptor_limit()?;
+        self.table.create(initval, flags)
+    }
+
+    /// `dup` of `descriptor`, if the guest may hold one more.
+    pub(crate) fn dup_descriptor(&self, descriptor: &Descriptor) -> Result<Descriptor, Errno> {
+        self.check_descriptor_limit()?;
+        Ok(descriptor.dup())
+    }
+
+    /// A fresh descriptor of the preopen `name` (`None`: no such preopen),
+    /// if the guest may hold one more.
+    pub(crate) fn preopened(&self, name: &[u8]) -> Option<Result<Descriptor, Errno>> {
+        let (_, descriptor) = self
+            .preopens
+            .iter()
+            .find(|(preopen, _)| preopen.as_bytes() == name)?;
+        Some(self.dup_descriptor(descriptor))
+    }
+
     /// `EMFILE` unless the guest may hold one more descriptor.
     pub(crate) fn check_descriptor_limit(&self) -> Result<(), Errno> {
         if self.descriptors() >= self.max_descriptors {
@@ -152,11 +180,7 @@ impl EventfdCtxView<'_> {
         initval: u32,
         flags: CreateFlags,
     ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
-        let created = self
-            .ctx
-            .check_descriptor_limit()
-            .and_then(|()| self.ctx.table.create(initval, flags));
-        match created {
+        match self.ctx.new_descriptor(initval, flags) {
             Ok(descriptor) => Ok(Ok(self.push(descriptor)?)),
             Err(errno) => Ok(Err(errno)),
         }
@@ -167,11 +191,10 @@ impl EventfdCtxView<'_> {
         &mut self,
         fd: &Resource<Descriptor>,
     ) -> wasmtime::Result<Result<Resource<Descriptor>, Errno>> {
-        if let Err(errno) = self.ctx.check_descriptor_limit() {
-            return Ok(Err(errno));
+        match self.ctx.dup_descriptor(self.table.get(fd)?) {
+            Ok(dup) => Ok(Ok(self.push(dup)?)),
+            Err(errno) => Ok(Err(errno)),
         }
-        let dup = self.table.get(fd)?.dup();
-        Ok(Ok(self.push(dup)?))
     }
 
     /// Drops the guest's descriptor `fd`, for either interface.

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::WasiCtxBuilder;
 
 use self::engines::{Engines, PoolSlots, AUTO_POOL_MIN_GUESTS};
 use self::load::Loaded;
@@ -163,48 +164,11 @@ impl Runner {
         }
         // Everything is set up before any guest starts, so that a guest
         // still starting counts as running in the wait graph.
-        let mut ready = Vec::with_capacity(guests.len());
-        for (index, guest) in guests.iter().enumerate() {
-            let mut eventfd = self.eventfd_ctx(guest)?;
-            if let Some(graph) = &graph {
-                eventfd.waits = Some(graph.join(index as u64, guest.name()));
-            }
-            let output = self.options.inherit_stdio.then(GuestOutput::new);
-            let wasi = guest
-                .wasi(output.as_ref())
-                .map_err(|e| LoadError(format!("guest `{}`: {e}", guest.name())))?;
-            let (mut wasi, limits, table) = (wasi, self.store_limits(), ResourceTable::new());
-            let ready_guest = match loaded.load(engines, &guest.path)? {
-                LoadedGuest::Component(pre) => Ready::Component(
-                    pre,
-                    GuestState {
-                        wasi: wasi.build(),
-                        eventfd,
-                        table,
-                        limits,
-                    },
-                ),
-                LoadedGuest::AsyncComponent(pre) => Ready::AsyncComponent(
-                    pre,
-                    GuestState {
-                        wasi: wasi.build(),
-                        eventfd,
-                        table,
-                        limits,
-                    },
-                ),
-                LoadedGuest::Module(pre) => Ready::Module(
-                    pre,
-                    CoreGuestState {
-                        p1: wasi.build_p1(),
-                        eventfd,
-                        limits,
-                    },
-                ),
-            };
-            let span = tracing::info_span!("guest", name = guest.name());
-            ready.push((ready_guest, output, span));
-        }
+        let ready = guests
+            .iter()
+            .enumerate()
+            .map(|(index, guest)| self.prepare(index, guest, engines, loaded, graph.as_ref()))
+            .collect::<Result<Vec<_>, LoadError>>()?;
 
         let deadline = self
             .options
@@ -228,6 +192,53 @@ impl Runner {
             crate::output::drained(deadline).await;
         }
         Ok(outcomes)
+    }
+
+    /// One guest ready to start: its loaded code, its store's data (what it
+    /// is granted, its eventfds, its place in the wait graph), its output
+    /// buffers and its span.
+    fn prepare(
+        &self,
+        index: usize,
+        guest: &GuestSpec,
+        engines: &Engines,
+        loaded: &Loaded,
+        graph: Option<&Arc<WaitGraph>>,
+    ) -> Result<(Ready, Option<GuestOutput>, tracing::Span), LoadError> {
+        let mut eventfd = self.eventfd_ctx(guest)?;
+        if let Some(graph) = graph {
+            eventfd.waits = Some(graph.join(index as u64, guest.name()));
+        }
+        let output = self.options.inherit_stdio.then(GuestOutput::new);
+        let mut wasi = guest
+            .wasi(output.as_ref())
+            .map_err(|e| LoadError(format!("guest `{}`: {e}", guest.name())))?;
+        let limits = self.store_limits();
+        let component = |mut wasi: WasiCtxBuilder, eventfd, limits| GuestState {
+            wasi: wasi.build(),
+            eventfd,
+            table: ResourceTable::new(),
+            limits,
+        };
+        let ready = match loaded.load(engines, &guest.path)? {
+            LoadedGuest::Component(pre) => Ready::Component(pre, component(wasi, eventfd, limits)),
+            LoadedGuest::AsyncComponent(pre) => {
+                Ready::AsyncComponent(pre, component(wasi, eventfd, limits))
+            }
+            LoadedGuest::Module(pre) => Ready::Module(
+                pre,
+                CoreGuestState {
+                    p1: wasi.build_p1(),
+                    eventfd,
+                    limits,
+                },
+            ),
+        };
+        Ok((
+            ready,
+            output,
+            tracing::info_span!("guest", name = guest.name()),
+        ))
     }
 
     /// The engines, made now for a run of `guests` if not made yet.

@@ -205,15 +205,8 @@ impl Description {
         room_for(self.count(), value)
     }
 
-    /// How many operations wait for `readiness` now: blocked readers and
-    /// readable pollables, or blocked writers and writable pollables (the
-    /// kernel's sleepers for `EPOLLIN` / `EPOLLOUT`).
-    pub fn waiting_for(&self, readiness: Readiness) -> usize {
-        self.queue(readiness).waiting()
-    }
-
-    /// How many read and wait for a write now: blocked readers and
-    /// readable pollables.
+    /// How many wait for a write now: blocked readers and readable
+    /// pollables (the kernel's sleepers for `EPOLLIN`).
     pub fn readers_waiting(&self) -> usize {
         self.readers.waiting()
     }
@@ -589,7 +582,7 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.read().await }
         });
-        until(|| d.waiting_for(Readiness::Readable) == 1).await;
+        until(|| d.readers_waiting() == 1).await;
         assert!(!reader.is_finished());
         d.write(3).await.unwrap();
         assert_eq!(reader.await.unwrap(), Ok(3));
@@ -604,7 +597,7 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.write(2).await }
         });
-        until(|| d.waiting_for(Readiness::Writable) == 1).await;
+        until(|| d.writers_waiting() == 1).await;
         assert_eq!(d.count(), MAX_COUNT - 1, "nothing added while waiting");
         assert_eq!(d.try_read(), Ok(MAX_COUNT - 1));
         assert_eq!(writer.await.unwrap(), Ok(()));
@@ -620,10 +613,10 @@ mod tests {
                 tokio::spawn(async move { d.read().await })
             })
             .collect();
-        until(|| d.waiting_for(Readiness::Readable) == 3).await;
+        until(|| d.readers_waiting() == 3).await;
         d.write(9).await.unwrap();
         until(|| readers.iter().filter(|r| r.is_finished()).count() == 1).await;
-        until(|| d.waiting_for(Readiness::Readable) == 2).await;
+        until(|| d.readers_waiting() == 2).await;
         for finished in [2, 3] {
             d.write(1).await.unwrap();
             until(|| readers.iter().filter(|r| r.is_finished()).count() == finished).await;
@@ -641,11 +634,7 @@ mod tests {
         let (_fd, d) = description(0, CreateFlags::default());
         let pending = tokio::time::timeout(Duration::from_millis(20), d.read()).await;
         assert!(pending.is_err(), "the read waited");
-        assert_eq!(
-            d.waiting_for(Readiness::Readable),
-            0,
-            "the dropped read left the queue"
-        );
+        assert_eq!(d.readers_waiting(), 0, "the dropped read left the queue");
         d.write(4).await.unwrap();
         assert_eq!(d.read().await, Ok(4));
     }
@@ -658,10 +647,10 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.read().await }
         });
-        until(|| d.waiting_for(Readiness::Readable) == 1).await;
+        until(|| d.readers_waiting() == 1).await;
         d.set_nonblocking(true);
         d.write(0).await.unwrap(); // wakes it: it re-checks and waits again
-        until(|| d.waiting_for(Readiness::Readable) == 1).await;
+        until(|| d.readers_waiting() == 1).await;
         assert!(!reader.is_finished());
         d.write(6).await.unwrap();
         assert_eq!(reader.await.unwrap(), Ok(6));
@@ -674,7 +663,7 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.ready(Readiness::Readable).await }
         });
-        until(|| d.waiting_for(Readiness::Readable) == 1).await;
+        until(|| d.readers_waiting() == 1).await;
         d.write(1).await.unwrap();
         readable.await.unwrap();
         d.ready(Readiness::Readable).await; // still readable: nothing read it
@@ -684,7 +673,7 @@ mod tests {
             let d = Arc::clone(&d);
             async move { d.ready(Readiness::Writable).await }
         });
-        until(|| d.waiting_for(Readiness::Writable) == 1).await;
+        until(|| d.writers_waiting() == 1).await;
         assert!(!writable.is_finished());
         d.try_read().unwrap();
         writable.await.unwrap();

@@ -186,12 +186,17 @@ impl GuestEntry {
             self.blocking = self.blocking.saturating_sub(1);
         }
         self.parked = self.parked.saturating_sub(1);
-        if self.parked == 0 {
+        if self.parked > 0 {
+            self.free.push(index);
+        } else if self.slots.len() > KEPT_SLOTS {
             // Nothing parked: give back the slots of a large poll.
             self.slots = Vec::new();
             self.free = Vec::new();
         } else {
-            self.free.push(index);
+            // Keep the few slots of a blocking read or write: a guest that
+            // parks again (every ping-pong round) then allocates nothing.
+            self.slots.clear();
+            self.free.clear();
         }
     }
 
@@ -217,6 +222,10 @@ impl GuestEntry {
         }
     }
 }
+
+/// Slots a guest keeps when nothing is parked: enough for the waits of a
+/// small poll; a larger one's are given back.
+const KEPT_SLOTS: usize = 16;
 
 /// The wait of a core `poll` without a timeout whose entries ask nothing
 /// an eventfd can give (`nfds` 0, `events` 0, only negative fds): Linux

@@ -42,28 +42,52 @@ impl std::error::Error for LoadError {}
 /// Guests already compiled, by path: `--with w.wasm --with w.wasm` and
 /// repeated runs compile each file once.
 #[derive(Default)]
-pub(super) struct Loaded(Mutex<HashMap<PathBuf, LoadedGuest>>);
+pub(super) struct Loaded {
+    compiled: Mutex<HashMap<PathBuf, LoadedGuest>>,
+    /// Files read before there was an engine to compile them (to size the
+    /// pool), kept so that compiling does not read them again.
+    read: Mutex<HashMap<PathBuf, Vec<u8>>>,
+}
 
 impl Loaded {
     /// Loads and links a guest: a component, a core module, or either as
     /// WebAssembly text.
     pub(super) fn load(&self, engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
-        let cached = self.map().get(path).cloned();
+        let cached = locked(&self.compiled).get(path).cloned();
         if let Some(guest) = cached {
             return Ok(guest);
         }
-        let guest = compile(engines, path)?;
-        self.map().insert(path.to_path_buf(), guest.clone());
+        let bytes = match locked(&self.read).remove(path) {
+            Some(bytes) => bytes,
+            None => read_guest(path)?,
+        };
+        let guest = compile(engines, path, &bytes)?;
+        locked(&self.compiled).insert(path.to_path_buf(), guest.clone());
         Ok(guest)
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, LoadedGuest>> {
-        // Each critical section is one lookup or insert: a panic elsewhere
-        // cannot leave the map half-updated.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// `look` at the binary of the guest file at `path`, read now (once)
+    /// and kept for compiling it later.
+    pub(super) fn peek<R>(
+        &self,
+        path: &Path,
+        look: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, LoadError> {
+        let mut read = locked(&self.read);
+        if let Some(bytes) = read.get(path) {
+            return Ok(look(bytes));
+        }
+        let bytes = read_guest(path)?;
+        let seen = look(&bytes);
+        read.insert(path.to_path_buf(), bytes);
+        Ok(seen)
     }
+}
+
+fn locked<T>(map: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each critical section is one lookup, insert or removal: a panic
+    // elsewhere cannot leave the map half-updated.
+    map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Guest files larger than this are refused before they are read.
@@ -72,7 +96,7 @@ const MAX_GUEST_BYTES: u64 = 1 << 30;
 /// The binary WebAssembly of the guest file at `path` (text is parsed).
 /// Only a regular file of a sane size is read: a FIFO or `/dev/zero`
 /// would otherwise hold the runner before any deadline starts.
-pub(super) fn read_guest(path: &Path) -> Result<Vec<u8>, LoadError> {
+fn read_guest(path: &Path) -> Result<Vec<u8>, LoadError> {
     let shown = path.display();
     let metadata = std::fs::metadata(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
     if !metadata.is_file() {
@@ -96,22 +120,21 @@ pub(super) fn read_guest(path: &Path) -> Result<Vec<u8>, LoadError> {
     }
 }
 
-fn compile(engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
+fn compile(engines: &Engines, path: &Path, bytes: &[u8]) -> Result<LoadedGuest, LoadError> {
     let shown = path.display();
     let fail = |what: &str, e: &dyn fmt::Display| LoadError(format!("{shown}: {what}: {e}"));
-    let bytes = read_guest(path)?;
-    if wasmparser::Parser::is_component(&bytes) {
+    if wasmparser::Parser::is_component(bytes) {
         // A WASI 0.2 command that needs nothing of component-model async
         // runs on the faster engine. Anything else fails there early
         // (validation rejects the async built-ins, linking the async world)
         // and gets the concurrent engine.
-        let plain = Component::new(&engines.engine, &bytes)
+        let plain = Component::new(&engines.engine, bytes)
             .and_then(|component| engines.linker.instantiate_pre(&component))
             .and_then(CommandPre::new);
         if let Ok(command) = plain {
             return Ok(LoadedGuest::Component(command));
         }
-        let component = Component::new(&engines.concurrent_engine, &bytes)
+        let component = Component::new(&engines.concurrent_engine, bytes)
             .map_err(|e| fail("not a valid WebAssembly component", &root_cause(&e)))?;
         let pre = engines
             .concurrent_linker
@@ -126,7 +149,7 @@ fn compile(engines: &Engines, path: &Path) -> Result<LoadedGuest, LoadError> {
             .map_err(|e| fail("not a wasi:cli/command component", &root_cause(&e)))?;
         Ok(LoadedGuest::Component(command))
     } else {
-        let module = Module::new(&engines.engine, &bytes)
+        let module = Module::new(&engines.engine, bytes)
             .map_err(|e| fail("not a valid WebAssembly module", &root_cause(&e)))?;
         if module.get_export("_start").is_none() {
             return Err(LoadError(format!(

@@ -250,13 +250,14 @@ impl Runner {
         if let Some(engines) = &*engines {
             return Ok(Arc::clone(engines));
         }
+        let loaded = Loaded::default();
         let pool = match self.options.pool {
             Pool::OnDemand => None,
             Pool::Auto if guests.len() < AUTO_POOL_MIN_GUESTS => None,
             Pool::Auto => {
                 let count = u32::try_from(guests.len()).unwrap_or(u32::MAX);
                 let mut needs = Needs::default();
-                for (one, copies) in pool_needs(guests)? {
+                for (one, copies) in pool_needs(guests, &loaded)? {
                     needs += one.times(copies);
                 }
                 Some(PoolSlots {
@@ -266,7 +267,7 @@ impl Runner {
             }
             Pool::Slots(slots) => {
                 // Any `slots` of this run's guests at once.
-                let largest = pool_needs(guests)?
+                let largest = pool_needs(guests, &loaded)?
                     .into_iter()
                     .fold(Needs::default(), |largest, (one, _)| largest.max(one));
                 Some(PoolSlots {
@@ -281,7 +282,7 @@ impl Runner {
                 outcome::root_cause(&e)
             ))
         })?;
-        let made = Arc::new((made, Loaded::default()));
+        let made = Arc::new((made, loaded));
         *engines = Some(Arc::clone(&made));
         Ok(made)
     }
@@ -317,8 +318,9 @@ impl Runner {
 }
 
 /// What one instance of each distinct guest file of `guests` needs from
-/// the pool (read from its binary), with how many copies of it there are.
-fn pool_needs(guests: &[GuestSpec]) -> Result<Vec<(Needs, u32)>, LoadError> {
+/// the pool (read from its binary, which `loaded` keeps for compiling),
+/// with how many copies of it there are.
+fn pool_needs(guests: &[GuestSpec], loaded: &Loaded) -> Result<Vec<(Needs, u32)>, LoadError> {
     let mut copies: Vec<(&std::path::Path, u32)> = Vec::new();
     for guest in guests {
         match copies.iter_mut().find(|(path, _)| *path == guest.path) {
@@ -329,7 +331,7 @@ fn pool_needs(guests: &[GuestSpec]) -> Result<Vec<(Needs, u32)>, LoadError> {
     copies
         .into_iter()
         .map(|(path, count)| {
-            let one = sizing::needs(&load::read_guest(path)?).unwrap_or(Needs::TYPICAL);
+            let one = loaded.peek(path, sizing::needs)?.unwrap_or(Needs::TYPICAL);
             Ok((one, count))
         })
         .collect()

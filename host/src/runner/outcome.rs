@@ -67,7 +67,7 @@ impl fmt::Display for Outcome {
             Outcome::Exit(code) => write!(f, "exited with code {code}"),
             Outcome::Trap(message) => write!(f, "trapped: {message}"),
             Outcome::NotStarted(message) => write!(f, "could not start: {message}"),
-            Outcome::Deadlocked(stuck) => write!(f, "deadlocked: {}", stuck.waits_on.join(", or ")),
+            Outcome::Deadlocked(stuck) => write!(f, "deadlocked: {}", stuck.waits()),
             Outcome::TimedOut(after) => {
                 write!(f, "timed out: stopped after {} s", after.as_secs_f64())
             }

@@ -310,3 +310,218 @@ fn a_host_variable_that_is_not_utf8_is_an_error_only_when_passed_on() {
     let named = run(&["--env", "WASI_EVENTFD_BAD"]);
     assert_eq!(named.status.code(), Some(2));
 }
+
+/// What the `grants` guest prints when run as the main guest with `args`
+/// and nothing granted.
+fn grants_line(args: &[&str]) -> String {
+    format!(
+        "grants.wasm: args=[{}] env=[] eventfds=[]\n",
+        args.join(",")
+    )
+}
+
+#[test]
+fn every_word_after_the_guest_file_goes_to_the_guest() {
+    // As `wasmtime run`: the runner's options, `--help` and `--` included,
+    // reach the guest verbatim once the file is named.
+    let grants = path("grants");
+    for words in [
+        &["--help"][..],
+        &["--version"],
+        &["--env", "A=1"],
+        &["--timeout", "1"],
+        &["--", "x"],
+        &["--with", "x.wasm"],
+        &["-S", "inherit-env", "--dir", "/"],
+        &["--config", "x.toml", "--argv0"],
+        &["run", "-x", "--", "--"],
+    ] {
+        let mut args = vec!["run", &grants];
+        args.extend_from_slice(words);
+        let output = wasi_eventfd(&args);
+        assert_eq!(succeeded(&output), grants_line(words), "{words:?}");
+    }
+    // Before the file, `--` only ends the options, as clap and wasmtime
+    // have it.
+    let output = wasi_eventfd(&["run", "--env", "A=1", "--", &grants, "--", "y"]);
+    assert_eq!(
+        succeeded(&output),
+        "grants.wasm: args=[--,y] env=[A=1] eventfds=[]\n"
+    );
+}
+
+/// A writer whose reader is already gone: every write fails with EPIPE.
+fn closed_pipe() -> std::process::Stdio {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    writer.into()
+}
+
+/// `/dev/full`: every write fails with ENOSPC.
+fn full_device() -> std::process::Stdio {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full")
+        .into()
+}
+
+#[test]
+fn the_commands_own_messages_survive_a_closed_stdout_or_stderr() {
+    let spin = path("spin");
+    let pong = crate::guests::example_wat("pong.wat").display().to_string();
+    let cases: [(&[&str], i32); 8] = [
+        (&["--help"], 0),
+        (&["run", "--help"], 0),
+        (&["--version"], 0),
+        (&["run", "-S", "help"], 0),
+        (&["run", "--bogus"], 2),
+        (&["run", "/nonexistent/guest.wasm"], 2),
+        // Deadlock and timeout reports.
+        (
+            &["run", "--eventfd", "ping=0", "--eventfd", "pong=0", &pong],
+            3,
+        ),
+        (
+            &["run", "--eventfd", "stop=0", "--timeout", "0.2", &spin],
+            124,
+        ),
+    ];
+    for (args, status) in cases {
+        for (name, stdout, stderr) in [
+            ("closed stdout", closed_pipe(), std::process::Stdio::piped()),
+            ("closed stderr", std::process::Stdio::null(), closed_pipe()),
+            ("full stdout and stderr", full_device(), full_device()),
+        ] {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"));
+            // The debug log goes to stderr too.
+            command
+                .args(args)
+                .env("RUST_LOG", "wasi_eventfd=debug")
+                .stdout(stdout)
+                .stderr(stderr);
+            let output = command.output().expect("run wasi-eventfd");
+            assert_eq!(
+                output.status.code(),
+                Some(status),
+                "{args:?} with {name}: {}",
+                crate::cli::stderr(&output)
+            );
+        }
+    }
+}
+
+/// The status of a run, which must be a clear answer: success, bad input
+/// (2) with a short message starting `error:` (clap's add a hint line), or
+/// a guest that could not start under the limit (1, said so); never a
+/// panic (101) or an abort (134).
+fn works_or_is_refused(args: &[&str]) -> i32 {
+    let output = wasi_eventfd(args);
+    let err = stderr(&output);
+    match output.status.code() {
+        Some(0) => {}
+        Some(1) => assert!(err.contains("could not start"), "{args:?}: {err}"),
+        Some(2) => {
+            assert!(err.starts_with("error: "), "{args:?}: {err}");
+            assert!(err.len() < 500, "{args:?}: {err}");
+        }
+        other => panic!("{args:?}: exit {other:?}: {err}"),
+    }
+    output.status.code().unwrap_or_default()
+}
+
+#[test]
+fn numeric_options_work_or_are_refused_at_any_size() {
+    let scratch = Scratch::new("numeric-options");
+    let ok = scratch.file(
+        "ok.wat",
+        r#"(module (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    let ok = ok.display().to_string();
+    let huge = ["4294967295", "4294967296", "18446744073709551615", "1e19"];
+    // A deadline that far ahead cannot be an `Instant`: refused, not a
+    // panic adding to one.
+    for timeout in ["1e19", "18446744073709551615", "4294967296", "inf", "NaN"] {
+        assert_eq!(works_or_is_refused(&["run", "--timeout", timeout, &ok]), 2);
+    }
+    assert_eq!(
+        works_or_is_refused(&["run", "--timeout", "4294967295", &ok]),
+        0
+    );
+    for option in [
+        "--max-memory",
+        "--pool",
+        "--threads",
+        "--max-descriptors",
+        "--max-descriptions",
+    ] {
+        for value in [
+            "0", "1", "4095", "4096", "4097", "65535", "65536", "1048576",
+        ]
+        .iter()
+        .chain(&huge)
+        {
+            works_or_is_refused(&["run", option, value, &ok]);
+        }
+    }
+    // The memory limit against the pool's slots, around 4 GiB and past.
+    for value in ["4095", "4096", "4097", "1048576", "18446744073709551615"] {
+        works_or_is_refused(&["run", "--pool", "1", "--max-memory", value, &ok]);
+    }
+    assert_eq!(
+        works_or_is_refused(&["run", "--max-memory", "4096", &ok]),
+        0
+    );
+}
+
+#[test]
+fn environment_names_are_refused_alike_on_the_command_line_and_in_run_files() {
+    let semantics = path("semantics");
+    for (spec, expected) in [
+        ("=d", "`=d` is not NAME[=VALUE]: the name is empty"),
+        ("=", "the name is empty"),
+    ] {
+        let output = wasi_eventfd(&["run", "--env", spec, &semantics]);
+        assert_usage_error(&output, expected);
+    }
+}
+
+#[test]
+fn guest_files_are_read_no_further_than_their_size() {
+    // /proc files report size 0 and go on: pagemap for a gigabyte.
+    for file in ["/proc/self/pagemap", "/proc/self/status"] {
+        let output = wasi_eventfd(&["run", file]);
+        assert_usage_error(&output, "holds more than the 0 bytes its size says");
+    }
+}
+
+#[test]
+fn arguments_that_are_not_utf8_are_refused_by_position() {
+    use std::os::unix::ffi::OsStrExt;
+    let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .arg("run")
+        .arg(path("grants"))
+        .arg("fine")
+        .arg(std::ffi::OsStr::from_bytes(b"bad\xff"))
+        .output()
+        .expect("run wasi-eventfd");
+    assert_usage_error(
+        &output,
+        "argument 2 of the guest, `bad\u{fffd}`, is not valid UTF-8",
+    );
+}
+
+#[test]
+fn long_names_are_quoted_shortened_in_messages() {
+    let name = "n".repeat(100_000);
+    let output = wasi_eventfd(&[
+        "run",
+        "--eventfd",
+        &format!("{name}=1"),
+        "--eventfd",
+        &format!("{name}=2"),
+        &path("semantics"),
+    ]);
+    assert_usage_error(&output, "is given twice");
+    assert!(stderr(&output).len() < 500, "{}", stderr(&output).len());
+}

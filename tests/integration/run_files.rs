@@ -160,3 +160,136 @@ fn a_run_file_goes_alone() {
         stderr(&output)
     );
 }
+
+#[test]
+fn counts_are_bounded_before_any_guest_is_made() {
+    let grants = guest("grants").display().to_string();
+    let valid = format!("[[guest]]\nfile = \"{grants}\"\n");
+    // Once an abort on a 550 GB allocation.
+    assert_rejected(
+        &format!("{valid}count = 4294967295\n"),
+        &[":3:9:", "`count`", "a run has at most 100000 guests"],
+    );
+    assert_rejected(
+        &format!("{valid}count = 60000\n\n{valid}count = 40001\n"),
+        &[":7:9:", "`count`: 40001 more guests, after 60000 before"],
+    );
+}
+
+#[test]
+fn names_are_refused_as_the_command_line_refuses_them() {
+    let grants = guest("grants").display().to_string();
+    let valid = format!("[[guest]]\nfile = \"{grants}\"\n");
+    assert_rejected(
+        &format!("{valid}env = {{ \"\" = \"d\" }}\n"),
+        &[":3:9:", "environment variable ``: the name is empty"],
+    );
+    assert_rejected(
+        &format!("{valid}env = {{ \"A=B\" = \"d\" }}\n"),
+        &[
+            ":3:9:",
+            "environment variable `A=B`: a name cannot hold `=`",
+        ],
+    );
+    assert_rejected(
+        &format!("{valid}env-from-host = [\"PATH\", \"A=B\"]\n"),
+        &[":3:26:", "a name cannot hold `=`"],
+    );
+    assert_rejected(
+        &format!("{valid}env = {{ A = \"x\\u0000y\" }}\n"),
+        &[":3:13:", "value cannot hold a NUL character"],
+    );
+    assert_rejected(
+        &format!("{valid}args = [\"x\\u0000y\"]\n"),
+        &[":3:9:", "an argument cannot hold a NUL character"],
+    );
+    assert_rejected(
+        &format!("[eventfd.\"\"]\n\n{valid}"),
+        &[":1:10:", "[eventfd.``]: the name is empty"],
+    );
+}
+
+#[test]
+fn a_guest_file_that_is_not_a_regular_file_is_named_so() {
+    assert_rejected(
+        "[[guest]]\nfile = \"/dev/zero\"\n",
+        &[":2:8:", "`file`: not a regular file: /dev/zero"],
+    );
+}
+
+#[test]
+fn run_files_are_read_up_to_16_mib() {
+    let output = wasi_eventfd(&["run", "--config", "/dev/zero"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert_eq!(
+        err,
+        "error: run file /dev/zero: larger than 16777216 bytes, the most a run file may hold\n"
+    );
+    // A pipe that never ends: read to the bound, then refused.
+    let mut yes = Command::new("yes")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run yes");
+    let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(["run", "--config", "/dev/stdin"])
+        .stdin(yes.stdout.take().expect("yes's stdout"))
+        .output()
+        .expect("run wasi-eventfd");
+    yes.kill().expect("stop yes");
+    yes.wait().expect("reap yes");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("larger than 16777216 bytes"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn errors_quote_a_bounded_window_of_the_line() {
+    let grants = guest("grants").display().to_string();
+    let valid = format!("[[guest]]\nfile = \"{grants}\"\n");
+    let long = "x".repeat(2_000_000);
+    // The bad value is at the end of a 2 MB line; a 2 MB key is quoted in
+    // the parser's own message.
+    for body in [
+        format!("{valid}args = [\"{long}\", 1]\n"),
+        format!("{valid}{long} = 1\n"),
+        format!("{valid}eventfds = [\"{long}\"]\n"),
+    ] {
+        let scratch = Scratch::new("run-file-long-line");
+        let file = scratch.file("bad.toml", &body);
+        let output = run_config(&file);
+        let err = stderr(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{}",
+            &err[..err.len().min(500)]
+        );
+        assert!(err.len() < 1000, "{} bytes: {}", err.len(), &err[..500]);
+        assert_eq!(err.trim_end().lines().count(), 2, "{err}");
+        assert!(err.contains(":3:"), "{err}");
+    }
+}
+
+#[test]
+fn a_hundred_thousand_eventfds_start_in_linear_time() {
+    // The duplicate-name check was quadratic: 23 s for the release binary.
+    let scratch = Scratch::new("run-file-many-eventfds");
+    let ok = scratch.file(
+        "ok.wat",
+        r#"(module (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    let mut body = String::new();
+    for i in 0..100_000 {
+        body.push_str(&format!("[eventfd.e{i}]\n"));
+    }
+    body.push_str(&format!("[[guest]]\nfile = \"{}\"\n", ok.display()));
+    let file = scratch.file("many.toml", &body);
+    let started = std::time::Instant::now();
+    succeeded(&run_config(&file));
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -94,21 +95,41 @@ fn locked<T>(map: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 const MAX_GUEST_BYTES: u64 = 1 << 30;
 
 /// The binary WebAssembly of the guest file at `path` (text is parsed).
-/// Only a regular file of a sane size is read: a FIFO or `/dev/zero`
-/// would otherwise hold the runner before any deadline starts.
+/// Only a regular file of at most [`MAX_GUEST_BYTES`] is read, and no
+/// more of it than its size says: a FIFO or `/dev/zero` would otherwise
+/// hold the runner before any deadline starts, and a file under `/proc`
+/// that reports size 0 can go on for ever.
 fn read_guest(path: &Path) -> Result<Vec<u8>, LoadError> {
     let shown = path.display();
+    // Checked by path first: opening a FIFO waits for a writer.
     let metadata = std::fs::metadata(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
     if !metadata.is_file() {
         return Err(LoadError(format!("{shown}: not a regular file")));
     }
-    if metadata.len() > MAX_GUEST_BYTES {
+    let file = std::fs::File::open(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
+    // What is read is what was opened, whatever the path names by now.
+    let size = file
+        .metadata()
+        .map_err(|e| LoadError(format!("{shown}: {e}")))?
+        .len();
+    if size > MAX_GUEST_BYTES {
         return Err(LoadError(format!(
-            "{shown}: {} bytes is too large for a guest (at most {MAX_GUEST_BYTES})",
-            metadata.len()
+            "{shown}: {size} bytes is too large for a guest (at most {MAX_GUEST_BYTES})"
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| LoadError(format!("{shown}: {e}")))?;
+    // A page past the size tells a file that holds more than it says (a
+    // page, not a byte: `/proc/self/pagemap` refuses reads that are not
+    // whole 8-byte entries).
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(size + 4096)
+        .read_to_end(&mut bytes)
+        .map_err(|e| LoadError(format!("{shown}: {e}")))?;
+    if bytes.len() as u64 > size {
+        return Err(LoadError(format!(
+            "{shown}: holds more than the {size} bytes its size says (a file under /proc or \
+             /sys, or one still being written): not read as a guest"
+        )));
+    }
     // Binary WebAssembly passes through; text is parsed.
     match wat::parse_bytes(&bytes) {
         Ok(std::borrow::Cow::Borrowed(_)) => Ok(bytes),

@@ -1,11 +1,47 @@
 //! The command line's own syntax: `--eventfd` specs, and the WASI options
 //! spelled as `wasmtime run` spells them (`--dir`, `--env`, `-S`).
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 use wasi_eventfd::runner::DirGrant;
 use wasi_eventfd::CreateFlags;
+
+/// Guests in one run, copies and `--with` guests included: a run file's
+/// `count` cannot ask for billions of guest specs up front.
+pub const MAX_GUESTS: usize = 100_000;
+
+/// Characters of a user's text (a name, a path, a line of a run file) that
+/// a message quotes; longer text is cut with `…`, so that one error stays
+/// one bounded message whatever the input.
+pub const MAX_QUOTED_CHARS: usize = 120;
+
+/// `text` in backticks for a message: its first [`MAX_QUOTED_CHARS`]
+/// characters (then `…`), control characters escaped so that the message
+/// stays on its line.
+pub fn quoted(text: &str) -> String {
+    format!("`{}`", shortened(text, MAX_QUOTED_CHARS))
+}
+
+/// The first `max` characters of `text` (then `…` if there were more),
+/// control characters but tabs escaped as Rust escapes them (`\n`,
+/// `\u{1b}`).
+pub fn shortened(text: &str, max: usize) -> String {
+    let mut shown = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            shown.push('…');
+            break;
+        }
+        if c.is_control() && c != '\t' {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
 
 /// A named eventfd that the runner creates and shares with the guests:
 /// `NAME=INITVAL[,semaphore][,nonblock]`.
@@ -27,14 +63,21 @@ impl FromStr for EventfdSpec {
         let expected = "expected NAME=INITVAL[,semaphore][,nonblock]";
         let (name, rest) = spec
             .split_once('=')
-            .ok_or_else(|| format!("bad eventfd spec `{spec}`: {expected}"))?;
+            .ok_or_else(|| format!("bad eventfd spec {}: {expected}", quoted(spec)))?;
         if name.is_empty() {
-            return Err(format!("bad eventfd spec `{spec}`: the name is empty"));
+            return Err(format!(
+                "bad eventfd spec {}: the name is empty",
+                quoted(spec)
+            ));
         }
         let mut parts = rest.split(',');
         let initval = parts.next().unwrap_or_default();
         let initval = initval.parse::<u32>().map_err(|_| {
-            format!("bad eventfd spec `{spec}`: initial value `{initval}` is not a number from 0 to 4294967295")
+            format!(
+                "bad eventfd spec {}: initial value {} is not a number from 0 to 4294967295",
+                quoted(spec),
+                quoted(initval)
+            )
         })?;
         let mut flags = CreateFlags::default();
         for flag in parts {
@@ -43,7 +86,9 @@ impl FromStr for EventfdSpec {
                 "nonblock" => flags.nonblock = true,
                 other => {
                     return Err(format!(
-                        "bad eventfd spec `{spec}`: unknown flag `{other}` (known: semaphore, nonblock)"
+                        "bad eventfd spec {}: unknown flag {} (known: semaphore, nonblock)",
+                        quoted(spec),
+                        quoted(other)
                     ))
                 }
             }
@@ -61,7 +106,7 @@ impl FromStr for EventfdSpec {
 pub fn parse_dir(text: &str) -> Result<DirGrant, String> {
     let (host, guest) = text.split_once("::").unwrap_or((text, text));
     if host.is_empty() || guest.is_empty() {
-        return Err(format!("`{text}` is not HOST_DIR[::GUEST_DIR]"));
+        return Err(format!("{} is not HOST_DIR[::GUEST_DIR]", quoted(text)));
     }
     Ok(DirGrant {
         host: PathBuf::from(host),
@@ -81,13 +126,28 @@ pub fn parse_env(text: &str) -> Result<EnvVar, String> {
         Some((name, value)) => (name, Some(value.to_string())),
         None => (text, None),
     };
-    if name.is_empty() {
-        return Err(format!("`{text}` is not NAME[=VALUE]"));
-    }
+    check_env_name(name).map_err(|e| format!("{} is not NAME[=VALUE]: {e}", quoted(text)))?;
     Ok(EnvVar {
         name: name.to_string(),
         value,
     })
+}
+
+/// Whether `name` can name an environment variable: POSIX's `environ`
+/// holds `NAME=VALUE` strings, so a name is not empty and has no `=`, and
+/// neither a name nor a value has a NUL (WASI preview 1 hands guests
+/// NUL-terminated strings). The command line cannot carry a NUL; a run
+/// file can.
+pub fn check_env_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        Err("the name is empty")
+    } else if name.contains('=') {
+        Err("a name cannot hold `=`")
+    } else if name.contains('\0') {
+        Err("a name cannot hold a NUL character")
+    } else {
+        Ok(())
+    }
 }
 
 /// The `-S` switches this runner knows: the WASI ones of `wasmtime run`
@@ -134,22 +194,31 @@ pub fn parse_wasi(text: &str) -> Result<WasiSwitches, String> {
             None => (item, None),
         };
         if key == "help" {
-            // As `wasmtime run -S help`: the list, and nothing run.
-            println!("{}", wasi_help());
+            // As `wasmtime run -S help`: the list, and nothing run. A
+            // closed stdout loses the list, nothing else.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout(), "{}", wasi_help());
             std::process::exit(0);
         }
         let switch = WASI_SWITCHES
             .iter()
             .find(|(name, ..)| *name == key)
             .map(|(_, switch, _)| *switch)
-            .ok_or_else(|| format!("unknown -S / --wasi option: {key} (-S help lists them)"))?;
+            .ok_or_else(|| {
+                format!(
+                    "unknown -S / --wasi option: {} (-S help lists them)",
+                    quoted(key)
+                )
+            })?;
         let on = match value {
             None | Some("y") | Some("yes") | Some("true") => true,
             Some("n") | Some("no") | Some("false") => false,
             Some(other) => {
                 return Err(format!(
-                    "failed to parse -S option `{item}`: unknown boolean flag `{other}`, only \
-                     yes,no,<nothing> accepted"
+                    "failed to parse -S option {}: unknown boolean flag {}, only \
+                     yes,no,<nothing> accepted",
+                    quoted(item),
+                    quoted(other)
                 ))
             }
         };
@@ -196,8 +265,8 @@ pub fn host_env() -> Result<Vec<(String, String)>, String> {
             |(name, value)| match (name.into_string(), value.into_string()) {
                 (Ok(name), Ok(value)) => Ok((name, value)),
                 (Ok(name), Err(_)) => Err(format!(
-                "environment variable `{name}` is not valid UTF-8, so -S inherit-env cannot pass \
-                 it on"
+                "environment variable {} is not valid UTF-8, so -S inherit-env cannot pass it on",
+                quoted(&name)
             )),
                 (Err(name), _) => Err(format!(
                 "environment variable name {name:?} is not valid UTF-8, so -S inherit-env cannot \
@@ -209,22 +278,44 @@ pub fn host_env() -> Result<Vec<(String, String)>, String> {
 }
 
 /// A guest's environment: every host variable with `inherit`, then `vars`
-/// (a variable given twice keeps its last value; `NAME` alone takes the
-/// host's value, and is left out when the host has none).
+/// (a variable given twice keeps its last value, in the place of its last
+/// mention; `NAME` alone takes the host's value, and is left out when the
+/// host has none). Fails on a name [`check_env_name`] refuses, a value with
+/// a NUL, or a host value that is not UTF-8.
 pub fn guest_env(inherit: bool, vars: &[EnvVar]) -> Result<Vec<(String, String)>, String> {
     let mut env = if inherit { host_env()? } else { Vec::new() };
     for var in vars {
+        check_env_name(&var.name)
+            .map_err(|e| format!("environment variable {}: {e}", quoted(&var.name)))?;
         let value = match &var.value {
             Some(value) => value.clone(),
             None => match std::env::var_os(&var.name) {
                 None => continue,
                 Some(value) => value.into_string().map_err(|_| {
-                    format!("environment variable `{}` is not valid UTF-8", var.name)
+                    format!(
+                        "environment variable {} is not valid UTF-8",
+                        quoted(&var.name)
+                    )
                 })?,
             },
         };
-        env.retain(|(name, _)| *name != var.name);
+        if value.contains('\0') {
+            return Err(format!(
+                "environment variable {}: a value cannot hold a NUL character",
+                quoted(&var.name)
+            ));
+        }
         env.push((var.name.clone(), value));
     }
-    Ok(env)
+    // Keep each name's last mention only: one pass from the end, so that
+    // thousands of variables cost no more than reading them.
+    let mut seen = HashSet::with_capacity(env.len());
+    let mut kept = Vec::with_capacity(env.len());
+    for (name, value) in env.into_iter().rev() {
+        if seen.insert(name.clone()) {
+            kept.push((name, value));
+        }
+    }
+    kept.reverse();
+    Ok(kept)
 }

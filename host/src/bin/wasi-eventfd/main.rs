@@ -11,7 +11,9 @@
 mod args;
 mod run_file;
 
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -23,13 +25,45 @@ use wasi_eventfd::{DescriptionTable, EventfdCtx};
 use crate::args::{EnvVar, EventfdSpec, WasiGrants, WasiSwitches};
 use crate::run_file::RunFile;
 
-/// Writes one line to stderr, like `eprintln!`, but a stderr that is gone
-/// (a closed pipe) does not panic: the exit status still tells the story.
+/// Writes a message to stderr, like `eprintln!`, but each of its lines cut
+/// to [`MAX_LINE_CHARS`] characters, and a stderr that is gone (a closed
+/// pipe, a full disk) does not panic: the exit status still tells the story.
 macro_rules! report {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        print_bounded(&format!($($arg)*))
+    };
+}
+
+/// Characters of one line the command prints about a run: a guest's name
+/// or an eventfd's comes from the user and may be megabytes long.
+const MAX_LINE_CHARS: usize = 2000;
+
+fn print_bounded(message: &str) {
+    use std::io::Write as _;
+    let mut text = String::with_capacity(message.len().min(4 * MAX_LINE_CHARS));
+    for line in message.lines() {
+        text.push_str(&args::shortened(line, MAX_LINE_CHARS));
+        text.push('\n');
+    }
+    // One write, so that the message is not split by a guest's line.
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Stderr for the log, where a write that fails (stderr closed, or full)
+/// is dropped as the command's own messages are: tracing-subscriber would
+/// report the failure with `eprintln!`, which panics on that same stderr.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().lock().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }
 
 /// Exit status for bad input: a missing or invalid file, a bad option.
@@ -132,23 +166,21 @@ struct RunArgs {
     #[arg(long = "with", value_name = "GUEST.wasm")]
     with: Vec<PathBuf>,
 
-    /// The main guest: it reads stdin.
-    #[arg(value_name = "GUEST.wasm", required_unless_present = "config")]
-    guest: Option<PathBuf>,
-
-    /// Arguments for the main guest.
+    /// The main guest (it reads stdin), then its arguments: every word after the file goes to
+    /// the guest as it is, options and `--` included, as with `wasmtime run`.
     #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
+        id = "guest",
+        value_name = "GUEST.wasm [ARGS]",
+        required_unless_present = "config",
+        trailing_var_arg = true
     )]
-    args: Vec<String>,
+    guest_and_args: Vec<OsString>,
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = match Cli::try_parse() {
@@ -180,9 +212,30 @@ fn plan(args: &RunArgs) -> Result<RunFile, String> {
     if let Some(path) = &args.config {
         return RunFile::read(path);
     }
-    let Some(main) = &args.guest else {
+    let mut words = args.guest_and_args.iter();
+    let Some(main) = words.next() else {
         return Err("no guest to run: give GUEST.wasm or --config FILE".into());
     };
+    // WASI passes arguments as UTF-8 strings, as `wasmtime run` does.
+    let guest_args = words
+        .enumerate()
+        .map(|(index, word)| {
+            word.to_str().map(str::to_string).ok_or_else(|| {
+                format!(
+                    "argument {} of the guest, {}, is not valid UTF-8",
+                    index + 1,
+                    args::quoted(&word.to_string_lossy())
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let guests = 1 + args.with.len();
+    if guests > args::MAX_GUESTS {
+        return Err(format!(
+            "{guests} guests: a run has at most {} guests",
+            args::MAX_GUESTS
+        ));
+    }
     let grants = WasiGrants::from_switches(&args.wasi);
     let env = args::guest_env(grants.inherit_env, &args.env)?;
     for dir in &args.dirs {
@@ -197,7 +250,7 @@ fn plan(args: &RunArgs) -> Result<RunFile, String> {
         guest.allow_ip_name_lookup = grants.allow_ip_name_lookup;
         guest
     };
-    let mut first = grant(GuestSpec::new(main, args.args.iter().cloned()));
+    let mut first = grant(GuestSpec::new(Path::new(main), guest_args));
     if let (Some(argv0), Some(slot)) = (&args.argv0, first.args.first_mut()) {
         *slot = argv0.clone();
     }
@@ -246,13 +299,24 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
     };
     let mut runner = Runner::with_options(options)
         .map_err(|e| (EXIT_RUNNER_FAILED, format!("cannot set up wasmtime: {e}")))?;
+    // Run files cannot repeat a name (TOML refuses a table defined twice);
+    // `--eventfd` can.
+    let mut names = HashSet::with_capacity(plan.eventfds.len());
     for spec in &plan.eventfds {
-        if plan.eventfds.iter().filter(|s| s.name == spec.name).count() > 1 {
-            return Err(usage(format!("eventfd `{}` is given twice", spec.name)));
+        if !names.insert(spec.name.as_str()) {
+            return Err(usage(format!(
+                "eventfd {} is given twice",
+                args::quoted(&spec.name)
+            )));
         }
         runner
             .add_eventfd(&spec.name, spec.initval, spec.flags)
-            .map_err(|e| usage(format!("cannot create eventfd `{}`: {e}", spec.name)))?;
+            .map_err(|e| {
+                usage(format!(
+                    "cannot create eventfd {}: {e}",
+                    args::quoted(&spec.name)
+                ))
+            })?;
     }
     let outcomes = runtime
         .block_on(runner.run(&plan.guests))
@@ -285,7 +349,9 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
             .iter()
             .zip(outcomes)
             .filter(|(_, outcome)| !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_)))
-            .map(|(guest, outcome)| format!("error: guest `{}` {outcome}", guest.name())),
+            .map(|(guest, outcome)| {
+                format!("error: guest {} {outcome}", args::quoted(guest.name()))
+            }),
     );
     let stopped_by = |stop: fn(&Outcome) -> bool| outcomes.iter().find(|o| stop(o));
     stopped_by(|o| matches!(o, Outcome::Deadlocked(_)))
@@ -298,10 +364,18 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
 /// appearance: thousands of copies of a guest may fail or wait alike.
 fn print_alike(lines: impl Iterator<Item = String>) {
     let mut distinct: Vec<(String, usize)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for line in lines {
-        match distinct.iter_mut().find(|(seen, _)| *seen == line) {
-            Some((_, times)) => *times += 1,
-            None => distinct.push((line, 1)),
+        match index.get(&line) {
+            Some(&at) => {
+                if let Some((_, times)) = distinct.get_mut(at) {
+                    *times += 1;
+                }
+            }
+            None => {
+                index.insert(line.clone(), distinct.len());
+                distinct.push((line, 1));
+            }
         }
     }
     for (line, times) in distinct {
@@ -312,12 +386,23 @@ fn print_alike(lines: impl Iterator<Item = String>) {
     }
 }
 
+/// The longest `--timeout`, in seconds (about 136 years): a deadline is
+/// an `Instant`, and one too far away does not exist.
+const MAX_TIMEOUT_SECONDS: f64 = u32::MAX as f64;
+
+/// `--timeout SECONDS`: a decimal number from 0.001 to
+/// [`MAX_TIMEOUT_SECONDS`].
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     // Below a millisecond a deadline is a typo, not a plan (1e-300 would
     // stop every guest before it starts).
     text.parse::<f64>()
         .ok()
-        .filter(|s| s.is_finite() && *s >= 0.001)
+        .filter(|s| (0.001..=MAX_TIMEOUT_SECONDS).contains(s))
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("`{text}` is not a number of seconds, 0.001 or more"))
+        .ok_or_else(|| {
+            format!(
+                "{} is not a number of seconds from 0.001 to {MAX_TIMEOUT_SECONDS}",
+                args::quoted(text)
+            )
+        })
 }

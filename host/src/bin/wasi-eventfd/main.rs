@@ -97,6 +97,10 @@ enum Command {
     /// The exit status is the guest's own (a trap gives 134); with several
     /// guests, that of the first in order that did not succeed. The runner's
     /// own: 2 bad input, 3 deadlock, 124 timeout.
+    #[command(
+        override_usage = "wasi-eventfd run [OPTIONS] GUEST.wasm [ARGS]...\n       \
+                                wasi-eventfd run [LIMITS] --config RUN.toml"
+    )]
     Run(Box<RunArgs>),
 }
 

@@ -388,16 +388,17 @@ fn the_commands_own_messages_survive_a_closed_stdout_or_stderr() {
         ),
     ];
     for (args, status) in cases {
+        // The debug log goes to stderr too; the bad directive is reported
+        // (and ignored) there.
         for (name, stdout, stderr) in [
             ("closed stdout", closed_pipe(), std::process::Stdio::piped()),
             ("closed stderr", std::process::Stdio::null(), closed_pipe()),
             ("full stdout and stderr", full_device(), full_device()),
         ] {
             let mut command = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"));
-            // The debug log goes to stderr too.
             command
                 .args(args)
-                .env("RUST_LOG", "wasi_eventfd=debug")
+                .env("RUST_LOG", "wasi_eventfd=debug,[bad")
                 .stdout(stdout)
                 .stderr(stderr);
             let output = command.output().expect("run wasi-eventfd");

@@ -183,7 +183,7 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(log_filter())
         .with_writer(|| LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -209,6 +209,32 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// The log's filter from `RUST_LOG`, as tracing-subscriber's
+/// `EnvFilter::from_default_env` makes it (errors only by default; a bad
+/// directive is ignored), but a bad directive is reported through
+/// [`report!`]: tracing-subscriber reports it with `eprintln!`, which
+/// panics when stderr is closed.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::filter::{Directive, LevelFilter};
+    let spec = std::env::var_os("RUST_LOG").unwrap_or_default();
+    let spec = spec.to_string_lossy();
+    let mut valid = Vec::new();
+    for directive in spec.split(',').filter(|d| !d.is_empty()) {
+        match directive.parse::<Directive>() {
+            Ok(_) => valid.push(directive),
+            Err(e) => report!(
+                "ignoring RUST_LOG directive {}: {e}",
+                args::quoted(directive)
+            ),
+        }
+    }
+    let builder =
+        tracing_subscriber::EnvFilter::builder().with_default_directive(LevelFilter::ERROR.into());
+    builder
+        .parse(valid.join(","))
+        .unwrap_or_else(|_| builder.parse_lossy(""))
 }
 
 /// What to run: from a run file, or from the command line.

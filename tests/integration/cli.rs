@@ -526,3 +526,37 @@ fn long_names_are_quoted_shortened_in_messages() {
     assert_usage_error(&output, "is given twice");
     assert!(stderr(&output).len() < 500, "{}", stderr(&output).len());
 }
+
+#[test]
+fn a_run_has_at_most_a_hundred_thousand_guests_on_the_command_line_too() {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"));
+    command.arg("run");
+    for _ in 0..100_000 {
+        command.arg("--with=w");
+    }
+    command.arg("main.wasm");
+    // 100 001 arguments need more than the 2 MiB the default 8 MiB stack
+    // limit leaves for them: the kernel allows a quarter of the stack.
+    // SAFETY: getrlimit and setrlimit are async-signal-safe, and only they
+    // run between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(libc::RLIMIT_STACK, &mut limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            limit.rlim_cur = limit.rlim_max.min(64 << 20);
+            if libc::setrlimit(libc::RLIMIT_STACK, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let output = command.output().expect("run wasi-eventfd");
+    assert_usage_error(&output, "100001 guests: a run has at most 100000 guests");
+}

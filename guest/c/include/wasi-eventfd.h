@@ -10,13 +10,14 @@
  *   dup, dup2, dup3       for every kind of fd (preview 1 has no fd_dup)
  *   eventfd_preopen       a fresh fd of an eventfd the host named
  *
- * Build a program with exactly:
- *   clang --target=wasm32-wasi -O2 -I guest/c/include PROG.c guest/c/src/*.c
+ * Build a program with exactly the line below (in a line comment: it holds
+ * a slash and a star).
  *
  * Flags have WASI's values: EFD_NONBLOCK is O_NONBLOCK (4), EFD_CLOEXEC is
  * O_CLOEXEC (0: WASI has no exec), EFD_SEMAPHORE is 1; other bits are
  * EINVAL. Errors are -1 with errno set, as libc's.
  */
+// clang --target=wasm32-wasi -O2 -I guest/c/include PROG.c guest/c/src/*.c
 #ifndef WASI_EVENTFD_H
 #define WASI_EVENTFD_H
 

@@ -238,15 +238,17 @@ fn dup(ctx: &mut EventfdP1Ctx, fd: i32) -> Result<i32, AbiErrno> {
 }
 
 /// `dup3(old, new, flags)`, which `dup2` is made of: see the module docs.
+/// Errors in the kernel's order (`ksys_dup3`): flags, `old == new`, `new`
+/// past the limit, then `old`.
 async fn dup3(ctx: &mut EventfdP1Ctx, old: i32, new: i32, flags: i32) -> Result<i32, AbiErrno> {
-    if flags & !O_CLOEXEC != 0 {
+    if flags & !O_CLOEXEC != 0 || old == new {
         return Err(Errno::Inval.into());
     }
+    let new_number = match number(new) {
+        Ok(fd) if (fd as usize) < ctx.fds.limit() => fd,
+        _ => return Err(AbiErrno::Badf),
+    };
     let mut file = ctx.fds.get(number(old)?).ok_or(AbiErrno::Badf)?.dup();
-    let new_number = number(new)?;
-    if old == new {
-        return Err(Errno::Inval.into());
-    }
     file.set_cloexec(flags & O_CLOEXEC != 0);
     match ctx.fds.replace(new_number, file) {
         Ok(Some(closed)) => {

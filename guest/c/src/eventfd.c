@@ -17,11 +17,13 @@
 WASI_EVENTFD_IMPORT("eventfd") int32_t __wasi_eventfd_eventfd(int32_t initval, int32_t flags);
 WASI_EVENTFD_IMPORT("dup") int32_t __wasi_eventfd_dup(int32_t fd);
 WASI_EVENTFD_IMPORT("dup3") int32_t __wasi_eventfd_dup3(int32_t oldfd, int32_t newfd, int32_t flags);
+WASI_EVENTFD_IMPORT("fcntl") int32_t __wasi_eventfd_fcntl(int32_t fd, int32_t cmd, int32_t arg);
 WASI_EVENTFD_IMPORT("preopen") int32_t __wasi_eventfd_preopen(int32_t name, int32_t len);
 
-/* The import module's flags and errors have Linux's numbers. */
+/* The import module's flags, commands and errors have Linux's numbers. */
 #define LINUX_EFD_SEMAPHORE 0x1
 #define LINUX_EFD_NONBLOCK 0x800
+#define LINUX_F_GETFD 1
 
 /* A host result: the value, or -1 with errno set from Linux's -errno
  * (wasi-libc numbers errors its own way: its EAGAIN is 6, Linux's 11). */
@@ -69,8 +71,9 @@ int dup(int oldfd) {
 
 int dup2(int oldfd, int newfd) {
     if (oldfd == newfd) {
-        /* Only whether oldfd is open: F_GETFD asks fd_fdstat_get. */
-        return fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
+        /* Only whether oldfd is open (wasi-libc's own fcntl(F_GETFD) does
+         * not look). */
+        return from_host(__wasi_eventfd_fcntl(oldfd, LINUX_F_GETFD, 0)) < 0 ? -1 : newfd;
     }
     return from_host(__wasi_eventfd_dup3(oldfd, newfd, 0));
 }

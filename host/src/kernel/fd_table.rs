@@ -91,8 +91,10 @@ impl<F> FdTable<F> {
         } else {
             self.free.remove(&fd);
         }
-        self.slots[fd] = Some(file);
-        self.open += 1;
+        if let Some(slot) = self.slots.get_mut(fd) {
+            *slot = Some(file);
+            self.open += 1;
+        }
     }
 
     /// The entry numbered `fd`.

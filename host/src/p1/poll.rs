@@ -146,8 +146,10 @@ impl EventfdP1Ctx {
             let entry = self.entry(memory, sub)?;
             entries.push(entry);
         }
-        let inner: Vec<usize> = (0..entries.len())
-            .filter(|&i| matches!(entries[i], Entry::Inner(_)))
+        let inner: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| matches!(entry, Entry::Inner(_)).then_some(i))
             .collect();
         let interests = interests(&entries);
 
@@ -238,7 +240,7 @@ impl EventfdP1Ctx {
         let subs = GuestPtr::<types::Subscription>::new(0).as_array(count32);
         let mut places = subs.iter();
         for &i in inner {
-            let Entry::Inner(sub) = &entries[i] else {
+            let Some(Entry::Inner(sub)) = entries.get(i) else {
                 continue;
             };
             let mut sub = sub.clone();

@@ -217,6 +217,8 @@ int main(int argc, char **argv) {
     SHOW("dup3(eventfd, 11, O_CLOEXEC)", dup3(e, 11, O_CLOEXEC));
     SHOW("dup(99)", dup(99));
     SHOW("dup2(99, 12)", dup2(99, 12));
+    SHOW("dup2(99, 99)", dup2(99, 99));
+    SHOW("dup3(99, 99, 0): EINVAL before EBADF", dup3(99, 99, 0));
     SHOW("write(file, hello)", write(f, "hello", 5));
     int g = dup(f);
     SHOW("dup(file)", g);

@@ -3,17 +3,18 @@
  * `pong` component (or pong.wat):
  *   wasi-eventfd run --eventfd ping=0 --eventfd pong=0 --with pong.wasm ping.wasm [ROUNDS]
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "eventfd.h"
+#include "wasi-eventfd.h"
 
 #define BALL 1
 #define STOP 2
 
 static int preopen_or_exit(const char *name) {
-    int fd = efd_preopen(name);
+    int fd = eventfd_preopen(name);
     if (fd < 0) {
         fprintf(stderr, "no eventfd named `%s`: run with --eventfd %s=0\n", name, name);
         exit(2);

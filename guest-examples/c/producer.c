@@ -5,13 +5,14 @@
  *   wasi-eventfd run --eventfd jobs=0,semaphore,nonblock --eventfd done=0 --eventfd quit=0 \
  *       --with consumer.wasm --with consumer.wasm producer.wasm [JOBS]
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "eventfd.h"
+#include "wasi-eventfd.h"
 
 static int preopen_or_exit(const char *name) {
-    int fd = efd_preopen(name);
+    int fd = eventfd_preopen(name);
     if (fd < 0) {
         fprintf(stderr, "no eventfd named `%s`\n", name);
         exit(2);

@@ -32,9 +32,9 @@
     ;; unknown flag bits: -EINVAL, and no fd is used up
     (call $check (i32.const 1) (call $eventfd (i32.const 0) (i32.const 2)) (i32.const -22))
     (call $check (i32.const 2) (call $eventfd (i32.const 0) (i32.const 0x40000000)) (i32.const -22))
-    ;; EFD_NONBLOCK|EFD_CLOEXEC: fd 0, with close-on-exec set
+    ;; EFD_NONBLOCK|EFD_CLOEXEC: fd 3 (after stdio), with close-on-exec set
     (local.set $fd (call $eventfd (i32.const 0) (i32.const 0x80800)))
-    (call $check (i32.const 3) (local.get $fd) (i32.const 0))
+    (call $check (i32.const 3) (local.get $fd) (i32.const 3))
     (call $check (i32.const 4) (call $fcntl (local.get $fd) (i32.const 1) (i32.const 0)) (i32.const 1))
 
     ;; read: short buffer -EINVAL; bad fds -EBADF
@@ -93,14 +93,14 @@
     ;; dup and close of bad fds: -EBADF; dup takes the lowest free number
     (call $check (i32.const 34) (call $dup (i32.const 9)) (i32.const -9))
     (call $check (i32.const 35) (call $close (i32.const -3)) (i32.const -9))
-    (call $check (i32.const 36) (call $dup (local.get $fd)) (i32.const 1))
-    (call $check (i32.const 37) (call $dup (local.get $fd)) (i32.const 2))
-    (call $check (i32.const 38) (call $close (i32.const 1)) (i32.const 0))
-    (call $check (i32.const 39) (call $dup (i32.const 2)) (i32.const 1))
+    (call $check (i32.const 36) (call $dup (local.get $fd)) (i32.const 4))
+    (call $check (i32.const 37) (call $dup (local.get $fd)) (i32.const 5))
+    (call $check (i32.const 38) (call $close (i32.const 4)) (i32.const 0))
+    (call $check (i32.const 39) (call $dup (i32.const 5)) (i32.const 4))
 
     ;; semaphore mode: reads of 1
     (local.set $sem (call $eventfd (i32.const 2) (i32.const 0x801)))
-    (call $check (i32.const 40) (local.get $sem) (i32.const 3))
+    (call $check (i32.const 40) (local.get $sem) (i32.const 6))
     (call $check (i32.const 41) (call $read (local.get $sem) (i32.const 64) (i32.const 8)) (i32.const 8))
     (call $check (i32.const 42) (i32.wrap_i64 (i64.load (i32.const 64))) (i32.const 1))
     (call $check (i32.const 43) (call $read (local.get $sem) (i32.const 64) (i32.const 8)) (i32.const 8))

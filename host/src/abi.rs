@@ -3,20 +3,26 @@
 //! the component interface.
 //!
 //! Every parameter and result is `i32`; a negative result is `-errno` with
-//! Linux's numbers. Descriptor numbers are this ABI's own (not WASI
-//! preview 1's), held per guest in an [`FdTable`].
+//! Linux's numbers. Its fd numbers are those of the guest's one fd table
+//! ([`crate::p1`]), beside stdio, directories and files: preview 1's own
+//! `fd_read`, `fd_write`, `poll_oneoff`, `fd_fdstat_*`, `fd_close` work on
+//! an eventfd from here, and this module's `dup`, `dup3` and `close` on
+//! every kind of fd. Its `read`, `write`, `fcntl(F_GETFL/F_SETFL)` and
+//! `poll` serve eventfds only (`-EINVAL`, `POLLNVAL` for another kind):
+//! preview 1's calls are the general ones.
 //!
 //! | function | result |
 //! |---|---|
 //! | `eventfd(initval, flags)` | a new fd; unknown flag bits: `-EINVAL` |
 //! | `read(fd, buf, len)` | 8, the value little-endian at `buf`; `len < 8`: `-EINVAL`; `buf` outside memory: `-EFAULT` without consuming |
 //! | `write(fd, buf, len)` | 8; `len != 8` or the value `u64::MAX`: `-EINVAL` |
-//! | `close(fd)` / `dup(fd)` | 0 / the lowest free fd, close-on-exec clear |
+//! | `close(fd)` / `dup(fd)` | 0 / the lowest free fd, close-on-exec clear; any kind of fd |
+//! | `dup3(oldfd, newfd, flags)` | `newfd`, what it named closed first; `flags` `O_CLOEXEC` or 0, else `-EINVAL`; `oldfd == newfd`: `-EINVAL`; `newfd` at or above the fd limit: `-EBADF` |
 //! | `fcntl(fd, cmd, arg)` | `F_GETFD` 1, `F_SETFD` 2, `F_GETFL` 3, `F_SETFL` 4 |
 //! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
 //! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,9 +33,10 @@ use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
 use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
+use crate::kernel::fd_table::{FdError, FdTable};
+use crate::p1::{EventfdP1Ctx, File, GetCtx};
 use crate::waits::{Interest, Waiting};
 use crate::Readiness;
-use crate::{Descriptor, EventfdCtx};
 
 /// The import module name.
 pub const MODULE: &str = "wasi_eventfd";
@@ -39,8 +46,10 @@ const F_SETFD: i32 = 2;
 const F_GETFL: i32 = 3;
 const F_SETFL: i32 = 4;
 const FD_CLOEXEC: i32 = 1;
+const O_CLOEXEC: i32 = 0o2000000;
 const O_RDWR: i32 = 2;
 const O_NONBLOCK: i32 = 0o4000;
+const O_APPEND: i32 = 0o2000;
 
 const POLLIN: i16 = 0x1;
 const POLLOUT: i16 = 0x4;
@@ -51,93 +60,6 @@ const POLLNVAL: i16 = 0x20;
 const POLLFD_SIZE: u32 = 8;
 /// Linux refuses more entries than the fd limit; so do we, to bound the work.
 const MAX_POLL_FDS: u32 = 1 << 16;
-
-/// One guest's integer descriptors, like a process's fd table: each number
-/// names a [`Descriptor`], and new ones take the lowest free number, in
-/// O(log n).
-#[derive(Debug, Default)]
-pub struct FdTable {
-    /// Indexed by fd; never ends with a free slot.
-    slots: Vec<Option<Descriptor>>,
-    /// The free numbers below `slots.len()`: the lowest free number is the
-    /// first of them, or `slots.len()` when there is none.
-    free: BTreeSet<usize>,
-    open: usize,
-    /// The guest's exported `memory`, found on first use: looking an export
-    /// up by name costs a hash of the name on every call otherwise.
-    memory: Option<Memory>,
-}
-
-impl FdTable {
-    /// Stores `descriptor` under the lowest free number.
-    pub fn insert(&mut self, descriptor: Descriptor) -> i32 {
-        self.open += 1;
-        let free_slot = self
-            .free
-            .pop_first()
-            .and_then(|free| Some(free).zip(self.slots.get_mut(free)));
-        let fd = match free_slot {
-            Some((free, slot)) => {
-                *slot = Some(descriptor);
-                free
-            }
-            None => {
-                self.slots.push(Some(descriptor));
-                self.slots.len() - 1
-            }
-        };
-        // The table never holds more than i32::MAX entries: each insert is
-        // one guest call and memory runs out long before.
-        i32::try_from(fd).unwrap_or(i32::MAX)
-    }
-
-    /// The descriptor numbered `fd`, or `EBADF`.
-    pub fn get(&self, fd: i32) -> Result<&Descriptor, AbiErrno> {
-        let index = usize::try_from(fd).map_err(|_| AbiErrno::Badf)?;
-        self.slots
-            .get(index)
-            .and_then(Option::as_ref)
-            .ok_or(AbiErrno::Badf)
-    }
-
-    fn get_mut(&mut self, fd: i32) -> Result<&mut Descriptor, AbiErrno> {
-        let index = usize::try_from(fd).map_err(|_| AbiErrno::Badf)?;
-        self.slots
-            .get_mut(index)
-            .and_then(Option::as_mut)
-            .ok_or(AbiErrno::Badf)
-    }
-
-    /// Takes the descriptor numbered `fd` out of the table, or `EBADF`.
-    pub fn remove(&mut self, fd: i32) -> Result<Descriptor, AbiErrno> {
-        let index = usize::try_from(fd).map_err(|_| AbiErrno::Badf)?;
-        let descriptor = self
-            .slots
-            .get_mut(index)
-            .and_then(Option::take)
-            .ok_or(AbiErrno::Badf)?;
-        self.open -= 1;
-        self.free.insert(index);
-        // Free slots at the end go, so that `free` holds only numbers below
-        // the highest open one; each was inserted once, so this is O(log n)
-        // per call over time.
-        while self.slots.last().is_some_and(Option::is_none) {
-            self.slots.pop();
-            self.free.remove(&self.slots.len());
-        }
-        Ok(descriptor)
-    }
-
-    /// How many descriptors are open.
-    pub fn len(&self) -> usize {
-        self.open
-    }
-
-    /// Whether no descriptor is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// The ABI's errors: the semantics' [`Errno`]s, and those only an
 /// integer-fd ABI has (components get handles that wasmtime checks, and
@@ -172,19 +94,12 @@ impl From<Errno> for AbiErrno {
     }
 }
 
-/// How the integer-fd ABI finds a guest's context in its store's data.
-pub type GetCtx<T> = fn(&mut T) -> &mut EventfdCtx;
-
 /// Adds the `wasi_eventfd` import module to a core-module `linker`, for
-/// stores driven with wasmtime's async API. `get` finds each guest's
-/// [`EventfdCtx`] (its [`FdTable`] and preopens) in the store's data, as
-/// `wasmtime_wasi::p1::add_to_linker_async` finds its `WasiP1Ctx`: a core
-/// module holds integer fds, so no `ResourceTable` is involved.
-///
-/// ```ignore
-/// wasi_eventfd::abi::add_to_linker_async(&mut linker, |state: &mut MyState| &mut state.eventfd)?;
-/// ```
-pub fn add_to_linker_async<T: Send + 'static>(
+/// stores driven with wasmtime's async API, on the fd table of the
+/// [`EventfdP1Ctx`] that `get` finds in the store's data. Called by
+/// [`crate::p1::add_to_linker_async`], which adds preview 1 on the same
+/// table: the two go together.
+pub(crate) fn add_to_linker_async<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: GetCtx<T>,
 ) -> wasmtime::Result<()> {
@@ -219,29 +134,46 @@ pub fn add_to_linker_async<T: Send + 'static>(
             )
         },
     )?;
-    linker.func_wrap(
+    linker.func_wrap_async(
         MODULE,
         "close",
-        move |mut caller: Caller<'_, T>, fd: i32| {
-            let _span = tracing::debug_span!("close", fd).entered();
-            result(fds(&mut caller, get).remove(fd).map(|_| 0))
+        move |mut caller: Caller<'_, T>, (fd,): (i32,)| {
+            let span = tracing::debug_span!("close", fd);
+            Box::new(
+                async move {
+                    let ctx = get(caller.data_mut());
+                    let file = number(fd).and_then(|fd| ctx.fds.remove(fd).ok_or(AbiErrno::Badf));
+                    let closed = match file {
+                        Ok(file) => release(ctx, file).await,
+                        Err(errno) => Err(errno),
+                    };
+                    result(closed.map(|()| 0))
+                }
+                .instrument(span),
+            )
         },
     )?;
     linker.func_wrap(MODULE, "dup", move |mut caller: Caller<'_, T>, fd: i32| {
         let _span = tracing::debug_span!("dup", fd).entered();
-        let ctx = get(caller.data_mut());
-        let dup = match ctx.fds.get(fd) {
-            Ok(descriptor) => ctx.dup_descriptor(descriptor).map_err(AbiErrno::from),
-            Err(errno) => Err(errno),
-        };
-        result(dup.map(|dup| ctx.fds.insert(dup)))
+        result(dup(get(caller.data_mut()), fd))
     })?;
+    linker.func_wrap_async(
+        MODULE,
+        "dup3",
+        move |mut caller: Caller<'_, T>, (old, new, flags): (i32, i32, i32)| {
+            let span = tracing::debug_span!("dup3", old, new, flags);
+            Box::new(
+                async move { result(dup3(get(caller.data_mut()), old, new, flags).await) }
+                    .instrument(span),
+            )
+        },
+    )?;
     linker.func_wrap(
         MODULE,
         "fcntl",
         move |mut caller: Caller<'_, T>, fd: i32, cmd: i32, arg: i32| {
             let _span = tracing::debug_span!("fcntl", fd, cmd, arg).entered();
-            result(fcntl(fds(&mut caller, get), fd, cmd, arg))
+            result(fcntl(&mut get(caller.data_mut()).fds, fd, cmd, arg))
         },
     )?;
     linker.func_wrap_async(
@@ -273,16 +205,75 @@ fn result(result: Result<i32, AbiErrno>) -> i32 {
     value
 }
 
-fn fds<'a, T>(caller: &'a mut Caller<'_, T>, get: GetCtx<T>) -> &'a mut FdTable {
-    &mut get(caller.data_mut()).fds
+/// A guest's fd as the table's number: `EBADF` when negative.
+fn number(fd: i32) -> Result<u32, AbiErrno> {
+    u32::try_from(fd).map_err(|_| AbiErrno::Badf)
 }
 
+/// A table number as the ABI's result.
+fn fd_result(fd: u32) -> i32 {
+    // Numbers are below the table's limit, itself at most i32::MAX.
+    i32::try_from(fd).unwrap_or(i32::MAX)
+}
+
+/// The number `EMFILE` stands for when a new one cannot be had.
+fn emfile(_: FdError) -> AbiErrno {
+    AbiErrno::Eventfd(Errno::Mfile)
+}
+
+/// Closes what a number referred to, once nothing else refers to it.
+async fn release(ctx: &mut EventfdP1Ctx, file: File) -> Result<(), AbiErrno> {
+    let mut no_memory = wiggle::GuestMemory::Unshared(&mut []);
+    // wasmtime-wasi's close fails only for a number it does not have,
+    // which the table never hands it.
+    ctx.release(&mut no_memory, file)
+        .await
+        .map_err(|_| AbiErrno::Badf)
+}
+
+/// `dup(fd)`: the lowest free number for the same file, any kind.
+fn dup(ctx: &mut EventfdP1Ctx, fd: i32) -> Result<i32, AbiErrno> {
+    let file = ctx.fds.get(number(fd)?).ok_or(AbiErrno::Badf)?.dup();
+    ctx.fds.insert(file).map(fd_result).map_err(emfile)
+}
+
+/// `dup3(old, new, flags)`, which `dup2` is made of: see the module docs.
+/// Errors in the kernel's order (`ksys_dup3`): flags, `old == new`, `new`
+/// past the limit, then `old`.
+async fn dup3(ctx: &mut EventfdP1Ctx, old: i32, new: i32, flags: i32) -> Result<i32, AbiErrno> {
+    if flags & !O_CLOEXEC != 0 || old == new {
+        return Err(Errno::Inval.into());
+    }
+    let new_number = match number(new) {
+        Ok(fd) if (fd as usize) < ctx.fds.limit() => fd,
+        _ => return Err(AbiErrno::Badf),
+    };
+    let mut file = ctx.fds.get(number(old)?).ok_or(AbiErrno::Badf)?.dup();
+    file.set_cloexec(flags & O_CLOEXEC != 0);
+    match ctx.fds.replace(new_number, file) {
+        Ok(Some(closed)) => {
+            // As Linux's dup2: an error closing what was there is not
+            // reported.
+            let _ = release(ctx, closed).await;
+        }
+        Ok(None) => {}
+        Err(_) => return Err(AbiErrno::Badf),
+    }
+    Ok(new)
+}
+
+/// The eventfd description `fd` names: `EBADF` for no file, `EINVAL` for
+/// another kind (as the kernel's `eventfd_ctx_fdget`).
 fn description<T>(
     caller: &mut Caller<'_, T>,
     get: GetCtx<T>,
     fd: i32,
 ) -> Result<Arc<Description>, AbiErrno> {
-    Ok(Arc::clone(fds(caller, get).get(fd)?.description()))
+    match get(caller.data_mut()).fds.get(number(fd)?) {
+        Some(File::Eventfd(descriptor)) => Ok(Arc::clone(descriptor.description())),
+        Some(File::Wasi { .. }) => Err(Errno::Inval.into()),
+        None => Err(AbiErrno::Badf),
+    }
 }
 
 /// The guest's exported memory and the byte range `[ptr, ptr + len)` in it,
@@ -293,14 +284,14 @@ fn memory_range<T>(
     ptr: u32,
     len: u32,
 ) -> Result<(Memory, usize), AbiErrno> {
-    let memory = match fds(caller, get).memory {
+    let memory = match get(caller.data_mut()).memory {
         Some(memory) => memory,
         None => {
             let memory = caller
                 .get_export("memory")
                 .and_then(|export| export.into_memory())
                 .ok_or(AbiErrno::Fault)?;
-            fds(caller, get).memory = Some(memory);
+            get(caller.data_mut()).memory = Some(memory);
             memory
         }
     };
@@ -319,8 +310,9 @@ fn eventfd<T>(
 ) -> Result<i32, AbiErrno> {
     let flags = CreateFlags::from_bits(flags)?;
     let ctx = get(caller.data_mut());
-    let descriptor = ctx.new_descriptor(initval, flags)?;
-    Ok(ctx.fds.insert(descriptor))
+    let descriptor = ctx.eventfd.new_descriptor(initval, flags)?;
+    let fd = ctx.fds.insert(File::Eventfd(descriptor)).map_err(emfile)?;
+    Ok(fd_result(fd))
 }
 
 async fn read<T>(
@@ -338,7 +330,7 @@ async fn read<T>(
     let (memory, at) = memory_range(caller, get, buf, len)?;
     let value = {
         let ctx = get(caller.data_mut());
-        let observer = ctx.observer(&description, Interest::Read);
+        let observer = ctx.eventfd.observer(&description, Interest::Read);
         description.read_observed(&observer).await?
     };
     // Wasm memories never shrink, so the range checked above still fits.
@@ -366,25 +358,37 @@ async fn write<T>(
         .map_err(|_| AbiErrno::Fault)?;
     let value = u64::from_le_bytes(bytes);
     let ctx = get(caller.data_mut());
-    let observer = ctx.observer(&description, Interest::Write(value));
+    let observer = ctx.eventfd.observer(&description, Interest::Write(value));
     description.write_observed(value, &observer).await?;
     Ok(8)
 }
 
-fn fcntl(fds: &mut FdTable, fd: i32, cmd: i32, arg: i32) -> Result<i32, AbiErrno> {
-    let descriptor = fds.get_mut(fd)?;
-    match cmd {
-        F_GETFD => Ok(if descriptor.cloexec() { FD_CLOEXEC } else { 0 }),
-        F_SETFD => {
-            descriptor.set_cloexec(arg & FD_CLOEXEC != 0);
+/// `fcntl(fd, cmd, arg)`: `F_GETFD`/`F_SETFD` on any kind of fd (the
+/// number's close-on-exec), `F_GETFL`/`F_SETFL` on an eventfd (`O_RDWR`,
+/// and the description's `O_NONBLOCK` and `O_APPEND`).
+fn fcntl(fds: &mut FdTable<File>, fd: i32, cmd: i32, arg: i32) -> Result<i32, AbiErrno> {
+    let file = fds.get_mut(number(fd)?).ok_or(AbiErrno::Badf)?;
+    match (cmd, &*file) {
+        (F_GETFD, _) => Ok(if file.cloexec() { FD_CLOEXEC } else { 0 }),
+        (F_SETFD, _) => {
+            file.set_cloexec(arg & FD_CLOEXEC != 0);
             Ok(0)
         }
-        F_GETFL => {
-            let nonblocking = descriptor.description().is_nonblocking();
-            Ok(O_RDWR | if nonblocking { O_NONBLOCK } else { 0 })
+        (F_GETFL, File::Eventfd(descriptor)) => {
+            let description = descriptor.description();
+            let mut flags = O_RDWR;
+            if description.is_nonblocking() {
+                flags |= O_NONBLOCK;
+            }
+            if description.is_append() {
+                flags |= O_APPEND;
+            }
+            Ok(flags)
         }
-        F_SETFL => {
-            descriptor.set_nonblocking(arg & O_NONBLOCK != 0);
+        (F_SETFL, File::Eventfd(descriptor)) => {
+            let description = descriptor.description();
+            description.set_nonblocking(arg & O_NONBLOCK != 0);
+            description.set_append(arg & O_APPEND != 0);
             Ok(0)
         }
         _ => Err(Errno::Inval.into()),
@@ -404,8 +408,9 @@ fn preopen<T>(
         .ok_or(AbiErrno::Fault)?
         .to_vec();
     let ctx = get(caller.data_mut());
-    let dup = ctx.preopened(&name).ok_or(AbiErrno::Noent)??;
-    Ok(ctx.fds.insert(dup))
+    let dup = ctx.eventfd.preopened(&name).ok_or(AbiErrno::Noent)??;
+    let fd = ctx.fds.insert(File::Eventfd(dup)).map_err(emfile)?;
+    Ok(fd_result(fd))
 }
 
 /// One `struct pollfd` entry: where it is, what it asks for and of what.
@@ -419,7 +424,9 @@ struct PollEntry {
 enum PollTarget {
     /// A negative fd: the entry is ignored.
     Ignored,
-    /// An fd this guest does not have (`POLLNVAL`).
+    /// An fd this guest does not have, or not an eventfd (`POLLNVAL`:
+    /// this `poll` serves eventfds only; preview 1's `poll_oneoff` serves
+    /// every kind).
     Bad,
     Eventfd(Arc<Description>),
 }
@@ -501,7 +508,7 @@ async fn poll<T>(
         entries.push(PollEntry { at, events, target });
     }
     let interests = interests(&entries);
-    let waits = get(caller.data_mut()).waits.clone();
+    let waits = get(caller.data_mut()).eventfd.waits.clone();
 
     let deadline = u64::try_from(timeout_ms)
         .ok()
@@ -562,69 +569,26 @@ mod tests {
     use crate::DescriptionTable;
 
     #[test]
-    fn fds_take_the_lowest_free_number() {
-        let table = DescriptionTable::new();
-        let mut fds = FdTable::default();
-        let fd = |fds: &mut FdTable| fds.insert(table.create(0, CreateFlags::default()).unwrap());
-        assert_eq!([fd(&mut fds), fd(&mut fds), fd(&mut fds)], [0, 1, 2]);
-        fds.remove(1).unwrap();
-        assert_eq!(fds.get(1).map(|_| ()), Err(AbiErrno::Badf));
-        assert_eq!(fd(&mut fds), 1);
-        fds.remove(2).unwrap();
-        fds.remove(1).unwrap();
-        assert_eq!(fds.len(), 1);
-        assert_eq!(fd(&mut fds), 1);
-        assert_eq!(fds.remove(-1).map(|_| ()), Err(AbiErrno::Badf));
-        assert_eq!(fds.remove(7).map(|_| ()), Err(AbiErrno::Badf));
-        drop(fds);
-        assert!(table.is_empty(), "dropping the table closes every fd");
-    }
-
-    #[test]
-    fn fds_follow_the_lowest_free_rule_under_any_order_of_calls() {
-        // Against a model that scans for the lowest free number.
-        let table = DescriptionTable::new();
-        let mut fds = FdTable::default();
-        let mut model: Vec<bool> = Vec::new();
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let fd = (seed % 64) as usize;
-            if seed.is_multiple_of(3) {
-                let open = model.get(fd).copied().unwrap_or(false);
-                assert_eq!(fds.remove(fd as i32).is_ok(), open, "close({fd})");
-                if open {
-                    model[fd] = false;
-                }
-            } else {
-                let lowest = model.iter().position(|open| !open).unwrap_or(model.len());
-                let got = fds.insert(table.create(0, CreateFlags::default()).unwrap());
-                assert_eq!(got, lowest as i32);
-                match model.get_mut(lowest) {
-                    Some(slot) => *slot = true,
-                    None => model.push(true),
-                }
-            }
-            assert_eq!(fds.len(), model.iter().filter(|open| **open).count());
-        }
-    }
-
-    #[test]
     fn fcntl_flags_split_between_descriptor_and_description() {
         let table = DescriptionTable::new();
-        let mut fds = FdTable::default();
+        let mut fds = FdTable::with_limit(16);
         let flags = CreateFlags::from_bits(CreateFlags::CLOEXEC).unwrap();
-        let a = fds.insert(table.create(0, flags).unwrap());
-        let b = fds.insert(fds.get(a).unwrap().dup());
+        let a = fds
+            .insert(File::Eventfd(table.create(0, flags).unwrap()))
+            .unwrap();
+        let b = fds.insert(fds.get(a).unwrap().dup()).unwrap();
+        let (a, b) = (a as i32, b as i32);
         assert_eq!(fcntl(&mut fds, a, F_GETFD, 0), Ok(FD_CLOEXEC));
         assert_eq!(fcntl(&mut fds, b, F_GETFD, 0), Ok(0));
-        assert_eq!(fcntl(&mut fds, b, F_SETFL, O_NONBLOCK), Ok(0));
-        assert_eq!(fcntl(&mut fds, a, F_GETFL, 0), Ok(O_RDWR | O_NONBLOCK));
+        assert_eq!(fcntl(&mut fds, b, F_SETFL, O_NONBLOCK | O_APPEND), Ok(0));
+        assert_eq!(
+            fcntl(&mut fds, a, F_GETFL, 0),
+            Ok(O_RDWR | O_NONBLOCK | O_APPEND)
+        );
         assert_eq!(fcntl(&mut fds, a, F_SETFD, 0), Ok(0));
         assert_eq!(fcntl(&mut fds, a, F_GETFD, 0), Ok(0));
         assert_eq!(fcntl(&mut fds, a, 1234, 0), Err(Errno::Inval.into()));
         assert_eq!(fcntl(&mut fds, 9, F_GETFD, 0), Err(AbiErrno::Badf));
+        assert_eq!(fcntl(&mut fds, -1, F_GETFD, 0), Err(AbiErrno::Badf));
     }
 }

@@ -7,15 +7,13 @@ use std::sync::Arc;
 use wasmtime::component::{Resource, ResourceTable};
 
 use crate::description::CreateFlags;
-use crate::{abi, waits, Description, DescriptionTable, Descriptor, Errno};
+use crate::{waits, Description, DescriptionTable, Descriptor, Errno};
 
 /// The eventfd state of one guest: the host's shared table and the eventfds
 /// handed to this guest by name.
 pub struct EventfdCtx {
     pub(crate) table: DescriptionTable,
     pub(crate) preopens: Vec<(String, Descriptor)>,
-    /// The integer descriptors of a core-module guest ([`abi`]).
-    pub(crate) fds: abi::FdTable,
     /// How many `eventfd` resources a component guest holds now.
     pub(crate) descriptors: usize,
     /// At most this many descriptors per guest (`EMFILE` beyond).
@@ -35,7 +33,6 @@ impl EventfdCtx {
             ctx: EventfdCtx {
                 table: table.clone(),
                 preopens: Vec::new(),
-                fds: abi::FdTable::default(),
                 descriptors: 0,
                 max_descriptors: Self::DEFAULT_MAX_DESCRIPTORS,
                 waits: None,
@@ -48,10 +45,16 @@ impl EventfdCtx {
         &self.table
     }
 
-    /// How many descriptors this guest holds (component resources and
-    /// core-module fds).
+    /// How many eventfd descriptors this component guest holds (a core
+    /// module's fds are counted by its fd table, [`crate::p1`]).
     pub fn descriptors(&self) -> usize {
-        self.descriptors + self.fds.len()
+        self.descriptors
+    }
+
+    /// The most descriptors the guest may hold: eventfd resources of a
+    /// component, or the bound on fd numbers of a core module (`EMFILE`).
+    pub fn max_descriptors(&self) -> usize {
+        self.max_descriptors
     }
 
     /// An observer of one wait of this guest on `description`, if its waits

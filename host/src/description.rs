@@ -114,6 +114,10 @@ pub struct Description {
     /// `O_NONBLOCK` lives on the description, so `F_SETFL` through one
     /// descriptor changes it for every descriptor (and every guest).
     nonblocking: AtomicBool,
+    /// `O_APPEND`, which `fcntl(F_SETFL)` keeps on any description and
+    /// `F_GETFL` reports, though an eventfd's writes have no offset for it
+    /// to change.
+    append: AtomicBool,
     /// Readers and readable pollables wait here; every successful write
     /// wakes them.
     readers: WaitQueue,
@@ -147,6 +151,7 @@ impl Description {
             count: AtomicU64::new(u64::from(initval)),
             semaphore: flags.semaphore,
             nonblocking: AtomicBool::new(flags.nonblock),
+            append: AtomicBool::new(false),
             readers: WaitQueue::default(),
             writers: WaitQueue::default(),
             on_release: None,
@@ -190,6 +195,17 @@ impl Description {
     /// waiting keep waiting, as in Linux, which checks the flag on entry.
     pub fn set_nonblocking(&self, enabled: bool) {
         self.nonblocking.store(enabled, Ordering::SeqCst);
+    }
+
+    /// Whether `O_APPEND` is set (`fcntl(F_GETFL)`).
+    pub fn is_append(&self) -> bool {
+        self.append.load(Ordering::SeqCst)
+    }
+
+    /// `fcntl(F_SETFL)` with or without `O_APPEND`: kept and reported,
+    /// changing nothing else (Linux's `setfl` does the same for an eventfd).
+    pub fn set_append(&self, enabled: bool) {
+        self.append.store(enabled, Ordering::SeqCst);
     }
 
     /// Whether the description is `readiness` now.

@@ -116,8 +116,10 @@
 pub mod abi;
 mod ctx;
 mod description;
+pub mod kernel;
 #[cfg(feature = "runner")]
 mod output;
+pub mod p1;
 pub mod p2;
 pub mod p3;
 #[cfg(feature = "runner")]

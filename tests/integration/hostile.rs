@@ -114,7 +114,7 @@ fn a_deadlock_report_names_a_few_distinct_waits_and_counts_the_rest() {
             "--timeout",
             "20",
             "--max-descriptors",
-            "2000",
+            "2003",
             &path(test_wat("poll_stuck_many.wat")),
         ],
     );
@@ -198,7 +198,7 @@ fn the_lowest_free_fd_of_200000_is_found_without_a_scan() {
         "--timeout",
         "20",
         "--max-descriptors",
-        "200002",
+        "200005",
         &path(test_wat("dup_many.wat")),
     ]);
     succeeded(&output);

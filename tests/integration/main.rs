@@ -16,6 +16,7 @@ mod guests;
 mod hostile;
 mod languages;
 mod library;
+mod posix_c;
 mod run_files;
 mod scale;
 mod waker;

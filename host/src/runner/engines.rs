@@ -69,10 +69,7 @@ impl Engines {
         crate::add_to_linker_concurrent(&mut concurrent_linker)?;
 
         let mut core_linker = wasmtime::Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| {
-            &mut s.p1
-        })?;
-        crate::abi::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| &mut s.eventfd)?;
+        crate::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| &mut s.p1)?;
         Ok(Engines {
             engine,
             linker,

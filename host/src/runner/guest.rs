@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::output::GuestOutput;
+use crate::p1::EventfdP1Ctx;
 use crate::{EventfdCtx, EventfdCtxView, EventfdView};
 
 /// One guest to run, and what it may reach.
@@ -138,11 +138,10 @@ impl EventfdView for GuestState {
 }
 
 /// The store data of one core-module guest: WASI preview 1 and the
-/// integer-fd eventfd ABI ([`crate::abi`]), each with its own context, as
-/// wasmtime keeps `WasiP1Ctx` apart (integer fds need no resource table).
+/// integer-fd eventfd ABI ([`crate::abi`]) on one fd table
+/// ([`EventfdP1Ctx`]; integer fds need no resource table).
 pub struct CoreGuestState {
-    pub(super) p1: WasiP1Ctx,
-    pub(super) eventfd: EventfdCtx,
+    pub(super) p1: EventfdP1Ctx,
     pub(super) limits: GuestLimits,
 }
 

@@ -228,8 +228,7 @@ impl Runner {
             LoadedGuest::Module(pre) => Ready::Module(
                 pre,
                 CoreGuestState {
-                    p1: wasi.build_p1(),
-                    eventfd,
+                    p1: crate::p1::EventfdP1Ctx::new(wasi.build_p1(), eventfd),
                     limits,
                 },
             ),

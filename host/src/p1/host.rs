@@ -1,0 +1,868 @@
+//! Every preview 1 import, on the one fd table: eventfds are served here,
+//! other files are handed to wasmtime-wasi under their numbers there.
+//!
+//! What an eventfd answers to each call is what Linux answers to the
+//! system call wasi-libc makes of it, checked on this machine's kernel
+//! (6.x): `read`/`write` as `fs/eventfd.c`; `lseek` succeeds and stays at 0
+//! (`noop_llseek`); `pread`/`pwrite` `ESPIPE`; `fsync`/`fdatasync`/
+//! `ftruncate` `EINVAL`; `fallocate` `ENODEV`; `futimens` `EOPNOTSUPP`;
+//! `posix_fadvise` succeeds; every `*at` call with it as the directory
+//! `ENOTDIR`, as `getdents`; socket calls `ENOTSOCK`; `fstat` a file of no
+//! type (an anonymous inode), size 0, one link.
+
+use tracing::Instrument as _;
+use wasmtime_wasi::p1::types;
+use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
+use wiggle::{GuestMemory, GuestPtr};
+
+use super::{EventfdP1Ctx, Target};
+use crate::description::Errno;
+use crate::waits::Interest;
+use crate::Description;
+
+/// The eventfd semantics' errors as preview 1 numbers them.
+impl From<Errno> for types::Error {
+    fn from(errno: Errno) -> Self {
+        types::Errno::from(errno).into()
+    }
+}
+
+impl From<Errno> for types::Errno {
+    fn from(errno: Errno) -> Self {
+        match errno {
+            Errno::Inval => types::Errno::Inval,
+            Errno::Again => types::Errno::Again,
+            Errno::Mfile => types::Errno::Mfile,
+            Errno::Nfile => types::Errno::Nfile,
+        }
+    }
+}
+
+/// The rights an eventfd's `fd_fdstat_get` reports: those of an fd open for
+/// reading and writing (wasi-libc's `fcntl(F_GETFL)` makes `O_RDWR` of
+/// them), seekable as `lseek` succeeds, and not a terminal.
+fn eventfd_rights() -> types::Rights {
+    types::Rights::FD_READ
+        | types::Rights::FD_WRITE
+        | types::Rights::FD_SEEK
+        | types::Rights::FD_TELL
+        | types::Rights::FD_ADVISE
+        | types::Rights::FD_FDSTAT_SET_FLAGS
+        | types::Rights::FD_FILESTAT_GET
+        | types::Rights::POLL_FD_READWRITE
+}
+
+impl EventfdP1Ctx {
+    /// `read(2)` of an eventfd into `iovs` (`readv`): the 8 bytes of the
+    /// counter spread over the buffers in order; `EINVAL` when they hold
+    /// fewer than 8 bytes in all (`eventfd_read`).
+    async fn eventfd_read(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        description: &std::sync::Arc<Description>,
+        iovs: types::IovecArray,
+    ) -> Result<types::Size, types::Error> {
+        // The places the 8 bytes go, checked before the read so that a bad
+        // buffer never consumes the count.
+        let mut places = Vec::new();
+        let mut room = 0u32;
+        for iov in iovs.iter() {
+            if room >= 8 {
+                break;
+            }
+            let iov = memory.read(iov?)?;
+            let take = iov.buf_len.min(8 - room);
+            if take > 0 {
+                let place = iov.buf.as_array(take);
+                // Fails (a trap, as preview 1 has it) outside memory.
+                memory.as_cow(place)?;
+                places.push(place);
+                room += take;
+            }
+        }
+        if room < 8 {
+            return Err(Errno::Inval.into());
+        }
+        let observer = self.eventfd.observer(description, Interest::Read);
+        let value = description.read_observed(&observer).await?;
+        let mut bytes = &value.to_le_bytes()[..];
+        for place in places {
+            let (now, rest) = bytes.split_at(place.len() as usize);
+            memory.copy_from_slice(now, place)?;
+            bytes = rest;
+        }
+        Ok(8)
+    }
+
+    /// `write(2)` of `ciovs` to an eventfd (`writev`): Linux's eventfd has
+    /// no `write_iter`, so each buffer is one `write` of its own, which
+    /// must be exactly 8 bytes (`EINVAL`); the first failure ends the call,
+    /// an error only if nothing was written yet.
+    async fn eventfd_write(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        description: &std::sync::Arc<Description>,
+        ciovs: types::CiovecArray,
+    ) -> Result<types::Size, types::Error> {
+        let mut written: types::Size = 0;
+        for ciov in ciovs.iter() {
+            let ciov = memory.read(ciov?)?;
+            let result = if ciov.buf_len != 8 {
+                Err(Errno::Inval)
+            } else {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&memory.as_cow(ciov.buf.as_array(8))?);
+                let value = u64::from_le_bytes(bytes);
+                let observer = self.eventfd.observer(description, Interest::Write(value));
+                description.write_observed(value, &observer).await
+            };
+            match result {
+                Ok(()) => written += 8,
+                Err(errno) if written == 0 => return Err(errno.into()),
+                Err(_) => break,
+            }
+        }
+        // (`writev` of no buffers writes nothing, and is no error.)
+        Ok(written)
+    }
+}
+
+/// `ENOTDIR`: an eventfd given where a directory is wanted.
+fn not_a_directory<T>() -> Result<T, types::Error> {
+    Err(types::Errno::Notdir.into())
+}
+
+/// The fd of each import, translated: `$wasi` is wasmtime-wasi's number of
+/// the guest's `$fd`, or the call returns what `$eventfd` says.
+macro_rules! on_fd {
+    ($self:ident, $fd:expr, |$wasi:ident| $on_wasi:expr, |$eventfd:pat_param| $on_eventfd:expr) => {
+        match $self.target($fd)? {
+            Target::Wasi($wasi) => {
+                $self.refuel();
+                $on_wasi
+            }
+            Target::Eventfd($eventfd) => $on_eventfd,
+        }
+    };
+}
+
+impl WasiSnapshotPreview1 for EventfdP1Ctx {
+    fn set_hostcall_fuel(&mut self, fuel: usize) {
+        self.fuel = fuel;
+        self.wasi.set_hostcall_fuel(fuel);
+    }
+
+    fn args_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        argv: GuestPtr<GuestPtr<u8>>,
+        argv_buf: GuestPtr<u8>,
+    ) -> Result<(), types::Error> {
+        self.wasi.args_get(memory, argv, argv_buf)
+    }
+
+    fn args_sizes_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+    ) -> Result<(types::Size, types::Size), types::Error> {
+        self.wasi.args_sizes_get(memory)
+    }
+
+    fn environ_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        environ: GuestPtr<GuestPtr<u8>>,
+        environ_buf: GuestPtr<u8>,
+    ) -> Result<(), types::Error> {
+        self.wasi.environ_get(memory, environ, environ_buf)
+    }
+
+    fn environ_sizes_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+    ) -> Result<(types::Size, types::Size), types::Error> {
+        self.wasi.environ_sizes_get(memory)
+    }
+
+    fn clock_res_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        id: types::Clockid,
+    ) -> Result<types::Timestamp, types::Error> {
+        self.wasi.clock_res_get(memory, id)
+    }
+
+    fn clock_time_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        id: types::Clockid,
+        precision: types::Timestamp,
+    ) -> Result<types::Timestamp, types::Error> {
+        self.wasi.clock_time_get(memory, id, precision)
+    }
+
+    async fn fd_advise(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        offset: types::Filesize,
+        len: types::Filesize,
+        advice: types::Advice,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self
+                .wasi
+                .fd_advise(memory, inner, offset, len, advice)
+                .await,
+            // `posix_fadvise` of an eventfd succeeds (it has no page cache
+            // to advise, and is no pipe).
+            |_| Ok(())
+        )
+    }
+
+    fn fd_allocate(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        offset: types::Filesize,
+        len: types::Filesize,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_allocate(memory, inner, offset, len),
+            // `fallocate` of an anonymous inode.
+            |_| Err(types::Errno::Nodev.into())
+        )
+    }
+
+    async fn fd_close(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<(), types::Error> {
+        let span = tracing::debug_span!("fd_close", fd = u32::from(fd));
+        let file = self.fds.remove(fd.into()).ok_or(types::Errno::Badf)?;
+        self.release(memory, file).instrument(span).await
+    }
+
+    async fn fd_datasync(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_datasync(memory, inner).await,
+            |_| Err(types::Errno::Inval.into())
+        )
+    }
+
+    async fn fd_fdstat_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Fdstat, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_fdstat_get(memory, inner).await,
+            |description| {
+                let mut fs_flags = types::Fdflags::empty();
+                if description.is_nonblocking() {
+                    fs_flags |= types::Fdflags::NONBLOCK;
+                }
+                if description.is_append() {
+                    fs_flags |= types::Fdflags::APPEND;
+                }
+                Ok(types::Fdstat {
+                    fs_filetype: types::Filetype::Unknown,
+                    fs_flags,
+                    fs_rights_base: eventfd_rights(),
+                    fs_rights_inheriting: types::Rights::empty(),
+                })
+            }
+        )
+    }
+
+    fn fd_fdstat_set_flags(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        flags: types::Fdflags,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_fdstat_set_flags(memory, inner, flags),
+            |description| {
+                // `fcntl(F_SETFL)` keeps O_APPEND and O_NONBLOCK on the
+                // description and ignores the sync flags (`SETFL_MASK`).
+                description.set_nonblocking(flags.contains(types::Fdflags::NONBLOCK));
+                description.set_append(flags.contains(types::Fdflags::APPEND));
+                Ok(())
+            }
+        )
+    }
+
+    fn fd_fdstat_set_rights(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        fs_rights_base: types::Rights,
+        fs_rights_inheriting: types::Rights,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_fdstat_set_rights(
+                memory,
+                inner,
+                fs_rights_base,
+                fs_rights_inheriting
+            ),
+            // As wasmtime-wasi answers for every fd: rights are not kept.
+            |_| Err(types::Errno::Notsup.into())
+        )
+    }
+
+    async fn fd_filestat_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Filestat, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_filestat_get(memory, inner).await,
+            // An anonymous inode: no type bits, no size, one link. (Linux
+            // gives every eventfd the same inode of the anon_inode file
+            // system; here device and inode are 0 for all of them.)
+            |_| Ok(types::Filestat {
+                dev: 0,
+                ino: 0,
+                filetype: types::Filetype::Unknown,
+                nlink: 1,
+                size: 0,
+                atim: 0,
+                mtim: 0,
+                ctim: 0,
+            })
+        )
+    }
+
+    async fn fd_filestat_set_size(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        size: types::Filesize,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_filestat_set_size(memory, inner, size).await,
+            |_| Err(types::Errno::Inval.into())
+        )
+    }
+
+    async fn fd_filestat_set_times(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        atim: types::Timestamp,
+        mtim: types::Timestamp,
+        fst_flags: types::Fstflags,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self
+                .wasi
+                .fd_filestat_set_times(memory, inner, atim, mtim, fst_flags)
+                .await,
+            |_| Err(types::Errno::Notsup.into())
+        )
+    }
+
+    async fn fd_read(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        iovs: types::IovecArray,
+    ) -> Result<types::Size, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_read(memory, inner, iovs).await,
+            |description| {
+                let span = tracing::debug_span!("eventfd read", fd = u32::from(fd));
+                self.eventfd_read(memory, &description, iovs)
+                    .instrument(span)
+                    .await
+            }
+        )
+    }
+
+    async fn fd_pread(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        iovs: types::IovecArray,
+        offset: types::Filesize,
+    ) -> Result<types::Size, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_pread(memory, inner, iovs, offset).await,
+            |_| Err(types::Errno::Spipe.into())
+        )
+    }
+
+    async fn fd_write(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        ciovs: types::CiovecArray,
+    ) -> Result<types::Size, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_write(memory, inner, ciovs).await,
+            |description| {
+                let span = tracing::debug_span!("eventfd write", fd = u32::from(fd));
+                self.eventfd_write(memory, &description, ciovs)
+                    .instrument(span)
+                    .await
+            }
+        )
+    }
+
+    async fn fd_pwrite(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        ciovs: types::CiovecArray,
+        offset: types::Filesize,
+    ) -> Result<types::Size, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_pwrite(memory, inner, ciovs, offset).await,
+            |_| Err(types::Errno::Spipe.into())
+        )
+    }
+
+    fn fd_prestat_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Prestat, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_prestat_get(memory, inner),
+            // Not a preopened directory: wasi-libc's scan of the preopens
+            // passes over it.
+            |_| Err(types::Errno::Badf.into())
+        )
+    }
+
+    fn fd_prestat_dir_name(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        path: GuestPtr<u8>,
+        path_max_len: types::Size,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self
+                .wasi
+                .fd_prestat_dir_name(memory, inner, path, path_max_len),
+            |_| not_a_directory()
+        )
+    }
+
+    async fn fd_renumber(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        from: types::Fd,
+        to: types::Fd,
+    ) -> Result<(), types::Error> {
+        tracing::debug!(from = u32::from(from), to = u32::from(to), "fd_renumber");
+        // As wasmtime-wasi: both must be open. The number `from` moves to
+        // `to`, and what `to` named is closed.
+        let (from, to) = (u32::from(from), u32::from(to));
+        if self.fds.get(from).is_none() || self.fds.get(to).is_none() {
+            return Err(types::Errno::Badf.into());
+        }
+        if from == to {
+            return Ok(());
+        }
+        let file = self.fds.remove(from).ok_or(types::Errno::Badf)?;
+        match self.fds.replace(to, file) {
+            Ok(Some(old)) => self.release(memory, old).await,
+            Ok(None) => Ok(()),
+            Err(_) => Err(types::Errno::Badf.into()),
+        }
+    }
+
+    async fn fd_seek(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        offset: types::Filedelta,
+        whence: types::Whence,
+    ) -> Result<types::Filesize, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_seek(memory, inner, offset, whence).await,
+            // `noop_llseek`: any valid whence succeeds and stays at 0 (an
+            // invalid one never gets here: preview 1 refuses it, EINVAL).
+            |_| Ok(0)
+        )
+    }
+
+    async fn fd_sync(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.fd_sync(memory, inner).await,
+            |_| Err(types::Errno::Inval.into())
+        )
+    }
+
+    fn fd_tell(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+    ) -> Result<types::Filesize, types::Error> {
+        on_fd!(self, fd, |inner| self.wasi.fd_tell(memory, inner), |_| Ok(
+            0
+        ))
+    }
+
+    async fn fd_readdir(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+        cookie: types::Dircookie,
+    ) -> Result<types::Size, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self
+                .wasi
+                .fd_readdir(memory, inner, buf, buf_len, cookie)
+                .await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn path_create_directory(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            dirfd,
+            |inner| self.wasi.path_create_directory(memory, inner, path).await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn path_filestat_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        flags: types::Lookupflags,
+        path: GuestPtr<str>,
+    ) -> Result<types::Filestat, types::Error> {
+        on_fd!(
+            self,
+            dirfd,
+            |inner| self
+                .wasi
+                .path_filestat_get(memory, inner, flags, path)
+                .await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn path_filestat_set_times(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        flags: types::Lookupflags,
+        path: GuestPtr<str>,
+        atim: types::Timestamp,
+        mtim: types::Timestamp,
+        fst_flags: types::Fstflags,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            dirfd,
+            |inner| self
+                .wasi
+                .path_filestat_set_times(memory, inner, flags, path, atim, mtim, fst_flags)
+                .await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn path_link(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        src_fd: types::Fd,
+        src_flags: types::Lookupflags,
+        src_path: GuestPtr<str>,
+        target_fd: types::Fd,
+        target_path: GuestPtr<str>,
+    ) -> Result<(), types::Error> {
+        match (self.target(src_fd)?, self.target(target_fd)?) {
+            (Target::Wasi(src), Target::Wasi(target)) => {
+                self.refuel();
+                self.wasi
+                    .path_link(memory, src, src_flags, src_path, target, target_path)
+                    .await
+            }
+            _ => not_a_directory(),
+        }
+    }
+
+    async fn path_open(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        dirflags: types::Lookupflags,
+        path: GuestPtr<str>,
+        oflags: types::Oflags,
+        fs_rights_base: types::Rights,
+        fs_rights_inheriting: types::Rights,
+        fdflags: types::Fdflags,
+    ) -> Result<types::Fd, types::Error> {
+        // Fail before opening anything when there is no number to give.
+        if self.fds.len() >= self.fds.limit() {
+            self.target(dirfd)?;
+            return Err(types::Errno::Mfile.into());
+        }
+        let inner = on_fd!(
+            self,
+            dirfd,
+            |inner| self
+                .wasi
+                .path_open(
+                    memory,
+                    inner,
+                    dirflags,
+                    path,
+                    oflags,
+                    fs_rights_base,
+                    fs_rights_inheriting,
+                    fdflags,
+                )
+                .await?,
+            |_| return not_a_directory()
+        );
+        self.install_wasi(memory, inner).await
+    }
+
+    async fn path_readlink(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+    ) -> Result<types::Size, types::Error> {
+        on_fd!(
+            self,
+            dirfd,
+            |inner| self
+                .wasi
+                .path_readlink(memory, inner, path, buf, buf_len)
+                .await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn path_remove_directory(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            dirfd,
+            |inner| self.wasi.path_remove_directory(memory, inner, path).await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn path_rename(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        src_fd: types::Fd,
+        src_path: GuestPtr<str>,
+        dest_fd: types::Fd,
+        dest_path: GuestPtr<str>,
+    ) -> Result<(), types::Error> {
+        match (self.target(src_fd)?, self.target(dest_fd)?) {
+            (Target::Wasi(src), Target::Wasi(dest)) => {
+                self.refuel();
+                self.wasi
+                    .path_rename(memory, src, src_path, dest, dest_path)
+                    .await
+            }
+            _ => not_a_directory(),
+        }
+    }
+
+    async fn path_symlink(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        src_path: GuestPtr<str>,
+        dirfd: types::Fd,
+        dest_path: GuestPtr<str>,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            dirfd,
+            |inner| self
+                .wasi
+                .path_symlink(memory, src_path, inner, dest_path)
+                .await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn path_unlink_file(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        dirfd: types::Fd,
+        path: GuestPtr<str>,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            dirfd,
+            |inner| self.wasi.path_unlink_file(memory, inner, path).await,
+            |_| not_a_directory()
+        )
+    }
+
+    async fn poll_oneoff(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        subs: GuestPtr<types::Subscription>,
+        events: GuestPtr<types::Event>,
+        nsubscriptions: types::Size,
+    ) -> Result<types::Size, types::Error> {
+        let span = tracing::debug_span!("poll_oneoff", nsubscriptions);
+        self.poll(memory, subs, events, nsubscriptions)
+            .instrument(span)
+            .await
+    }
+
+    fn proc_exit(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        status: types::Exitcode,
+    ) -> wasmtime::Error {
+        self.wasi.proc_exit(memory, status)
+    }
+
+    fn proc_raise(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        sig: types::Signal,
+    ) -> Result<(), types::Error> {
+        self.wasi.proc_raise(memory, sig)
+    }
+
+    fn sched_yield(&mut self, memory: &mut GuestMemory<'_>) -> Result<(), types::Error> {
+        self.wasi.sched_yield(memory)
+    }
+
+    fn random_get(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        buf: GuestPtr<u8>,
+        buf_len: types::Size,
+    ) -> Result<(), types::Error> {
+        self.wasi.random_get(memory, buf, buf_len)
+    }
+
+    fn sock_accept(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        flags: types::Fdflags,
+    ) -> Result<types::Fd, types::Error> {
+        // wasmtime-wasi 48 accepts nothing (ENOTSOCK for every fd), so no
+        // new number can come back to install.
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.sock_accept(memory, inner, flags),
+            |_| Err(types::Errno::Notsock.into())
+        )
+    }
+
+    fn sock_recv(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        ri_data: types::IovecArray,
+        ri_flags: types::Riflags,
+    ) -> Result<(types::Size, types::Roflags), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.sock_recv(memory, inner, ri_data, ri_flags),
+            |_| Err(types::Errno::Notsock.into())
+        )
+    }
+
+    fn sock_send(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        si_data: types::CiovecArray,
+        si_flags: types::Siflags,
+    ) -> Result<types::Size, types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.sock_send(memory, inner, si_data, si_flags),
+            |_| Err(types::Errno::Notsock.into())
+        )
+    }
+
+    fn sock_shutdown(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        fd: types::Fd,
+        how: types::Sdflags,
+    ) -> Result<(), types::Error> {
+        on_fd!(
+            self,
+            fd,
+            |inner| self.wasi.sock_shutdown(memory, inner, how),
+            |_| Err(types::Errno::Notsock.into())
+        )
+    }
+}

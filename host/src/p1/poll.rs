@@ -1,0 +1,348 @@
+//! `poll_oneoff` over every kind of fd at once, as Linux's `do_poll`
+//! (`fs/select.c`) asks each file for its readiness: wasi-libc makes both
+//! `poll` and `select` of it.
+//!
+//! Each subscription goes where its fd lives. An eventfd's readiness is its
+//! description's ([`Description::is_ready`]); regular files and directories
+//! are always ready, as POSIX has it; a bad fd is an `EBADF` event at once
+//! (wasi-libc's `POLLNVAL`, as Linux reports it); clocks and stream fds
+//! (stdin, stdout, stderr, sockets) are wasmtime-wasi's, asked in one
+//! `poll_oneoff` of their own with their numbers there. The call waits for
+//! whichever comes first: wasmtime-wasi's poll, or a change of an eventfd
+//! (a wake-up of its wait queue, after which readiness is checked again).
+//! Whatever is ready then is reported together, in subscription order.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use wasmtime_wasi::p1::types;
+use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
+use wiggle::{GuestMemory, GuestPtr, GuestType};
+
+use super::{EventfdP1Ctx, File};
+use crate::description::QueueListener;
+use crate::waits::{Interest, Waiting};
+use crate::{Description, Readiness};
+
+/// Where one subscription is answered.
+enum Entry {
+    /// By wasmtime-wasi: a clock, or a stream fd under its number there.
+    Inner(types::Subscription),
+    /// At once, with this error (`Success` for a regular file or a
+    /// directory, `Badf` for a number the guest does not have).
+    Now(types::Subscription, types::Errno),
+    /// By an eventfd's readiness.
+    Eventfd(types::Subscription, Arc<Description>, Readiness),
+}
+
+impl Entry {
+    /// The event of this subscription if it is ready without waiting
+    /// (eventfds and the always-ready; wasmtime-wasi's are asked apart).
+    fn ready_now(&self) -> Option<types::Event> {
+        match self {
+            Entry::Inner(_) => None,
+            Entry::Now(sub, error) => Some(event(sub, *error, 1)),
+            Entry::Eventfd(sub, description, readiness) => description
+                .is_ready(*readiness)
+                .then(|| event(sub, types::Errno::Success, 8)),
+        }
+    }
+}
+
+/// The event answering `sub`: for an fd, `nbytes` bytes can move without
+/// waiting.
+fn event(sub: &types::Subscription, error: types::Errno, nbytes: u64) -> types::Event {
+    let type_ = match sub.u {
+        types::SubscriptionU::Clock(_) => types::Eventtype::Clock,
+        types::SubscriptionU::FdRead(_) => types::Eventtype::FdRead,
+        types::SubscriptionU::FdWrite(_) => types::Eventtype::FdWrite,
+    };
+    types::Event {
+        userdata: sub.userdata,
+        error,
+        type_,
+        fd_readwrite: types::EventFdReadwrite {
+            nbytes: if error == types::Errno::Success {
+                nbytes
+            } else {
+                0
+            },
+            flags: types::Eventrwflags::empty(),
+        },
+    }
+}
+
+/// Marks the zero-timeout clock added to ask wasmtime-wasi without waiting.
+const AT_ONCE: u64 = u64::MAX;
+
+impl EventfdP1Ctx {
+    /// Where the subscription `sub` is answered. Relative timeouts become
+    /// deadlines on the monotonic clock, so that asking wasmtime-wasi again
+    /// after an eventfd's wake-up does not start the timeout over.
+    fn entry(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        mut sub: types::Subscription,
+    ) -> Result<Entry, types::Error> {
+        let (fd, readiness) = match &mut sub.u {
+            types::SubscriptionU::Clock(clock) => {
+                let relative = !clock
+                    .flags
+                    .contains(types::Subclockflags::SUBSCRIPTION_CLOCK_ABSTIME);
+                // wasmtime-wasi times a relative realtime clock as a
+                // monotonic one; an absolute realtime one it converts each
+                // call, which keeps its deadline.
+                let known = matches!(
+                    clock.id,
+                    types::Clockid::Monotonic | types::Clockid::Realtime
+                );
+                if relative && known {
+                    let now = self
+                        .wasi
+                        .clock_time_get(memory, types::Clockid::Monotonic, 1)?;
+                    clock.id = types::Clockid::Monotonic;
+                    clock.timeout = now.saturating_add(clock.timeout);
+                    clock.flags |= types::Subclockflags::SUBSCRIPTION_CLOCK_ABSTIME;
+                }
+                return Ok(Entry::Inner(sub));
+            }
+            types::SubscriptionU::FdRead(rw) => (&mut rw.file_descriptor, Readiness::Readable),
+            types::SubscriptionU::FdWrite(rw) => (&mut rw.file_descriptor, Readiness::Writable),
+        };
+        match self.fds.get(u32::from(*fd)) {
+            None => Ok(Entry::Now(sub, types::Errno::Badf)),
+            Some(File::Eventfd(descriptor)) => {
+                let description = Arc::clone(descriptor.description());
+                Ok(Entry::Eventfd(sub, description, readiness))
+            }
+            Some(File::Wasi { file, .. }) if file.always_ready => {
+                Ok(Entry::Now(sub, types::Errno::Success))
+            }
+            Some(File::Wasi { file, .. }) => {
+                *fd = file.fd.into();
+                Ok(Entry::Inner(sub))
+            }
+        }
+    }
+
+    /// `poll_oneoff(subs, events, nsubscriptions)`: see the module docs.
+    pub(super) async fn poll(
+        &mut self,
+        memory: &mut GuestMemory<'_>,
+        subs: GuestPtr<types::Subscription>,
+        events: GuestPtr<types::Event>,
+        nsubscriptions: types::Size,
+    ) -> Result<types::Size, types::Error> {
+        if nsubscriptions == 0 {
+            // As wasmtime-wasi: preview 1 cannot wait for nothing.
+            return Err(types::Errno::Inval.into());
+        }
+        let mut entries = Vec::new();
+        for sub in subs.as_array(nsubscriptions).iter() {
+            let sub = memory.read(sub?)?;
+            let entry = self.entry(memory, sub)?;
+            entries.push(entry);
+        }
+        let inner: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| matches!(entry, Entry::Inner(_)).then_some(i))
+            .collect();
+        let interests = interests(&entries);
+
+        let mut ready = loop {
+            // Listen first, then check, so that no change between the two
+            // is missed.
+            let mut listeners: Vec<QueueListener<'_>> = interests
+                .iter()
+                .map(|waiting| match waiting.interest {
+                    Interest::Readable => waiting.description.listen(Readiness::Readable),
+                    _ => waiting.description.listen(Readiness::Writable),
+                })
+                .collect();
+            let mut ready: Vec<(usize, types::Event)> = entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, entry)| Some((i, entry.ready_now()?)))
+                .collect();
+            if !ready.is_empty() {
+                if !inner.is_empty() {
+                    // What wasmtime-wasi has ready too, without waiting.
+                    let inner_ready = self.poll_inner(&entries, &inner, true, &mut []).await?;
+                    ready.extend(inner_ready.unwrap_or_default());
+                }
+                break ready;
+            }
+            if inner.is_empty() {
+                // Eventfds alone, with no timeout: the guest waits on them
+                // and nothing else, parked as one wait in the deadlock
+                // detector's graph.
+                let _parked = self
+                    .eventfd
+                    .waits
+                    .as_ref()
+                    .map(|waits| waits.park_poll(interests.clone()));
+                any_of(&mut listeners).await;
+                continue;
+            }
+            if let Some(inner_ready) = self
+                .poll_inner(&entries, &inner, false, &mut listeners)
+                .await?
+            {
+                // Eventfds that became ready meanwhile are reported too.
+                drop(listeners);
+                let mut ready = inner_ready;
+                ready.extend(
+                    entries
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, entry)| Some((i, entry.ready_now()?))),
+                );
+                break ready;
+            }
+        };
+
+        ready.sort_by_key(|(i, _)| *i);
+        let events = events.as_array(nsubscriptions);
+        let mut count: types::Size = 0;
+        for ((_, event), place) in ready.into_iter().zip(events.iter()) {
+            memory.write(place?, event)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Asks wasmtime-wasi about the subscriptions `inner` of `entries`
+    /// (their fds already its own numbers), in a `poll_oneoff` on a scratch
+    /// memory of the host's: `at_once` adds a clock of no timeout, so the
+    /// call reports what is ready now without waiting. Otherwise it waits,
+    /// unless one of `listeners` fires first: then `None`, and its poll is
+    /// dropped (wasmtime-wasi frees what it made for it on drop).
+    async fn poll_inner(
+        &mut self,
+        entries: &[Entry],
+        inner: &[usize],
+        at_once: bool,
+        listeners: &mut [QueueListener<'_>],
+    ) -> Result<Option<Vec<(usize, types::Event)>>, types::Error> {
+        let sub_size = types::Subscription::guest_size();
+        let event_size = types::Event::guest_size();
+        let count = inner.len() + usize::from(at_once);
+        let count32 = u32::try_from(count).map_err(|_| types::Errno::Overflow)?;
+        let events_at = sub_size
+            .checked_mul(count32)
+            .ok_or(types::Errno::Overflow)?;
+        let mut scratch = vec![0u8; count * (sub_size + event_size) as usize];
+        let mut memory = GuestMemory::Unshared(&mut scratch);
+        let subs = GuestPtr::<types::Subscription>::new(0).as_array(count32);
+        let mut places = subs.iter();
+        for &i in inner {
+            let Some(Entry::Inner(sub)) = entries.get(i) else {
+                continue;
+            };
+            let mut sub = sub.clone();
+            sub.userdata = i as u64;
+            if let Some(place) = places.next() {
+                memory.write(place?, sub)?;
+            }
+        }
+        if at_once {
+            if let Some(place) = places.next() {
+                let clock = types::SubscriptionClock {
+                    id: types::Clockid::Monotonic,
+                    timeout: 0,
+                    precision: 0,
+                    flags: types::Subclockflags::empty(),
+                };
+                let sub = types::Subscription {
+                    userdata: AT_ONCE,
+                    u: types::SubscriptionU::Clock(clock),
+                };
+                memory.write(place?, sub)?;
+            }
+        }
+        drop(places);
+
+        self.refuel();
+        let events = GuestPtr::<types::Event>::new(events_at);
+        let answer = {
+            // Dropped at the end of this block, giving the scratch memory
+            // back: a poll cut short by an eventfd ends here.
+            let mut asked =
+                std::pin::pin!(self
+                    .wasi
+                    .poll_oneoff(&mut memory, subs.as_ptr(), events, count32));
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(answer) = asked.as_mut().poll(cx) {
+                    return Poll::Ready(Some(answer));
+                }
+                if listeners
+                    .iter_mut()
+                    .any(|listener| Pin::new(listener).poll(cx).is_ready())
+                {
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        let Some(answered) = answer.transpose()? else {
+            return Ok(None);
+        };
+
+        let mut ready = Vec::with_capacity(answered as usize);
+        for place in events.as_array(answered).iter() {
+            let mut event = memory.read(place?)?;
+            if event.userdata == AT_ONCE {
+                continue;
+            }
+            let i = event.userdata as usize;
+            let original = match entries.get(i) {
+                Some(Entry::Inner(sub)) => sub.userdata,
+                _ => continue,
+            };
+            event.userdata = original;
+            ready.push((i, event));
+        }
+        Ok(Some(ready))
+    }
+}
+
+/// What the eventfd entries wait for: each description with readable
+/// and/or writable asked of it, once however many entries ask it (one
+/// listener per distinct description and readiness is woken by the same
+/// reads and writes, and spares a poll over many entries of one fd as many
+/// listeners).
+fn interests(entries: &[Entry]) -> Vec<Waiting> {
+    let mut seen = HashSet::new();
+    let mut interests = Vec::new();
+    for entry in entries {
+        if let Entry::Eventfd(_, description, readiness) = entry {
+            if seen.insert((description.id(), *readiness)) {
+                interests.push(Waiting {
+                    description: Arc::clone(description),
+                    interest: Interest::from(*readiness),
+                });
+            }
+        }
+    }
+    interests
+}
+
+/// Completes when any of `listeners` is woken.
+async fn any_of(listeners: &mut [QueueListener<'_>]) {
+    std::future::poll_fn(|cx| {
+        if listeners
+            .iter_mut()
+            .any(|listener| Pin::new(listener).poll(cx).is_ready())
+        {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}

@@ -60,7 +60,9 @@ pub enum Pool {
 pub struct RunOptions {
     /// Live descriptions in the shared table (`too-many-descriptions`, ENFILE).
     pub max_descriptions: usize,
-    /// Descriptors one guest may hold (`too-many-descriptors`, EMFILE).
+    /// Descriptors one guest may hold (`too-many-descriptors`, EMFILE): a
+    /// component's eventfd resources, or a core module's fd numbers, stdio
+    /// and directories included (`RLIMIT_NOFILE`).
     pub max_descriptors: usize,
     /// Bytes of linear memory and tables one guest may hold in all (each
     /// table element counted as 8 bytes); growing past fails.

@@ -138,6 +138,8 @@ struct RunArgs {
     timeout: Option<Duration>,
 
     /// Descriptors one guest may hold at once (more: too-many-descriptors / EMFILE).
+    /// For a core module, the bound on its fd numbers, stdio and directories
+    /// included, as RLIMIT_NOFILE.
     #[arg(long, value_name = "N", default_value_t = EventfdCtx::DEFAULT_MAX_DESCRIPTORS)]
     max_descriptors: usize,
 

@@ -89,6 +89,10 @@ static void show_flags(const char *label, int fd) {
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
 #ifndef __wasi__
+    /* Start as a guest does: nothing open but stdio (a parent may leak fds
+     * that lack close-on-exec), then the directory as fd 3. */
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
     if (argc < 2 || open(argv[1], O_RDONLY | O_DIRECTORY) != 3) {
         fprintf(stderr, "usage: posix_eventfd DIR (opened as fd 3)\n");
         return 2;

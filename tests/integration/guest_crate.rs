@@ -64,9 +64,13 @@ fn a_missing_preopen_is_an_io_error_of_kind_not_found() {
         &guest("waiter").display().to_string(),
     ]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    // What `main` prints is the `io::Error`'s Debug, with the crate's
+    // error inside: it names the eventfd and how to grant it.
     let err = stderr(&output);
     assert!(
-        err.contains(r#"Error: Custom { kind: NotFound, error: NotPreopened("events") }"#),
+        err.contains(
+            r#"Error: Custom { kind: NotFound, error: no eventfd named "events" was granted to this guest (wasi-eventfd run --eventfd events=0 …, or in a run file [eventfd.events] and eventfds = ["events"] in the guest's [[guest]]) }"#
+        ),
         "{err}"
     );
 }

@@ -115,6 +115,14 @@
 
 #![warn(missing_docs)]
 
+// Natively the bindings compile, but each import is an `unreachable!()`
+// that panics at run time: fail the build instead, naming the target.
+#[cfg(not(target_family = "wasm"))]
+compile_error!(
+    "wasi-eventfd-guest is for WebAssembly components: build with `--target wasm32-wasip2` \
+     (`cargo build --release --target wasm32-wasip2`; once: `rustup target add wasm32-wasip2`)"
+);
+
 #[macro_use]
 mod common;
 pub mod bindings;

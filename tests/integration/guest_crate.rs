@@ -1,9 +1,12 @@
 //! The Rust guest crate (`guest/rust`, `wasi-eventfd-guest`) in guests:
 //! its `wstd` futures, through the `wstd-waiter` example
-//! (`guest-examples/rust/wstd-waiter`), and its errors as `std::io::Error`s.
+//! (`guest-examples/rust/wstd-waiter`), its errors as `std::io::Error`s, and
+//! its refusal to build for anything but WebAssembly.
+
+use std::process::Command;
 
 use crate::cli::{stderr, stdout, succeeded, wasi_eventfd};
-use crate::guests::guest;
+use crate::guests::{guest, repo_root};
 
 /// How many values `poster` writes when run as a `--with` guest, which gets
 /// no arguments.
@@ -64,9 +67,36 @@ fn a_missing_preopen_is_an_io_error_of_kind_not_found() {
         &guest("waiter").display().to_string(),
     ]);
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    // What `main` prints is the `io::Error`'s Debug, with the crate's
+    // error inside: it names the eventfd and how to grant it.
     let err = stderr(&output);
     assert!(
-        err.contains(r#"Error: Custom { kind: NotFound, error: NotPreopened("events") }"#),
+        err.contains(
+            r#"Error: Custom { kind: NotFound, error: no eventfd named "events" was granted to this guest (wasi-eventfd run --eventfd events=0 …, or in a run file [eventfd.events] and eventfds = ["events"] in the guest's [[guest]]) }"#
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_native_build_of_the_guest_crate_fails_naming_the_target() {
+    // Built for the host, the bindings would compile and panic at run time
+    // ("entered unreachable code"): the crate refuses to compile instead.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(&cargo)
+        .args(["check", "--locked", "--all-features", "--target-dir"])
+        .arg(repo_root().join("target").join("guest-native"))
+        // Run from the crate so that rustup honours rust-toolchain.toml.
+        .current_dir(repo_root().join("guest").join("rust"))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("run cargo");
+    let err = stderr(&output);
+    assert!(!output.status.success(), "a native build succeeded:\n{err}");
+    assert!(
+        err.contains(
+            "wasi-eventfd-guest is for WebAssembly components: build with `--target wasm32-wasip2`"
+        ),
         "{err}"
     );
 }

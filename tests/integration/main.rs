@@ -17,6 +17,7 @@ mod hostile;
 mod languages;
 mod library;
 mod posix_c;
+mod readme_examples;
 mod run_files;
 mod scale;
 mod waker;

@@ -13,8 +13,13 @@ use std::io;
 /// it back).
 ///
 /// It displays as the interface spells the code (`would-block`), which is
-/// also what the Python and JavaScript bindings show.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// also what the Python and JavaScript bindings show. A missing preopen
+/// displays, and also debug-prints, as a sentence naming the eventfd and
+/// how `wasi-eventfd run` grants it: that is what a `main` returning
+/// `std::io::Result` prints when `?` passed the error up (`Error: Custom {
+/// kind: NotFound, error: no eventfd named "events" was granted to this
+/// guest (…) }`).
+#[derive(Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Error {
     /// `EINVAL`: an argument is not acceptable: writing
@@ -27,7 +32,9 @@ pub enum Error {
     TooManyDescriptors,
     /// `ENFILE`: the host holds as many descriptions as it allows.
     TooManyDescriptions,
-    /// The host shares no eventfd under this name with the guest.
+    /// The host shares no eventfd under this name with the guest (with
+    /// `wasi-eventfd run`: no `--eventfd NAME=…`, or the guest's entry in a
+    /// run file does not list it in `eventfds`).
     NotPreopened(String),
 }
 
@@ -65,7 +72,26 @@ impl fmt::Display for Error {
             Error::WouldBlock => f.write_str("would-block"),
             Error::TooManyDescriptors => f.write_str("too-many-descriptors"),
             Error::TooManyDescriptions => f.write_str("too-many-descriptions"),
-            Error::NotPreopened(name) => write!(f, "no eventfd named `{name}`"),
+            Error::NotPreopened(name) => write!(
+                f,
+                "no eventfd named {name:?} was granted to this guest (wasi-eventfd run \
+                 --eventfd {name}=0 …, or in a run file [eventfd.{name}] and \
+                 eventfds = [{name:?}] in the guest's [[guest]])"
+            ),
+        }
+    }
+}
+
+/// As derived for the interface's codes (`WouldBlock`); a missing preopen
+/// shows its [`Display`](fmt::Display) sentence, which names the fix.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidArgument => f.write_str("InvalidArgument"),
+            Error::WouldBlock => f.write_str("WouldBlock"),
+            Error::TooManyDescriptors => f.write_str("TooManyDescriptors"),
+            Error::TooManyDescriptions => f.write_str("TooManyDescriptions"),
+            Error::NotPreopened(_) => fmt::Display::fmt(self, f),
         }
     }
 }

@@ -12,18 +12,39 @@
 //! a WASI 0.2 component that `wasi-eventfd run` (or an embedder's host)
 //! runs.
 //!
-//! ```toml
-//! [dependencies]
-//! wasi-eventfd-guest = "0.1"                                       # blocking calls and pollables
-//! # wasi-eventfd-guest = { version = "0.1", features = ["wstd"] }  # + futures on wstd
-//! # wasi-eventfd-guest = { version = "0.1", features = ["p3"] }    # + the WASI 0.3 async world
-//! ```
+//! # Depending on it
+//!
+//! The crate is **not on crates.io yet**: depend on it by path, on a clone
+//! of the wasi-eventfd repository (below, cloned next to your package as
+//! `wasi-eventfd`), or as a `git` dependency on that repository. Build
+//! for `wasm32-wasip2` (`rustup target add wasm32-wasip2` once); for a
+//! target that is not WebAssembly the crate does not compile, and says so.
+//!
+//! - no feature: blocking calls and `wasi:io/poll` pollables;
+//! - feature `wstd`: futures on [wstd](https://docs.rs/wstd); your package
+//!   depends on `wstd` too (`wstd = "0.6.8"`), whose runtime and
+//!   `#[wstd::main]` run them (Cargo makes both the same 0.6 release);
+//! - feature `p3` (**experimental**): the WASI 0.3 async world.
 //!
 //! # Example
 //!
 //! A worker that takes jobs from the shared semaphore eventfd `jobs` until
 //! `quit` is written, waiting for both at once with `wasi:io/poll`, and
-//! counts each finished job on `done`:
+//! counts each finished job on `done`.
+//!
+//! `Cargo.toml`:
+//!
+//! ```toml
+//! [package]
+//! name = "pool-worker"
+//! version = "0.1.0"
+//! edition = "2021"
+//!
+//! [dependencies]
+//! wasi-eventfd-guest = { path = "../wasi-eventfd/guest/rust" }
+//! ```
+//!
+//! `src/main.rs`:
 //!
 //! ```no_run
 //! use wasi_eventfd_guest::{poll, Error, EventFd};
@@ -62,13 +83,17 @@
 //! }
 //! ```
 //!
-//! Run it with a dispatcher that writes `jobs` and `quit` and reads
-//! `done`, on eventfds the runner creates:
+//! Build it, and run two of it with the repository's dispatcher (built in
+//! the clone by `cargo xtask demo`), which posts 100 jobs on `jobs`, reads
+//! `done` until all are done, then writes `quit`; the runner creates the
+//! eventfds:
 //!
-//! ```text
+//! ```sh
 //! cargo build --release --target wasm32-wasip2
 //! wasi-eventfd run --eventfd jobs=0,semaphore,nonblock --eventfd done=0 --eventfd quit=0 \
-//!     --with target/wasm32-wasip2/release/worker.wasm dispatcher.wasm
+//!     --with target/wasm32-wasip2/release/pool-worker.wasm \
+//!     --with target/wasm32-wasip2/release/pool-worker.wasm \
+//!     ../wasi-eventfd/target/wasm-guests/wasm32-wasip2/release/dispatcher.wasm 100
 //! ```
 //!
 //! A guest can also make its own eventfds ([`EventFd::new`] with
@@ -78,33 +103,65 @@
 //!
 //! # Async guests
 //!
-//! - **wstd** (feature `wstd`): [`EventFd::readable`],
-//!   [`writable`](EventFd::writable), [`read_async`](EventFd::read_async)
-//!   and [`write_async`](EventFd::write_async) are futures for
-//!   [wstd](https://docs.rs/wstd), the async runtime for WASI 0.2
-//!   components: its reactor waits on the eventfd's pollable together with
-//!   timers, sockets and other eventfds, so while one task awaits an
-//!   eventfd the guest's other tasks run.
+//! **wstd** (feature `wstd`):
+// Linked only where the feature makes them: a link to a missing item is a
+// rustdoc warning.
+#![cfg_attr(
+    feature = "wstd",
+    doc = "[`EventFd::readable`], [`writable`](EventFd::writable), \
+           [`read_async`](EventFd::read_async) and [`write_async`](EventFd::write_async)"
+)]
+#![cfg_attr(
+    not(feature = "wstd"),
+    doc = "`EventFd::readable`, `writable`, `read_async` and `write_async`"
+)]
+//! are futures for
+//! [wstd](https://docs.rs/wstd), the async runtime for WASI 0.2 components:
+//! its reactor waits on the eventfd's pollable together with timers,
+//! sockets and other eventfds, so while one task awaits an eventfd the
+//! guest's other tasks run. The guest depends on `wstd` itself, for its
+//! runtime.
 //!
-//!   ```no_run
-//!   # #[cfg(feature = "wstd")]
-//!   # mod guest {
-//!   use wasi_eventfd_guest::EventFd;
+//! `Cargo.toml`:
 //!
-//!   #[wstd::main]
-//!   async fn main() -> std::io::Result<()> {
-//!       let events = EventFd::preopened("events")?;
-//!       let value = events.read_async().await?; // other tasks run meanwhile
-//!       println!("read {value}");
-//!       Ok(())
-//!   }
-//!   # }
-//!   # fn main() {}
-//!   ```
+//! ```toml
+//! [package]
+//! name = "waiter"
+//! version = "0.1.0"
+//! edition = "2021"
 //!
-//! - **WASI 0.3** (feature `p3`, **experimental**): [`p3::EventFd`], on the
-//!   component-model async world `async-imports`, for guests that export
-//!   `wasi:cli/run@0.3.0`: reads and writes are component-model futures.
+//! [dependencies]
+//! wasi-eventfd-guest = { path = "../wasi-eventfd/guest/rust", features = ["wstd"] }
+//! wstd = "0.6.8"
+//! ```
+//!
+//! `src/main.rs`:
+//!
+//! ```no_run
+//! use wasi_eventfd_guest::EventFd;
+//!
+//! #[wstd::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let events = EventFd::preopened("events")?;
+//!     let value = events.read_async().await?; // other tasks run meanwhile
+//!     println!("read {value}");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Run with `events` created holding 3, it prints `read 3`:
+//!
+//! ```sh
+//! cargo build --release --target wasm32-wasip2
+//! wasi-eventfd run --eventfd events=3 target/wasm32-wasip2/release/waiter.wasm
+//! ```
+//!
+//! **WASI 0.3** (feature `p3`, **experimental**):
+#![cfg_attr(feature = "p3", doc = "[`p3::EventFd`],")]
+#![cfg_attr(not(feature = "p3"), doc = "`p3::EventFd`,")]
+//! on the component-model async world `async-imports`, for guests that
+//! export `wasi:cli/run@0.3.0`: reads and writes are component-model
+//! futures.
 //!
 //! # Raw bindings
 //!
@@ -114,6 +171,14 @@
 //! pollables poll together with those of other WASI 0.2 bindings.
 
 #![warn(missing_docs)]
+
+// Natively the bindings compile, but each import is an `unreachable!()`
+// that panics at run time: fail the build instead, naming the target.
+#[cfg(not(target_family = "wasm"))]
+compile_error!(
+    "wasi-eventfd-guest is for WebAssembly components: build with `--target wasm32-wasip2` \
+     (`cargo build --release --target wasm32-wasip2`; once: `rustup target add wasm32-wasip2`)"
+);
 
 #[macro_use]
 mod common;

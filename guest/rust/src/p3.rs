@@ -20,17 +20,65 @@
 //! unread. So keep reads in flight across `select`s, or select on
 //! [`EventFd::readable`] and read afterwards.
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), wasi_eventfd_guest::Error> {
-//! use wasi_eventfd_guest::p3::{EventFd, Flags};
+//! A guest that waits for a job on the shared `jobs` and passes it on to
+//! an eventfd of its own. The `run` export comes from the WASI 0.3 WIT that
+//! wasmtime 48 implements, in the repository's `guest-examples/wasi-0.3`
+//! (here in a clone next to the package, as `wasi-eventfd`).
 //!
-//! let jobs = EventFd::preopened("jobs")?;
-//! jobs.readable().await; // only this task waits
-//! let job = jobs.read().await?;
-//! let mine = EventFd::new(0, Flags::SEMAPHORE)?;
-//! mine.write(job).await?;
-//! # Ok(())
-//! # }
+//! `Cargo.toml`:
+//!
+//! ```toml
+//! [package]
+//! name = "p3-waiter"
+//! version = "0.1.0"
+//! edition = "2021"
+//!
+//! [dependencies]
+//! wasi-eventfd-guest = { path = "../wasi-eventfd/guest/rust", features = ["p3"] }
+//! wit-bindgen = "0.60"
+//! ```
+//!
+//! `src/main.rs`:
+//!
+//! ```no_run
+//! use wasi_eventfd_guest::p3::{EventFd, Flags};
+//! use wasi_eventfd_guest::Error;
+//!
+//! wit_bindgen::generate!({
+//!     inline: "
+//!         package my:p3-waiter;
+//!         world p3-waiter { export wasi:cli/run@0.3.0; }
+//!     ",
+//!     path: "../wasi-eventfd/guest-examples/wasi-0.3",
+//!     world: "my:p3-waiter/p3-waiter",
+//!     generate_all,
+//! });
+//!
+//! struct Waiter;
+//! export!(Waiter);
+//!
+//! impl exports::wasi::cli::run::Guest for Waiter {
+//!     async fn run() -> Result<(), ()> {
+//!         let waited = async {
+//!             let jobs = EventFd::preopened("jobs")?;
+//!             jobs.readable().await; // only this task waits
+//!             let job = jobs.read().await?;
+//!             let mine = EventFd::new(0, Flags::SEMAPHORE)?;
+//!             mine.write(job).await?;
+//!             println!("took {job}, passed it on");
+//!             Ok::<_, Error>(())
+//!         };
+//!         waited.await.map_err(|e| eprintln!("p3-waiter: {e}"))
+//!     }
+//! }
+//!
+//! // A Rust binary needs a `main`; the host calls `run` above.
+//! fn main() {}
+//! ```
+//!
+//! ```sh
+//! cargo build --release --target wasm32-wasip2
+//! wasi-eventfd run --eventfd jobs=2 target/wasm32-wasip2/release/p3-waiter.wasm
 //! ```
 
 use crate::Result;

@@ -17,7 +17,7 @@ pub const STOP: u64 = 2;
 /// status 2.
 pub fn preopen(name: &str) -> EventFd {
     EventFd::preopened(name).unwrap_or_else(|e| {
-        eprintln!("{e}: run with --eventfd {name}=0");
+        eprintln!("{e}");
         std::process::exit(2)
     })
 }

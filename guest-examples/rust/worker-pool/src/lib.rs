@@ -17,7 +17,7 @@ pub use wasi_eventfd_guest::{poll, Error, EventFd};
 /// status 2.
 pub fn preopen(name: &str) -> EventFd {
     EventFd::preopened(name).unwrap_or_else(|e| {
-        eprintln!("{e}: see this example's run command");
+        eprintln!("{e}");
         std::process::exit(2)
     })
 }

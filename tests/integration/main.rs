@@ -16,6 +16,7 @@ mod guests;
 mod hostile;
 mod languages;
 mod library;
+mod output;
 mod run_files;
 mod scale;
 mod waker;

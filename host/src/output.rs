@@ -17,11 +17,12 @@
 //! the guest has computed for [`STALE_AFTER`] (5 ms, half a scheduler tick)
 //! without adding to it: a prompt shows within about 20 ms even if the
 //! guest then computes without waiting, while a guest still writing its
-//! line is never cut off mid-line by it. What counts is the time the guest
-//! itself ran (its task's polls that ended in an epoch yield), not how many
-//! yields it made: a guest resumed after other guests ran a tick yields
-//! again at once, having run for microseconds, so two yields in a row can
-//! fall between two pieces of one line.
+//! line is never cut off mid-line by it. What counts is the CPU time the
+//! guest itself used (in its task's polls that ended in an epoch yield),
+//! not how many yields it made nor the time on the clock: a guest resumed
+//! after other guests ran a tick yields again at once, having run for
+//! microseconds, and a guest the OS deschedules between two pieces of a
+//! line may yield as soon as it runs again.
 //!
 //! A guest waiting for room in the host's stream (below) is not released:
 //! it waits in the middle of a write (wasmtime's preview 1 `fd_write` and
@@ -66,7 +67,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
@@ -228,16 +229,17 @@ impl Writer {
 
     /// Queues whole lines (or a released partial one), to go out in one
     /// write. Never waits; [`Writer::room`] is how guests are held back.
-    fn send(&self, sink: Sink, chunk: Vec<u8>) -> io::Result<()> {
-        self.check().map_err(Failure::io_error)?;
+    fn send(&self, sink: Sink, chunk: Vec<u8>) -> Result<(), Failure> {
+        self.check()?;
         let len = chunk.len();
         self.queued.fetch_add(len, Ordering::AcqRel);
         if let Err(unsent) = self.queue.send(chunk) {
             // No writer thread: write here.
             self.queued.fetch_sub(len, Ordering::AcqRel);
-            return sink
-                .write_all(&unsent.0)
-                .inspect_err(|e| self.fail(sink, e));
+            return sink.write_all(&unsent.0).map_err(|e| {
+                self.fail(sink, &e);
+                Failure::of(&e)
+            });
         }
         Ok(())
     }
@@ -372,6 +374,20 @@ impl<F> ReleaseWhenParked<F> {
     }
 }
 
+/// The CPU time the calling thread has used. A task is polled on one
+/// thread, and a guest's code and host calls run inside its poll, so the
+/// difference across a poll is what the guest computed: not the time the
+/// OS ran other threads meanwhile, which on a busy machine can be longer
+/// than a tick and would make a guest between two pieces of a line look
+/// idle.
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
 /// A task's waker that notes whether it was woken.
 struct FlaggingWaker {
     inner: Waker,
@@ -410,11 +426,11 @@ impl<F: Future> Future for ReleaseWhenParked<F> {
         flagging.woken.store(false, Ordering::Release);
         // Timed only when a partial line may be going stale: most polls
         // (a ping-pong's) have nothing pending.
-        let resumed = this.output.has_pending().then(Instant::now);
+        let resumed = this.output.has_pending().then(thread_cpu_time);
         let poll = this.task.as_mut().poll(&mut Context::from_waker(waker));
         if poll.is_pending() {
             if flagging.woken.load(Ordering::Acquire) {
-                let ran = resumed.map_or(Duration::ZERO, |at| at.elapsed());
+                let ran = resumed.map_or(Duration::ZERO, |at| thread_cpu_time().saturating_sub(at));
                 this.output.yielded(ran);
             } else {
                 this.output.release();
@@ -521,7 +537,7 @@ impl LineBuffer {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self, bytes: &[u8]) -> io::Result<()> {
+    fn write(&self, bytes: &[u8]) -> Result<(), Failure> {
         let mut guard = self.pending();
         let pending = &mut *guard;
         pending.touched = true;
@@ -566,7 +582,7 @@ impl LineBuffer {
     }
 
     /// Writes out whatever is pending, ended or not.
-    fn release(&self) -> io::Result<()> {
+    fn release(&self) -> Result<(), Failure> {
         if !self.has_pending.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -582,7 +598,7 @@ impl LineBuffer {
     /// At a yield, after the guest ran for `ran`: writes out a flushed
     /// partial line once the guest has run for [`STALE_AFTER`] without
     /// adding to it.
-    fn release_if_stale(&self, ran: Duration) -> io::Result<()> {
+    fn release_if_stale(&self, ran: Duration) -> Result<(), Failure> {
         if !self.has_pending.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -656,9 +672,8 @@ impl OutputStream for LineStream {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
         self.writer().check().map_err(Failure::stream_error)?;
         self.buffer.take_permit(bytes.len())?;
-        self.buffer
-            .write(&bytes)
-            .map_err(|e| StreamError::LastOperationFailed(e.into()))
+        // The host stream may have failed since the check above.
+        self.buffer.write(&bytes).map_err(Failure::stream_error)
     }
 
     fn flush(&mut self) -> StreamResult<()> {
@@ -703,7 +718,12 @@ impl AsyncWrite for LineStream {
         let Some(taken) = buf.get(..take) else {
             return Poll::Ready(Ok(0));
         };
-        Poll::Ready(self.buffer.write(taken).map(|()| take))
+        Poll::Ready(
+            self.buffer
+                .write(taken)
+                .map(|()| take)
+                .map_err(Failure::io_error),
+        )
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -714,6 +734,6 @@ impl AsyncWrite for LineStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.buffer.release())
+        Poll::Ready(self.buffer.release().map_err(Failure::io_error))
     }
 }

@@ -737,3 +737,52 @@ impl AsyncWrite for LineStream {
         Poll::Ready(self.buffer.release().map_err(Failure::io_error))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The errno of a failure's stream error, as preview 1's `fd_write`
+    /// would report it: `None` for a closed stream (wasmtime-wasi maps
+    /// that to `EIO`).
+    fn os_error(failure: Failure) -> Option<i32> {
+        match failure.stream_error() {
+            StreamError::Closed => None,
+            StreamError::LastOperationFailed(e) => e
+                .downcast::<io::Error>()
+                .ok()
+                .and_then(|e| e.raw_os_error()),
+            StreamError::Trap(e) => panic!("a failed host stream traps: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_broken_pipe_closes_the_stream_and_other_errors_keep_their_os_code() {
+        let epipe = io::Error::from_raw_os_error(libc::EPIPE);
+        assert_eq!(os_error(Failure::of(&epipe)), None);
+        // A broken pipe made without an OS code (Rust's own) is one too.
+        let broken = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert_eq!(os_error(Failure::of(&broken)), None);
+        let enospc = io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(os_error(Failure::of(&enospc)), Some(libc::ENOSPC));
+        // WASI 0.3 guests get the io::Error itself, code and all.
+        let again = Failure::of(&enospc).io_error();
+        assert_eq!(again.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(
+            Failure::of(&epipe).io_error().kind(),
+            io::ErrorKind::BrokenPipe
+        );
+    }
+
+    #[test]
+    fn a_write_over_the_permit_traps_and_takes_nothing() {
+        let buffer = LineBuffer::new(Sink::Stderr);
+        buffer.permit.store(10, Ordering::Release);
+        assert!(matches!(buffer.take_permit(11), Err(StreamError::Trap(_))));
+        // The failed write took none of the permit.
+        assert!(buffer.take_permit(6).is_ok());
+        assert!(buffer.take_permit(4).is_ok());
+        assert!(matches!(buffer.take_permit(1), Err(StreamError::Trap(_))));
+        assert!(buffer.take_permit(0).is_ok());
+    }
+}

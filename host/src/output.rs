@@ -14,14 +14,52 @@
 //! signal: wasmtime's preview 1 `fd_write` flushes after every write, and
 //! so does Rust's standard library on WASI 0.2, so a line written in pieces
 //! is flushed piece by piece. Instead a flushed partial line goes out once
-//! the guest has written nothing more to that stream for a whole scheduler
-//! tick (10 ms of computing, two epoch yields): a prompt shows within about
-//! 20 ms even if the guest then computes without waiting, while a guest
-//! still writing its line is never cut off mid-line by it.
+//! the guest has computed for [`STALE_AFTER`] (5 ms, half a scheduler tick)
+//! without adding to it: a prompt shows within about 20 ms even if the
+//! guest then computes without waiting, while a guest still writing its
+//! line is never cut off mid-line by it. What counts is the CPU time the
+//! guest itself used (in its task's polls that ended in an epoch yield),
+//! not how many yields it made nor the time on the clock: a guest resumed
+//! after other guests ran a tick yields again at once, having run for
+//! microseconds, and a guest the OS deschedules between two pieces of a
+//! line may yield as soon as it runs again.
+//!
+//! A guest waiting for room in the host's stream (below) is not released:
+//! it waits in the middle of a write (wasmtime's preview 1 `fd_write` and
+//! Rust's standard library write a long line in 4096-byte pieces, each after
+//! a wait for room), and its partial line would be split from the rest.
 //!
 //! (`std::io::LineWriter` would do the buffering, but it writes a buffered
 //! partial line and the rest of the line in two writes, between which
 //! another guest's line can land.)
+//!
+//! # Bounds
+//!
+//! Everything held is bounded in bytes, whatever the guest does:
+//!
+//! - a guest stream's partial line: at most [`MAX_PENDING`] (64 KiB);
+//! - a write: at most what the last `check-write` permitted, at most
+//!   [`PERMIT`] (64 KiB). A bigger one breaks the `wasi:io/streams` contract
+//!   and traps, as wasmtime's own streams do; WASI 0.3 writes are taken
+//!   64 KiB at a time;
+//! - the queue of a host stream (stdout, stderr): `check-write` permits
+//!   nothing (and WASI 0.3 writes wait) while [`MAX_QUEUED`] (1 MiB) minus a
+//!   permit is queued, so it holds at most 1 MiB plus, for each guest stream
+//!   that was permitted or released before it filled, one permit and one
+//!   partial line (128 KiB).
+//!
+//! # Errors
+//!
+//! The host's streams are written on threads of their own, after the guest's
+//! write has returned, so a failed write (a closed pipe, as with `| head`; a
+//! full disk, as with `> /dev/full`) cannot fail the write that caused it.
+//! It fails every later write, flush and `check-write` of every guest stream
+//! of that host stream, and ends every wait for room, as a pipe whose reader
+//! has gone keeps failing; from then on nothing more is written to it. The
+//! error is wasmtime's own for its stdout: a closed pipe closes the stream
+//! (preview 1 `fd_write`: `EIO`, errno 29; WASI 0.3: `error-code.pipe`),
+//! any other error fails the operation with the OS error (`/dev/full`:
+//! preview 1 `ENOSPC`, errno 51; WASI 0.3: `error-code.io`).
 
 use std::future::Future;
 use std::io::{self, Write};
@@ -29,6 +67,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::AsyncWrite;
@@ -36,14 +75,60 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
 /// A guest that never ends a line still gets its output through once this
-/// much is pending.
+/// much is pending: a guest stream never holds more.
 const MAX_PENDING: usize = 64 * 1024;
+
+/// How long a guest must compute, adding nothing to a flushed partial line,
+/// for the line to go out (see the module docs).
+const STALE_AFTER: Duration = Duration::from_millis(5);
+
+/// What one `check-write` permits (wasmtime's stdout permits as much), and
+/// the most a WASI 0.3 write takes at once.
+const PERMIT: usize = 64 * 1024;
 
 /// How many bytes of guests' output may wait for one of the host's
 /// streams before guests writing to it wait for room: a reader that keeps
 /// up never makes a guest wait; one that stops (`| less`, a full pipe)
 /// makes the writing guests wait, parked, not the runner's threads.
 const MAX_QUEUED: usize = 1 << 20;
+
+/// A host stream's failed write, kept to fail every later use of it (see
+/// the module docs, Errors). `io::Error` is not `Clone`: this is what makes
+/// one again.
+#[derive(Debug, Clone, Copy)]
+struct Failure {
+    raw_os_error: Option<i32>,
+    kind: io::ErrorKind,
+}
+
+impl Failure {
+    fn of(error: &io::Error) -> Self {
+        Failure {
+            raw_os_error: error.raw_os_error(),
+            kind: error.kind(),
+        }
+    }
+
+    /// The error again, with its OS code when it had one.
+    fn io_error(self) -> io::Error {
+        match self.raw_os_error {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::from(self.kind),
+        }
+    }
+
+    /// As wasmtime reports an error of its own stdout (`stream_error_from`
+    /// in wasmtime-wasi 48's `cli.rs`): a broken pipe closes the stream
+    /// (preview 1 maps that to `EIO`), any other error fails the operation
+    /// (preview 1 maps its OS code to the errno, e.g. `ENOSPC`).
+    fn stream_error(self) -> StreamError {
+        if self.kind == io::ErrorKind::BrokenPipe {
+            StreamError::Closed
+        } else {
+            StreamError::LastOperationFailed(self.io_error().into())
+        }
+    }
+}
 
 /// Which of the host's streams a guest stream goes to.
 #[derive(Debug, Clone, Copy)]
@@ -90,8 +175,11 @@ struct Writer {
     queue: std::sync::mpsc::Sender<Vec<u8>>,
     /// Bytes queued and not yet written.
     queued: AtomicUsize,
-    /// Notified whenever queued bytes have been written.
+    /// Notified whenever queued bytes have been written (or dropped after a
+    /// failure).
     written: tokio::sync::Notify,
+    /// The first failed write, if any: sticky.
+    failed: OnceLock<Failure>,
 }
 
 impl Writer {
@@ -101,10 +189,14 @@ impl Writer {
             .name(format!("guest-{sink:?}").to_lowercase())
             .spawn(move || {
                 for chunk in chunks {
-                    // Nowhere to report a failed write: the bytes are gone
-                    // as they would be for a process writing to a closed pipe.
-                    let _ = sink.write_all(&chunk);
                     let writer = sink.writer();
+                    // After a failure the bytes are dropped, as a closed
+                    // pipe would: the guests hear of it on their next use.
+                    if writer.failed.get().is_none() {
+                        if let Err(error) = sink.write_all(&chunk) {
+                            writer.fail(sink, &error);
+                        }
+                    }
                     writer.queued.fetch_sub(chunk.len(), Ordering::AcqRel);
                     writer.written.notify_waiters();
                 }
@@ -116,31 +208,55 @@ impl Writer {
             queue,
             queued: AtomicUsize::new(0),
             written: tokio::sync::Notify::new(),
+            failed: OnceLock::new(),
+        }
+    }
+
+    /// Notes the first failed write to the host's stream.
+    fn fail(&self, sink: Sink, error: &io::Error) {
+        if self.failed.set(Failure::of(error)).is_ok() {
+            tracing::debug!(?sink, %error, "guests' output can no longer be written");
+        }
+    }
+
+    /// The sticky failure, as the error for a guest's stream operation.
+    fn check(&self) -> Result<(), Failure> {
+        match self.failed.get() {
+            Some(failure) => Err(*failure),
+            None => Ok(()),
         }
     }
 
     /// Queues whole lines (or a released partial one), to go out in one
     /// write. Never waits; [`Writer::room`] is how guests are held back.
-    fn send(&self, sink: Sink, chunk: Vec<u8>) -> io::Result<()> {
+    fn send(&self, sink: Sink, chunk: Vec<u8>) -> Result<(), Failure> {
+        self.check()?;
         let len = chunk.len();
         self.queued.fetch_add(len, Ordering::AcqRel);
         if let Err(unsent) = self.queue.send(chunk) {
             // No writer thread: write here.
             self.queued.fetch_sub(len, Ordering::AcqRel);
-            return sink.write_all(&unsent.0);
+            return sink.write_all(&unsent.0).map_err(|e| {
+                self.fail(sink, &e);
+                Failure::of(&e)
+            });
         }
         Ok(())
     }
 
-    /// How many bytes a guest may write now: all or nothing, so that a
-    /// line is never taken in two pieces with a wait for room between them
-    /// (a waiting guest's partial line is released, and would be split).
+    /// How many bytes a guest may write now: a whole [`PERMIT`] or nothing.
     fn room(&self) -> usize {
-        if self.queued.load(Ordering::Acquire) + MAX_PENDING <= MAX_QUEUED {
-            MAX_PENDING
+        if self.queued.load(Ordering::Acquire) + PERMIT <= MAX_QUEUED {
+            PERMIT
         } else {
             0
         }
+    }
+
+    /// Whether a guest waiting for room may go on: there is room, or the
+    /// stream has failed (the guest then gets the error).
+    fn ready(&self) -> bool {
+        self.failed.get().is_some() || self.room() > 0
     }
 
     /// Waits until `done` says so, re-checking whenever bytes are written.
@@ -202,18 +318,34 @@ impl GuestOutput {
         LineOutput(Arc::clone(&self.stderr))
     }
 
-    /// Passes on every partial line now: the guest is waiting.
+    /// Passes on every partial line now: the guest is waiting (but not of
+    /// a stream it waits to write more to, see the module docs).
     fn release(&self) {
-        // Nowhere to report a failed write to: the guest is not running.
-        let _ = self.stdout.release();
-        let _ = self.stderr.release();
+        for buffer in [&self.stdout, &self.stderr] {
+            if !buffer.waiting_for_room() {
+                // Nowhere to report a failed write to: the guest is not
+                // running. It gets the error on its next use of the stream.
+                let _ = buffer.release();
+            }
+        }
     }
 
-    /// The guest yielded while computing: passes on a flushed partial line
-    /// that nothing was added to since the last yield.
-    fn yielded(&self) {
-        let _ = self.stdout.release_if_stale();
-        let _ = self.stderr.release_if_stale();
+    /// The guest yielded while computing, after running for `ran` since it
+    /// was resumed (zero when nothing was pending then): passes on a
+    /// flushed partial line that it has added nothing to for
+    /// [`STALE_AFTER`] of running.
+    fn yielded(&self, ran: Duration) {
+        for buffer in [&self.stdout, &self.stderr] {
+            if !buffer.waiting_for_room() {
+                let _ = buffer.release_if_stale(ran);
+            }
+        }
+    }
+
+    /// Whether either stream holds a partial line.
+    fn has_pending(&self) -> bool {
+        self.stdout.has_pending.load(Ordering::Acquire)
+            || self.stderr.has_pending.load(Ordering::Acquire)
     }
 }
 
@@ -240,6 +372,20 @@ impl<F> ReleaseWhenParked<F> {
             waker: None,
         }
     }
+}
+
+/// The CPU time the calling thread has used. A task is polled on one
+/// thread, and a guest's code and host calls run inside its poll, so the
+/// difference across a poll is what the guest computed: not the time the
+/// OS ran other threads meanwhile, which on a busy machine can be longer
+/// than a tick and would make a guest between two pieces of a line look
+/// idle.
+fn thread_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
 }
 
 /// A task's waker that notes whether it was woken.
@@ -278,10 +424,14 @@ impl<F: Future> Future for ReleaseWhenParked<F> {
             }
         };
         flagging.woken.store(false, Ordering::Release);
+        // Timed only when a partial line may be going stale: most polls
+        // (a ping-pong's) have nothing pending.
+        let resumed = this.output.has_pending().then(thread_cpu_time);
         let poll = this.task.as_mut().poll(&mut Context::from_waker(waker));
         if poll.is_pending() {
             if flagging.woken.load(Ordering::Acquire) {
-                this.output.yielded();
+                let ran = resumed.map_or(Duration::ZERO, |at| thread_cpu_time().saturating_sub(at));
+                this.output.yielded(ran);
             } else {
                 this.output.release();
             }
@@ -299,6 +449,13 @@ struct LineBuffer {
     /// Whether `pending` holds anything: a parked guest with nothing
     /// pending (the common case) costs one load, not a lock.
     has_pending: AtomicBool,
+    /// Bytes the guest may still write under the last `check-write`'s
+    /// permit. One for all its streams to this sink (a guest may open
+    /// many), so that they cannot add up permits.
+    permit: AtomicUsize,
+    /// How many of the guest's streams to this sink wait for room in its
+    /// queue: while one does, its partial line is not released.
+    waiting: AtomicUsize,
 }
 
 /// The start of a line not yet ended, and what the guest did since.
@@ -307,8 +464,11 @@ struct Pending {
     bytes: Vec<u8>,
     /// The guest flushed the stream since these bytes were written.
     flushed: bool,
-    /// A yield saw them flushed, and the guest has written nothing since.
-    stale: bool,
+    /// The guest wrote to the stream since its last yield.
+    touched: bool,
+    /// How long the guest has run since, adding nothing, in whole runs
+    /// between yields (a run in which it wrote does not count).
+    idle: Duration,
 }
 
 impl LineBuffer {
@@ -317,7 +477,58 @@ impl LineBuffer {
             sink,
             pending: Mutex::new(Pending::default()),
             has_pending: AtomicBool::new(false),
+            permit: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
         }
+    }
+
+    fn waiting_for_room(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
+    }
+
+    /// Waits until the sink has room or has failed, marked as waiting for
+    /// room meanwhile.
+    async fn wait_for_room(self: Arc<Self>) {
+        let writer = self.sink.writer();
+        if writer.ready() {
+            return;
+        }
+        /// Unmarks the buffer however the wait ends (done or dropped).
+        struct Waiting<'a>(&'a LineBuffer);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self);
+        writer.until(Writer::ready).await
+    }
+
+    /// `check-write`: the sink's room (or its failure), which the next
+    /// writes may use up.
+    fn check_write(&self) -> StreamResult<usize> {
+        let writer = self.sink.writer();
+        writer.check().map_err(Failure::stream_error)?;
+        let room = writer.room();
+        self.permit.store(room, Ordering::Release);
+        Ok(room)
+    }
+
+    /// Takes `len` bytes of the permit; a write over it traps, as the
+    /// `wasi:io/streams` contract says and wasmtime's own streams do.
+    fn take_permit(&self, len: usize) -> StreamResult<()> {
+        self.permit
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |permit| {
+                permit.checked_sub(len)
+            })
+            .map(drop)
+            .map_err(|permit| {
+                StreamError::Trap(wasmtime::format_err!(
+                    "write of {len} bytes to {:?} exceeds the {permit} bytes check-write permitted",
+                    self.sink
+                ))
+            })
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -326,15 +537,20 @@ impl LineBuffer {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self, bytes: &[u8]) -> io::Result<()> {
+    fn write(&self, bytes: &[u8]) -> Result<(), Failure> {
         let mut guard = self.pending();
         let pending = &mut *guard;
-        pending.stale = false;
+        pending.touched = true;
+        pending.idle = Duration::ZERO;
+        let total = pending.bytes.len() + bytes.len();
         let complete = match bytes.iter().rposition(|&b| b == b'\n') {
-            Some(newline) => pending.bytes.len() + newline + 1,
-            None if pending.bytes.len() + bytes.len() > MAX_PENDING => {
-                pending.bytes.len() + bytes.len()
+            // What follows the last newline stays pending, unless that
+            // would hold more than MAX_PENDING.
+            Some(newline) if bytes.len() - newline - 1 <= MAX_PENDING => {
+                pending.bytes.len() + newline + 1
             }
+            Some(_) => total,
+            None if total > MAX_PENDING => total,
             None => {
                 pending.bytes.extend_from_slice(bytes);
                 pending.flushed = false;
@@ -366,7 +582,7 @@ impl LineBuffer {
     }
 
     /// Writes out whatever is pending, ended or not.
-    fn release(&self) -> io::Result<()> {
+    fn release(&self) -> Result<(), Failure> {
         if !self.has_pending.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -379,18 +595,19 @@ impl LineBuffer {
         self.sink.writer().send(self.sink, bytes)
     }
 
-    /// Writes out a flushed partial line on the second yield that finds
-    /// nothing added to it.
-    fn release_if_stale(&self) -> io::Result<()> {
+    /// At a yield, after the guest ran for `ran`: writes out a flushed
+    /// partial line once the guest has run for [`STALE_AFTER`] without
+    /// adding to it.
+    fn release_if_stale(&self, ran: Duration) -> Result<(), Failure> {
         if !self.has_pending.load(Ordering::Acquire) {
             return Ok(());
         }
         let mut pending = self.pending();
-        if !pending.flushed {
+        if std::mem::take(&mut pending.touched) || !pending.flushed {
             return Ok(());
         }
-        if !pending.stale {
-            pending.stale = true;
+        pending.idle = pending.idle.saturating_add(ran);
+        if pending.idle < STALE_AFTER {
             return Ok(());
         }
         drop(pending);
@@ -438,32 +655,29 @@ impl LineStream {
         }
     }
 
-    fn room(&self) -> usize {
-        self.buffer.sink.writer().room()
-    }
-
-    fn wait_for_room(&self) -> RoomFuture {
-        let writer = self.buffer.sink.writer();
-        Box::pin(writer.until(|w| w.room() > 0))
+    fn writer(&self) -> &'static Writer {
+        self.buffer.sink.writer()
     }
 }
 
 #[async_trait::async_trait]
 impl Pollable for LineStream {
     async fn ready(&mut self) {
-        self.wait_for_room().await
+        Arc::clone(&self.buffer).wait_for_room().await
     }
 }
 
 #[async_trait::async_trait]
 impl OutputStream for LineStream {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        self.buffer
-            .write(&bytes)
-            .map_err(|e| StreamError::LastOperationFailed(e.into()))
+        self.writer().check().map_err(Failure::stream_error)?;
+        self.buffer.take_permit(bytes.len())?;
+        // The host stream may have failed since the check above.
+        self.buffer.write(&bytes).map_err(Failure::stream_error)
     }
 
     fn flush(&mut self) -> StreamResult<()> {
+        self.writer().check().map_err(Failure::stream_error)?;
         // Not a release: preview 1 and Rust's std flush after every write
         // (see the module docs).
         self.buffer.flush();
@@ -472,7 +686,7 @@ impl OutputStream for LineStream {
 
     fn check_write(&mut self) -> StreamResult<usize> {
         // 0 while the queue is full: the guest then waits on `ready`.
-        Ok(self.room())
+        self.buffer.check_write()
     }
 }
 
@@ -482,29 +696,93 @@ impl AsyncWrite for LineStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        while self.room() == 0 {
-            let mut room = self.room.take().unwrap_or_else(|| self.wait_for_room());
+        loop {
+            if let Err(failure) = self.writer().check() {
+                self.room = None;
+                return Poll::Ready(Err(failure.io_error()));
+            }
+            if self.writer().room() > 0 {
+                break;
+            }
+            let mut room = match self.room.take() {
+                Some(room) => room,
+                None => Box::pin(Arc::clone(&self.buffer).wait_for_room()),
+            };
             if room.as_mut().poll(cx).is_pending() {
                 self.room = Some(room);
                 return Poll::Pending;
             }
         }
         self.room = None;
-        let take = buf.len().min(self.room());
+        let take = buf.len().min(PERMIT);
         let Some(taken) = buf.get(..take) else {
             return Poll::Ready(Ok(0));
         };
-        Poll::Ready(self.buffer.write(taken).map(|()| take))
+        Poll::Ready(
+            self.buffer
+                .write(taken)
+                .map(|()| take)
+                .map_err(Failure::io_error),
+        )
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         // wasmtime's WASI 0.3 stdout flushes after every write, not when
         // the guest asks: releasing here would split lines. A waiting
         // guest's partial line goes out when its task parks.
-        Poll::Ready(Ok(()))
+        Poll::Ready(self.writer().check().map_err(Failure::io_error))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.buffer.release())
+        Poll::Ready(self.buffer.release().map_err(Failure::io_error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The errno of a failure's stream error, as preview 1's `fd_write`
+    /// would report it: `None` for a closed stream (wasmtime-wasi maps
+    /// that to `EIO`).
+    fn os_error(failure: Failure) -> Option<i32> {
+        match failure.stream_error() {
+            StreamError::Closed => None,
+            StreamError::LastOperationFailed(e) => e
+                .downcast::<io::Error>()
+                .ok()
+                .and_then(|e| e.raw_os_error()),
+            StreamError::Trap(e) => panic!("a failed host stream traps: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_broken_pipe_closes_the_stream_and_other_errors_keep_their_os_code() {
+        let epipe = io::Error::from_raw_os_error(libc::EPIPE);
+        assert_eq!(os_error(Failure::of(&epipe)), None);
+        // A broken pipe made without an OS code (Rust's own) is one too.
+        let broken = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert_eq!(os_error(Failure::of(&broken)), None);
+        let enospc = io::Error::from_raw_os_error(libc::ENOSPC);
+        assert_eq!(os_error(Failure::of(&enospc)), Some(libc::ENOSPC));
+        // WASI 0.3 guests get the io::Error itself, code and all.
+        let again = Failure::of(&enospc).io_error();
+        assert_eq!(again.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(
+            Failure::of(&epipe).io_error().kind(),
+            io::ErrorKind::BrokenPipe
+        );
+    }
+
+    #[test]
+    fn a_write_over_the_permit_traps_and_takes_nothing() {
+        let buffer = LineBuffer::new(Sink::Stderr);
+        buffer.permit.store(10, Ordering::Release);
+        assert!(matches!(buffer.take_permit(11), Err(StreamError::Trap(_))));
+        // The failed write took none of the permit.
+        assert!(buffer.take_permit(6).is_ok());
+        assert!(buffer.take_permit(4).is_ok());
+        assert!(matches!(buffer.take_permit(1), Err(StreamError::Trap(_))));
+        assert!(buffer.take_permit(0).is_ok());
     }
 }

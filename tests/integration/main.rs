@@ -16,6 +16,7 @@ mod guests;
 mod hostile;
 mod languages;
 mod library;
+mod output;
 mod posix_c;
 mod readme_examples;
 mod run_files;

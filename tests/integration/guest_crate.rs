@@ -1,7 +1,8 @@
 //! The Rust guest crate (`guest/rust`, `wasi-eventfd-guest`) in guests:
 //! its `wstd` futures, through the `wstd-waiter` example
 //! (`guest-examples/rust/wstd-waiter`), its errors as `std::io::Error`s, and
-//! its refusal to build for anything but WebAssembly.
+//! its refusal to build for anything but WebAssembly, and its `EventFd` as
+//! an `OwnedFd` on wasm32-wasip1.
 
 use std::process::Command;
 
@@ -98,5 +99,47 @@ fn a_native_build_of_the_guest_crate_fails_naming_the_target() {
             "wasi-eventfd-guest is for WebAssembly components: build with `--target wasm32-wasip2`"
         ),
         "{err}"
+    );
+}
+
+#[test]
+fn on_wasip1_an_eventfd_is_an_owned_fd_read_and_written_as_any_fd() {
+    // tests/guests-p1, built for wasm32-wasip1: a core module.
+    let target_dir = repo_root().join("target").join("wasm-guests-p1");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .current_dir(repo_root().join("tests").join("guests-p1"))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("run cargo");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = target_dir.join("wasm32-wasip1/release/eventfd-test-program-p1.wasm");
+    let output = wasi_eventfd(&["run", "--eventfd", "shared=5", &wasm.display().to_string()]);
+    assert_eq!(
+        succeeded(&output),
+        "new: fd 3\n\
+         read of 0: Err(WouldBlock)\n\
+         semaphore reads: 1 1\n\
+         write of u64::MAX: Err(InvalidArgument)\n\
+         preopened: fd 4, read 5\n\
+         dup: fd 5, read through the original 7\n\
+         File write, Read: 9\n\
+         write of 4 bytes: Err(InvalidInput)\n\
+         after closing, a new eventfd takes fd 5\n\
+         missing: no eventfd named \"missing\" was granted to this guest (wasi-eventfd run \
+         --eventfd missing=0 …, or in a run file [eventfd.missing] and eventfds = \
+         [\"missing\"] in the guest's [[guest]])\n"
     );
 }

@@ -77,8 +77,9 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Installs the wasm32-wasip2 target for the toolchain in use, if rustup
-/// manages it and the target is missing.
+/// Installs the guests' targets for the toolchain in use (wasm32-wasip2
+/// for components, wasm32-wasip1 for Rust core modules), if rustup manages
+/// it and one is missing.
 fn ensure_wasm_target() -> Result<(), String> {
     let Ok(output) = Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -87,16 +88,17 @@ fn ensure_wasm_target() -> Result<(), String> {
     else {
         return Ok(()); // no rustup: the toolchain is managed some other way
     };
-    if String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .any(|t| t.trim() == "wasm32-wasip2")
-    {
-        return Ok(());
+    let installed = String::from_utf8_lossy(&output.stdout);
+    for target in ["wasm32-wasip2", "wasm32-wasip1"] {
+        if installed.lines().any(|t| t.trim() == target) {
+            continue;
+        }
+        eprintln!("xtask: installing the {target} target");
+        run(Command::new("rustup")
+            .args(["target", "add", target])
+            .current_dir(root()))?;
     }
-    eprintln!("xtask: installing the wasm32-wasip2 target");
-    run(Command::new("rustup")
-        .args(["target", "add", "wasm32-wasip2"])
-        .current_dir(root()))
+    Ok(())
 }
 
 /// Debian's packages for the C guests (`guest-examples/c`).

@@ -36,6 +36,10 @@ pub enum Error {
     /// `wasi-eventfd run`: no `--eventfd NAME=…`, or the guest's entry in a
     /// run file does not list it in `eventfds`).
     NotPreopened(String),
+    /// Another errno of preview 1 (its number), on `wasm32-wasip1` only:
+    /// none that an eventfd's own calls give.
+    #[cfg(all(target_os = "wasi", target_env = "p1"))]
+    Os(i32),
 }
 
 impl Error {
@@ -49,6 +53,8 @@ impl Error {
             Error::WouldBlock => io::ErrorKind::WouldBlock,
             Error::TooManyDescriptors | Error::TooManyDescriptions => io::ErrorKind::QuotaExceeded,
             Error::NotPreopened(_) => io::ErrorKind::NotFound,
+            #[cfg(all(target_os = "wasi", target_env = "p1"))]
+            Error::Os(code) => io::Error::from_raw_os_error(*code).kind(),
         }
     }
 
@@ -61,6 +67,8 @@ impl Error {
             Error::TooManyDescriptors => Some("EMFILE"),
             Error::TooManyDescriptions => Some("ENFILE"),
             Error::NotPreopened(_) => None,
+            #[cfg(all(target_os = "wasi", target_env = "p1"))]
+            Error::Os(_) => None,
         }
     }
 }
@@ -78,6 +86,8 @@ impl fmt::Display for Error {
                  --eventfd {name}=0 …, or in a run file [eventfd.{name}] and \
                  eventfds = [{name:?}] in the guest's [[guest]])"
             ),
+            #[cfg(all(target_os = "wasi", target_env = "p1"))]
+            Error::Os(code) => write!(f, "{}", io::Error::from_raw_os_error(*code)),
         }
     }
 }
@@ -92,6 +102,8 @@ impl fmt::Debug for Error {
             Error::TooManyDescriptors => f.write_str("TooManyDescriptors"),
             Error::TooManyDescriptions => f.write_str("TooManyDescriptions"),
             Error::NotPreopened(_) => fmt::Display::fmt(self, f),
+            #[cfg(all(target_os = "wasi", target_env = "p1"))]
+            Error::Os(code) => write!(f, "Os({code})"),
         }
     }
 }
@@ -105,6 +117,7 @@ impl From<Error> for io::Error {
 }
 
 /// The interface's codes, generated twice (the async world repeats them).
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 macro_rules! from_error_code {
     ($code:ty) => {
         impl From<$code> for Error {
@@ -121,8 +134,9 @@ macro_rules! from_error_code {
     };
 }
 
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 from_error_code!(crate::bindings::wasi_eventfd::eventfd::types::ErrorCode);
-#[cfg(feature = "p3")]
+#[cfg(all(feature = "p3", not(all(target_os = "wasi", target_env = "p1"))))]
 from_error_code!(crate::p3::bindings::wasi_eventfd::eventfd::async_types::ErrorCode);
 
 /// The result of an eventfd operation.

@@ -163,6 +163,18 @@
 //! export `wasi:cli/run@0.3.0`: reads and writes are component-model
 //! futures.
 //!
+//! # Core modules (`wasm32-wasip1`)
+//!
+//! Built for `wasm32-wasip1` (`rustup target add wasm32-wasip1`), the crate
+//! makes a WASI preview 1 core module, where an eventfd is an ordinary fd of
+//! the guest's one fd table: `EventFd` is an `OwnedFd` underneath
+//! (`AsFd`, `AsRawFd`, `From<EventFd> for OwnedFd`, `std::io::Read` and
+//! `Write` 8 bytes at a time), so `std::fs::File::from(OwnedFd::from(efd))`
+//! works, and `poll` takes it beside files and stdin. It has `new`,
+//! `preopened`, `try_clone`, `read`, `write`, `set_nonblocking` and
+//! `set_cloexec` with the same `Flags`; no pollables, futures or `info`
+//! (those are the component worlds'), and the features do not apply.
+//!
 //! # Raw bindings
 //!
 //! [`bindings`] has the generated interface; [`EventFd::as_raw`],
@@ -180,17 +192,29 @@ compile_error!(
      (`cargo build --release --target wasm32-wasip2`; once: `rustup target add wasm32-wasip2`)"
 );
 
+// WASI 0.2 components (and 0.3 with `p3`): the WIT bindings.
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 #[macro_use]
 mod common;
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 pub mod bindings;
 mod error;
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 mod eventfd;
-#[cfg(feature = "p3")]
+#[cfg(all(feature = "p3", not(all(target_os = "wasi", target_env = "p1"))))]
 pub mod p3;
+// WASI preview 1 core modules: an eventfd is an ordinary fd.
+#[cfg(all(target_os = "wasi", target_env = "p1"))]
+mod wasip1;
 
 pub use error::{Error, Result};
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 pub use eventfd::{EventFd, Flags, Info};
+#[cfg(all(target_os = "wasi", target_env = "p1"))]
+pub use wasip1::{EventFd, Flags};
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 /// `wasi:io/poll` ([`wasip2`]'s): [`poll::poll`] waits for any of several
 /// pollables; [`poll::Pollable`] is what the `subscribe_*` methods give.
 pub use wasip2::io::poll;
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 pub use wasip2::io::poll::Pollable;

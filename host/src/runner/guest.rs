@@ -104,6 +104,30 @@ impl GuestSpec {
     }
 }
 
+/// How messages name each of `guests`, in order: `` `NAME` `` (its
+/// [`GuestSpec::name`], `argv[0]`) when no other guest of the run has the
+/// same name, otherwise `` #N (`NAME`) ``, N being its position in the run
+/// (1 for the first: the main guest, then the `--with` guests or the run
+/// file's guests, copies included, in order). So two copies of one file
+/// are told apart: `guest #2 (`waiter.wasm`) timed out`.
+pub fn guest_labels(guests: &[GuestSpec]) -> Vec<String> {
+    let mut copies: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for guest in guests {
+        *copies.entry(guest.name()).or_default() += 1;
+    }
+    guests
+        .iter()
+        .enumerate()
+        .map(|(index, guest)| {
+            let name = guest.name();
+            match copies.get(name) {
+                Some(1) => format!("`{name}`"),
+                _ => format!("#{} (`{name}`)", index + 1),
+            }
+        })
+        .collect()
+}
+
 /// A file's base name, or the whole path when it has none.
 fn base_name(path: &Path) -> String {
     path.file_name()
@@ -146,6 +170,55 @@ pub struct CoreGuestState {
     pub(super) limits: GuestLimits,
 }
 
+/// What the runner needs of a guest's store data, whatever its kind.
+pub(super) trait StoreData: Send + 'static {
+    /// The guest's memory limits.
+    fn limits(&mut self) -> &mut GuestLimits;
+
+    /// Drops everything of the guest that others share or that the host
+    /// counts, once it has ended and before its store goes to the reaper
+    /// (which may keep it a while): its eventfd descriptors (so that their
+    /// descriptions, and `--max-descriptions`, are free at once, however
+    /// busy the reaper is), its place in the wait graph, its open files,
+    /// sockets and directories, its stdio. What is left is its memories.
+    fn release(&mut self);
+}
+
+impl StoreData for GuestState {
+    fn limits(&mut self) -> &mut GuestLimits {
+        &mut self.limits
+    }
+
+    fn release(&mut self) {
+        // The resource table holds the guest's eventfd descriptors, files,
+        // sockets and pollables; the contexts hold its preopens.
+        drop(std::mem::replace(&mut self.table, ResourceTable::new()));
+        let empty = EventfdCtx::builder(self.eventfd.table()).build();
+        drop(std::mem::replace(&mut self.eventfd, empty));
+        drop(std::mem::replace(
+            &mut self.wasi,
+            WasiCtx::builder().build(),
+        ));
+    }
+}
+
+impl StoreData for CoreGuestState {
+    fn limits(&mut self) -> &mut GuestLimits {
+        &mut self.limits
+    }
+
+    fn release(&mut self) {
+        // The eventfd context holds the guest's descriptors (its fd table);
+        // the preview 1 context its files, sockets and preopens.
+        let empty = EventfdCtx::builder(self.eventfd.table()).build();
+        drop(std::mem::replace(&mut self.eventfd, empty));
+        drop(std::mem::replace(
+            &mut self.p1,
+            WasiCtx::builder().build_p1(),
+        ));
+    }
+}
+
 /// Bounds what one guest may allocate: its linear memories and its tables
 /// together, in bytes. (wasmtime's `StoreLimits` bounds each memory and
 /// each table on its own, so a guest with several, or with a huge table,
@@ -163,6 +236,12 @@ impl GuestLimits {
 
     pub(super) fn new(max_bytes: usize) -> Self {
         GuestLimits { max_bytes, used: 0 }
+    }
+
+    /// Bytes of memories and tables the guest holds now (tables counted
+    /// as above).
+    pub(super) fn bytes(&self) -> usize {
+        self.used
     }
 
     /// Whether growing something that holds `current` bytes to `desired`

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use wasi_eventfd::runner::{DirGrant, GuestSpec, Outcome, Pool, RunOptions, Runner};
+use wasi_eventfd::runner::{guest_labels, DirGrant, GuestSpec, Outcome, Pool, RunOptions, Runner};
 use wasi_eventfd::{DescriptionTable, EventfdCtx};
 
 use crate::args::{EnvVar, EventfdSpec, WasiGrants, WasiSwitches};
@@ -267,6 +267,10 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
 ///   for a guest that could not start;
 /// - 0 when every guest succeeded.
 fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
+    // Guests are named apart (copies of one file by position); copies that
+    // ended alike are told once, keyed by file name and outcome.
+    let labels = guest_labels(guests);
+    let name = |index: usize| guests.get(index).map_or("", GuestSpec::name);
     let deadlocked = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -278,14 +282,23 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
         report!(
             "error: deadlock: every guest left waits on an eventfd that none of them can change"
         );
-        print_alike(deadlocked.iter().map(|stuck| format!("  {stuck}")));
+        print_alike(deadlocked.iter().map(|stuck| {
+            let alike = format!("{} {}", name(stuck.id as usize), stuck.waits());
+            (alike, format!("  {stuck}"))
+        }));
     }
     print_alike(
-        guests
+        labels
             .iter()
             .zip(outcomes)
-            .filter(|(_, outcome)| !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_)))
-            .map(|(guest, outcome)| format!("error: guest `{}` {outcome}", guest.name())),
+            .enumerate()
+            .filter(|(_, (_, outcome))| {
+                !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_))
+            })
+            .map(|(index, (label, outcome))| {
+                let alike = format!("{} {outcome}", name(index));
+                (alike, format!("error: guest {label} {outcome}"))
+            }),
     );
     let stopped_by = |stop: fn(&Outcome) -> bool| outcomes.iter().find(|o| stop(o));
     stopped_by(|o| matches!(o, Outcome::Deadlocked(_)))
@@ -294,17 +307,18 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
         .map_or(0, Outcome::exit_status)
 }
 
-/// Prints `lines` to stderr, each distinct line once, in order of first
-/// appearance: thousands of copies of a guest may fail or wait alike.
-fn print_alike(lines: impl Iterator<Item = String>) {
-    let mut distinct: Vec<(String, usize)> = Vec::new();
-    for line in lines {
-        match distinct.iter_mut().find(|(seen, _)| *seen == line) {
-            Some((_, times)) => *times += 1,
-            None => distinct.push((line, 1)),
+/// Prints the first line of each kind of `(kind, line)` to stderr, in order
+/// of first appearance, with how many more there were: thousands of copies
+/// of a guest may fail or wait alike.
+fn print_alike(lines: impl Iterator<Item = (String, String)>) {
+    let mut distinct: Vec<(String, String, usize)> = Vec::new();
+    for (kind, line) in lines {
+        match distinct.iter_mut().find(|(seen, _, _)| *seen == kind) {
+            Some((_, _, times)) => *times += 1,
+            None => distinct.push((kind, line, 1)),
         }
     }
-    for (line, times) in distinct {
+    for (_, line, times) in distinct {
         match times {
             1 => report!("{line}"),
             _ => report!("{line} (and {} more guests alike)", times - 1),

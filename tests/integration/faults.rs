@@ -311,6 +311,8 @@ fn in_turn_run(scratch: &Scratch, count: u32, args: &[&str]) -> String {
 
 /// Runs `wasi-eventfd` with `args` and returns its output with its peak
 /// resident memory in bytes (the kernel's, from `wait4`).
+// The child is reaped by `wait4` below, which std does not see.
+#[allow(clippy::zombie_processes)]
 fn run_measuring_peak(args: &[&str]) -> (Output, u64) {
     use std::io::Read as _;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
@@ -393,4 +395,53 @@ fn a_guests_eventfds_are_released_when_it_ends() {
         stdout(&output),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn limits_are_the_same_with_the_pool_and_without() {
+    // A guest grows its memory as far as it may (in halving steps down to
+    // a page) and prints where it stopped: the same with `--pool` as
+    // without. Past 4 GiB the pool refused to set up at all (its memory
+    // slots are 4 GiB), while without it the limit is simply never reached.
+    let grow = guest("grow").display().to_string();
+    for mib in ["64", "4095", "4096", "4097", "8192"] {
+        let alone = wasi_eventfd(&["run", "--max-memory", mib, &grow]);
+        let pooled = wasi_eventfd(&["run", "--pool", "2", "--max-memory", mib, &grow]);
+        assert!(alone.status.success(), "--max-memory {mib}: {alone:?}");
+        assert!(
+            pooled.status.success(),
+            "--max-memory {mib} --pool 2: {pooled:?}"
+        );
+        assert_eq!(stdout(&alone), stdout(&pooled), "--max-memory {mib}");
+    }
+    // 64 MiB, less the table's bytes (the limit counts both); a 32-bit
+    // memory's 65536 pages once the limit is past them.
+    let at = |mib: &str| stdout(&wasi_eventfd(&["run", "--max-memory", mib, &grow]));
+    assert_eq!(at("64"), "grow: 1023 pages\n");
+    assert_eq!(at("8192"), "grow: 65536 pages\n");
+
+    // A table grows to 2^20 elements and no further, with the pool or
+    // without (the pool held 20 000 at most; without it, only memory
+    // bounded a table). Exit 0: both as expected; 5: the first growth
+    // failed; 6: the second did not.
+    let scratch = Scratch::new("table-limit");
+    let table = scratch.file(
+        "table.wat",
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+           (memory (export "memory") 1)
+           (table $t 1 funcref)
+           (func (export "_start")
+             (if (i32.eq (table.grow $t (ref.null func) (i32.const 0xfffff)) (i32.const -1))
+               (then (call $exit (i32.const 5))))
+             (if (i32.ne (table.grow $t (ref.null func) (i32.const 1)) (i32.const -1))
+               (then (call $exit (i32.const 6))))))"#,
+    );
+    let table = table.display().to_string();
+    for pool in [&[][..], &["--pool", "2"][..]] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(pool);
+        args.push(&table);
+        let output = wasi_eventfd(&args);
+        assert_eq!(output.status.code(), Some(0), "{pool:?}: {output:?}");
+    }
 }

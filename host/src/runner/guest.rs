@@ -220,7 +220,8 @@ impl StoreData for CoreGuestState {
 }
 
 /// Bounds what one guest may allocate: its linear memories and its tables
-/// together, in bytes. (wasmtime's `StoreLimits` bounds each memory and
+/// together, in bytes, and each table to
+/// [`MAX_TABLE_ELEMENTS`](Self::MAX_TABLE_ELEMENTS) elements. (wasmtime's `StoreLimits` bounds each memory and
 /// each table on its own, so a guest with several, or with a huge table,
 /// could take many times the limit.)
 #[derive(Debug)]
@@ -233,6 +234,17 @@ pub struct GuestLimits {
 impl GuestLimits {
     /// What one table element is counted as: a pointer-sized reference.
     const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+    /// The most elements one table may hold, whatever the memory limit:
+    /// wasmtime's pooling allocator reserves address space for every table
+    /// slot at this size (8 MiB each), so a run with the pool and one
+    /// without stop a growing table at the same point. Real programs' tables
+    /// hold thousands of functions.
+    pub(super) const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+    /// The most bytes one linear memory can reach: 4 GiB, as only 32-bit
+    /// memories are enabled (memory64 is off in wasmtime by default).
+    pub(super) const MAX_MEMORY_BYTES: usize = 1 << 32;
 
     pub(super) fn new(max_bytes: usize) -> Self {
         GuestLimits { max_bytes, used: 0 }
@@ -272,6 +284,9 @@ impl wasmtime::ResourceLimiter for GuestLimits {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if desired > Self::MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
         let bytes = |elements: usize| elements.saturating_mul(Self::TABLE_ELEMENT_BYTES);
         Ok(self.grow(bytes(current), bytes(desired)))
     }

@@ -290,17 +290,21 @@ async fn guests_without_a_shared_preopen_cannot_touch_each_others_counters() {
     assert_all_succeeded(&outcomes);
 }
 
-/// A run file of `count` copies of `in_turn` with `args`, taking turns on
-/// a semaphore eventfd `turn` that holds one token.
-fn in_turn_run(scratch: &Scratch, count: u32, args: &[&str]) -> String {
+/// A run file of `count` copies of `file` (`in_turn`, or its core-module
+/// twin) with `args`, taking turns on a semaphore eventfd `turn` that holds
+/// one token.
+fn in_turn_run(scratch: &Scratch, file: &std::path::Path, count: u32, args: &[&str]) -> String {
     let args = args
         .iter()
         .map(|a| format!("\"{a}\""))
         .collect::<Vec<_>>()
         .join(", ");
-    let file = guest("in_turn").display().to_string().replace('\\', "\\\\");
+    let name = file
+        .file_name()
+        .map_or("guest".into(), |n| n.to_string_lossy());
+    let file = file.display().to_string().replace('\\', "\\\\");
     let run = scratch.file(
-        &format!("in-turn-{count}.toml"),
+        &format!("in-turn-{name}-{count}.toml"),
         &format!(
             "[eventfd.turn]\ninitval = 1\nsemaphore = true\n\n[[guest]]\nfile = \"{file}\"\n\
              args = [{args}]\ncount = {count}\neventfds = [\"turn\"]\n"
@@ -357,8 +361,8 @@ fn guests_ending_one_after_another_do_not_pile_up_their_memory() {
     // only grow by what the reaper lets pile up (128 MiB of resident
     // memory, checked every 20 ms) and some slack.
     let scratch = Scratch::new("in-turn-memory");
-    let one = in_turn_run(&scratch, 1, &["touch", "4"]);
-    let many = in_turn_run(&scratch, 250, &["touch", "4"]);
+    let one = in_turn_run(&scratch, &guest("in_turn"), 1, &["touch", "4"]);
+    let many = in_turn_run(&scratch, &guest("in_turn"), 250, &["touch", "4"]);
     let (output, one_peak) = run_measuring_peak(&["run", "--timeout", "120", "--config", &one]);
     assert!(output.status.success(), "{output:?}");
     let (output, peak) = run_measuring_peak(&["run", "--timeout", "120", "--config", &many]);
@@ -375,26 +379,32 @@ fn guests_ending_one_after_another_do_not_pile_up_their_memory() {
 #[test]
 fn a_guests_eventfds_are_released_when_it_ends() {
     // Ten guests take turns, each creating 500 eventfds under a limit of
-    // 2000 descriptions: only what the guests alive hold counts, so each
-    // gets its 500. Their stores waited for a quiet moment, holding the
-    // descriptions: seven of ten got ENFILE.
+    // 2000 descriptions and exiting without closing them: only what the
+    // guests alive hold counts, so each gets its 500. Their stores waited
+    // for a quiet moment, holding the descriptions: seven of ten got
+    // ENFILE. Components, then core modules.
     let scratch = Scratch::new("in-turn-eventfds");
-    let run = in_turn_run(&scratch, 10, &["eventfds", "500"]);
-    let output = wasi_eventfd(&[
-        "run",
-        "--timeout",
-        "60",
-        "--max-descriptions",
-        "2000",
-        "--config",
-        &run,
-    ]);
-    assert!(
-        output.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(&output),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let runs = [
+        in_turn_run(&scratch, &guest("in_turn"), 10, &["eventfds", "500"]),
+        in_turn_run(&scratch, &test_wat("in_turn.wat"), 10, &[]),
+    ];
+    for run in runs {
+        let output = wasi_eventfd(&[
+            "run",
+            "--timeout",
+            "60",
+            "--max-descriptions",
+            "2000",
+            "--config",
+            &run,
+        ]);
+        assert!(
+            output.status.success(),
+            "{run}: stdout:\n{}\nstderr:\n{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 #[test]

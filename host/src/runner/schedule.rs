@@ -104,7 +104,8 @@ pub(super) struct Turns {
     slices_ended: AtomicU64,
     /// The latest slice after whose end the driver is known to have run.
     driver_polled_after: AtomicU64,
-    /// Where probes are spawned: the run's runtime.
+    /// Where probes are spawned: the run's runtime, when it runs every
+    /// task on one thread (see [`Turns::new`]).
     runtime: Option<tokio::runtime::Handle>,
 }
 
@@ -131,12 +132,24 @@ impl Slice {
 }
 
 impl Turns {
+    /// Turns for guests on the current runtime. Only a current-thread
+    /// runtime (`wasi-eventfd run`'s default) takes turns: on a
+    /// multi-threaded one, the guests that compute run side by side, tokio
+    /// moves tasks between threads, and a guest waiting for the driver to
+    /// be current lost the race to the others (20 sleeps of 10 ms beside
+    /// three computing guests on two threads: 8 s -> 51 s); there a guest
+    /// whose slice ended yields once, as wasmtime's own epoch yield does.
     pub(super) fn new() -> Arc<Self> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .ok()
+            .filter(|runtime| {
+                runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+            });
         Arc::new(Turns {
             ticks: AtomicU64::new(0),
             slices_ended: AtomicU64::new(0),
             driver_polled_after: AtomicU64::new(0),
-            runtime: tokio::runtime::Handle::try_current().ok(),
+            runtime,
         })
     }
 
@@ -155,7 +168,7 @@ impl Turns {
     fn slice_ended(self: &Arc<Self>) {
         let slice = self.slices_ended.fetch_add(1, Ordering::AcqRel) + 1;
         let Some(runtime) = &self.runtime else {
-            // Outside a runtime there is no driver to wait for.
+            // No turns taken: nothing to wait for.
             self.driver_polled_after.fetch_max(slice, Ordering::AcqRel);
             return;
         };
@@ -169,6 +182,13 @@ impl Turns {
     /// What a guest whose epoch deadline passed does (its deadline is then
     /// set 1 tick on): goes on, or yields until its next slice.
     fn at_epoch_deadline(self: &Arc<Self>, slice: &Slice) -> UpdateDeadline {
+        if self.runtime.is_none() {
+            // No turns: a slice ended yields once (a first check goes on).
+            return match slice.0.began.swap(0, Ordering::AcqRel) {
+                Slice::NOT_STARTED => UpdateDeadline::Continue(1),
+                _ => UpdateDeadline::Yield(1),
+            };
+        }
         let now = self.ticks();
         let began = slice.0.began.swap(now, Ordering::AcqRel);
         // Found at the first tick after the slice began: it computed

@@ -291,3 +291,41 @@ impl wasmtime::ResourceLimiter for GuestLimits {
         Ok(self.grow(bytes(current), bytes(desired)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: &str) -> GuestSpec {
+        GuestSpec::new(path, [])
+    }
+
+    #[test]
+    fn labels_name_copies_by_position_and_others_by_name() {
+        let guests = [
+            spec("a/waiter.wasm"),
+            spec("pong.wat"),
+            spec("b/waiter.wasm"),
+            spec("waiter.wasm"),
+        ];
+        assert_eq!(
+            guest_labels(&guests),
+            [
+                "#1 (`waiter.wasm`)",
+                "`pong.wat`",
+                "#3 (`waiter.wasm`)",
+                "#4 (`waiter.wasm`)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_past_its_element_bound_is_refused_within_the_memory_limit() {
+        use wasmtime::ResourceLimiter as _;
+        let mut limits = GuestLimits::new(usize::MAX);
+        let max = GuestLimits::MAX_TABLE_ELEMENTS;
+        assert!(limits.table_growing(0, max, None).unwrap());
+        assert!(!limits.table_growing(max, max + 1, None).unwrap());
+        assert_eq!(limits.bytes(), max * GuestLimits::TABLE_ELEMENT_BYTES);
+    }
+}

@@ -96,7 +96,11 @@ impl Drop for Ticker {
 /// timer), waiting, or not started. It goes on at once if the driver is
 /// current, and ends no slice: 10 000 guests woken at once spawn no probe.
 /// A guest that parks and wakes all the time (ping-pong) ends a slice at
-/// most once per tick.
+/// most once per tick, and waits then for one driver poll.
+///
+/// Only a current-thread runtime takes turns (see [`Turns::new`]). The
+/// run's deadline does not wait for turns: [`SliceGate`] checks it before
+/// it polls the guest.
 pub(super) struct Turns {
     /// Ticks so far (counted by the [`Ticker`]).
     ticks: AtomicU64,

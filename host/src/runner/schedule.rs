@@ -84,12 +84,12 @@ impl Drop for Ticker {
 /// driver has been polled since the last slice of any guest ended: a
 /// *probe* task spawned at each slice's end defers itself with
 /// [`tokio::task::yield_now`], which tokio resumes only after its next
-/// driver poll, and marks the slice as seen. Until then the guest waits
-/// in [`NextSlice`], and its task's [`SliceGate`] wakes itself at every
-/// poll without polling the guest: the task stays in the run queue (tokio's
-/// run queue is first in, first out, so the guests that compute take
-/// turns), and the guest sees one yield, as the output wrapper expects of
-/// a guest that computes (see `crate::output::ReleaseWhenParked`).
+/// driver poll, marks the slice as seen and wakes the guests waiting.
+/// Until then the guest waits in [`NextSlice`], and its task's
+/// [`SliceGate`] holds it without polling it: the guest sees one yield, as
+/// the output wrapper expects of a guest that computes (see
+/// `crate::output::ReleaseWhenParked`). With every guest that computes
+/// held, the run queue empties and tokio polls its driver at once.
 ///
 /// A guest that finds its epoch deadline passed more than a tick ago did
 /// not compute through a slice: it was parked (on an eventfd, a poll, a
@@ -111,6 +111,9 @@ pub(super) struct Turns {
     /// Where probes are spawned: the run's runtime, when it runs every
     /// task on one thread (see [`Turns::new`]).
     runtime: Option<tokio::runtime::Handle>,
+    /// The tasks of guests waiting for the driver to be current, woken by
+    /// the probe that makes it so.
+    waiting: std::sync::Mutex<Vec<std::task::Waker>>,
 }
 
 /// One guest's slice: the tick at which its epoch deadline was last set
@@ -154,7 +157,41 @@ impl Turns {
             slices_ended: AtomicU64::new(0),
             driver_polled_after: AtomicU64::new(0),
             runtime,
+            waiting: std::sync::Mutex::default(),
         })
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<std::task::Waker>> {
+        // Each critical section is a push or a take: never half done.
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ready once the driver is current; until then `cx`'s task is woken
+    /// when it becomes so. (Checked and registered under the lock the
+    /// probes mark under: no wake-up is lost.)
+    fn poll_driver_current(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut waiting = self.waiting();
+        if self.driver_is_current() {
+            return Poll::Ready(());
+        }
+        // A task is polled here about twice per slice (once after its own
+        // yield): a duplicate only wakes it twice.
+        waiting.push(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// A probe saw the driver run after `slice` ended: wakes the guests
+    /// waiting, if the driver is now current.
+    fn mark_driver_polled(&self, slice: u64) {
+        let woken = {
+            let mut waiting = self.waiting();
+            self.driver_polled_after.fetch_max(slice, Ordering::AcqRel);
+            if !self.driver_is_current() {
+                return;
+            }
+            std::mem::take(&mut *waiting)
+        };
+        woken.into_iter().for_each(std::task::Waker::wake);
     }
 
     fn ticks(&self) -> u64 {
@@ -179,7 +216,7 @@ impl Turns {
         let turns = Arc::clone(self);
         runtime.spawn(async move {
             tokio::task::yield_now().await;
-            turns.driver_polled_after.fetch_max(slice, Ordering::AcqRel);
+            turns.mark_driver_polled(slice);
         });
     }
 
@@ -247,14 +284,17 @@ impl Future for NextSlice {
 /// run's deadline, checked before the guest is polled (a guest let go
 /// first would compute a whole slice past it); and while the guest waits
 /// for its next slice and the driver has not run since the last slice
-/// ended, it wakes itself without polling the guest: the task stays in
-/// tokio's run queue (first in, first out, so the guests that compute take
-/// turns), and the guest under it sees a single yield.
+/// ended, it waits for the probe that sees it run, without polling the
+/// guest: the guest under it sees a single yield. Waiting guests are woken
+/// in the order they began to wait and tokio's run queue is first in,
+/// first out, so the guests that compute take turns.
 struct SliceGate {
     turns: Arc<Turns>,
     slice: Slice,
-    /// The run's deadline, and how long after its start it is.
-    deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+    /// The run's deadline, how long after its start it is, and whether
+    /// the task is registered with the timer yet (then a cheaper check
+    /// than a poll does).
+    deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration, bool)>,
     guest: Pin<Box<dyn Future<Output = Outcome> + Send>>,
 }
 
@@ -263,15 +303,24 @@ impl Future for SliceGate {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         let this = self.get_mut();
-        if let Some((deadline, after)) = &mut this.deadline {
-            if deadline.as_mut().poll(cx).is_ready() {
+        if let Some((deadline, after, registered)) = &mut this.deadline {
+            // The task's waker stays the same: once registered, the timer
+            // wakes it, and looking is enough.
+            let passed = if *registered {
+                deadline.is_elapsed()
+            } else {
+                *registered = true;
+                deadline.as_mut().poll(cx).is_ready()
+            };
+            if passed {
                 // Dropping the guest drops its store, and with it every
                 // descriptor it held.
                 return Poll::Ready(Outcome::TimedOut(*after));
             }
         }
-        if this.slice.0.waiting.load(Ordering::Acquire) && !this.turns.driver_is_current() {
-            cx.waker().wake_by_ref();
+        if this.slice.0.waiting.load(Ordering::Acquire)
+            && this.turns.poll_driver_current(cx).is_pending()
+        {
             return Poll::Pending;
         }
         this.guest.as_mut().poll(cx)
@@ -493,7 +542,7 @@ pub(super) fn spawn(
     tokio::spawn(SliceGate {
         turns,
         slice,
-        deadline: deadline.map(|d| (Box::pin(tokio::time::sleep_until(d.at)), d.after)),
+        deadline: deadline.map(|d| (Box::pin(tokio::time::sleep_until(d.at)), d.after, false)),
         guest,
     })
 }

@@ -240,7 +240,7 @@ impl GuestLimits {
     /// slot at this size (8 MiB each), so a run with the pool and one
     /// without stop a growing table at the same point. Real programs' tables
     /// hold thousands of functions.
-    pub(super) const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+    pub const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
     /// The most bytes one linear memory can reach: 4 GiB, as only 32-bit
     /// memories are enabled (memory64 is off in wasmtime by default).

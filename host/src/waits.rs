@@ -237,7 +237,10 @@ const NOTHING_TO_WAIT_FOR: &str = "poll without a timeout on nothing that can be
 pub struct StuckGuest {
     /// The id the guest joined the graph with.
     pub id: u64,
-    /// The guest's name.
+    /// How the guest is named in messages, as it joined the graph: its
+    /// name in backquotes, with its position in the run when other guests
+    /// share that name (`` #2 (`waiter.wasm`) ``; see
+    /// [`guest_labels`](crate::runner::guest_labels)).
     pub guest: String,
     /// What it waits on, e.g. "read of eventfd `ping` (id 1, count 0)":
     /// each distinct wait once, at most [`MAX_WAITS_LISTED`] of them.
@@ -261,7 +264,7 @@ impl StuckGuest {
 
 impl fmt::Display for StuckGuest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "guest `{}` waits: {}", self.guest, self.waits())
+        write!(f, "guest {} waits: {}", self.guest, self.waits())
     }
 }
 
@@ -280,7 +283,8 @@ impl WaitGraph {
             .insert(id, name.to_string());
     }
 
-    /// Adds a running guest; it leaves the graph when the handle drops.
+    /// Adds a running guest, named `name` in reports (`` `NAME` ``, as
+    /// [`StuckGuest::guest`]); it leaves the graph when the handle drops.
     pub fn join(self: &Arc<Self>, id: u64, name: &str) -> Arc<GuestWaits> {
         let mut state = self.state();
         if let Some(old) = state.guests.insert(id, GuestEntry::new(name)) {
@@ -537,7 +541,7 @@ mod tests {
     #[test]
     fn reports_name_each_wait_once_and_only_a_few() {
         let graph = Arc::new(WaitGraph::default());
-        let waits = graph.join(7, "poller");
+        let waits = graph.join(7, "`poller`");
         let table = DescriptionTable::new();
         let fds: Vec<_> = (0..20)
             .map(|_| table.create(0, CreateFlags::default()).unwrap())

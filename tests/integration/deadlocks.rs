@@ -6,7 +6,7 @@ use wasi_eventfd::runner::{GuestSpec, Outcome, RunOptions, Runner};
 use wasi_eventfd::{Descriptor, MAX_COUNT};
 
 use crate::cli::wasi_eventfd;
-use crate::guests::{example_wat, guest};
+use crate::guests::{example_wat, guest, Scratch};
 use crate::library::{assert_all_succeeded, runner_with_options, within};
 
 fn detecting(specs: &[&str]) -> (Runner, Vec<Descriptor>) {
@@ -173,5 +173,34 @@ fn the_cli_reports_a_deadlock_with_its_own_exit_code() {
         err,
         "error: deadlock: every guest left waits on an eventfd that none of them can change\n  \
          guest `pong.wat` waits: read on eventfd `ping` (id 1, count 0)\n"
+    );
+}
+
+#[test]
+fn copies_of_one_guest_are_named_apart_in_every_message() {
+    // Two copies of one file were both `guest `op.wasm``: which one waits,
+    // which one failed? Copies are named by their position in the run;
+    // copies that end alike are told once.
+    let scratch = Scratch::new("named-apart");
+    let op = guest("op").display().to_string().replace('\\', "\\\\");
+    // #1 reads `e` (1) and ends; #2 then waits on it forever, #3 on an
+    // eventfd of its own, #4 and #5 like #2.
+    let run = scratch.file(
+        "copies.toml",
+        &format!(
+            "[eventfd.e]\ninitval = 1\n\n\
+             [[guest]]\nfile = \"{op}\"\nargs = [\"read\", \"e\"]\neventfds = [\"e\"]\n\n\
+             [[guest]]\nfile = \"{op}\"\nargs = [\"read\", \"e\"]\neventfds = [\"e\"]\n\n\
+             [[guest]]\nfile = \"{op}\"\nargs = [\"read-own\"]\n\n\
+             [[guest]]\nfile = \"{op}\"\nargs = [\"read\", \"e\"]\neventfds = [\"e\"]\ncount = 2\n"
+        ),
+    );
+    let output = wasi_eventfd(&["run", "--config", &run.display().to_string()]);
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: deadlock: every guest left waits on an eventfd that none of them can change\n  \
+         guest #2 (`op.wasm`) waits: read on eventfd `e` (id 1, count 0) (and 2 more guests \
+         alike)\n  guest #3 (`op.wasm`) waits: read on an unnamed eventfd (id 2, count 0)\n"
     );
 }

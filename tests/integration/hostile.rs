@@ -203,3 +203,93 @@ fn the_lowest_free_fd_of_200000_is_found_without_a_scan() {
     ]);
     succeeded(&output);
 }
+
+/// The milliseconds `sleeper` reports its sleeps took, from its stdout.
+fn slept_ms(output: &std::process::Output) -> u64 {
+    let out = stdout(output);
+    // The looping core module's `READY` has no newline: the line may follow it.
+    out.lines()
+        .find_map(|line| line.split_once("sleeper: 20 sleeps of 10 ms took "))
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.strip_suffix(" ms"))
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no sleeper line\nstdout:\n{out}\nstderr:\n{}",
+                stderr(output)
+            )
+        })
+}
+
+#[test]
+fn a_computing_guest_does_not_delay_another_guests_timers() {
+    // 20 sleeps of 10 ms (0.2 s and a little alone) beside guests that
+    // compute without waiting: the timers were checked every 61 task
+    // polls, one epoch slice (10 ms) each, so every sleep took 0.6 s (14 s
+    // in all in a debug build). Now each ends at the first slice's end
+    // after it is due: 10 to 20 ms, 0.5 s in all in a debug build; the
+    // bound leaves room for a busy machine. With one, then four components
+    // computing; and beside a core module looping forever (`--timeout` ends
+    // that run).
+    let sleeper = path(guest("sleeper"));
+    let spin = path(guest("spin"));
+    for spinners in [1, 4] {
+        let mut args = vec!["run", "--timeout", "60", "--eventfd", "stop=0"];
+        for _ in 0..spinners {
+            args.extend(["--with", &spin]);
+        }
+        args.extend([sleeper.as_str(), "20", "10"]);
+        let output = wasi_eventfd(&args);
+        succeeded(&output);
+        let ms = slept_ms(&output);
+        assert!(ms < 4000, "beside {spinners} computing guests: {ms} ms");
+    }
+    let looping = path(test_wat("wasi_prompt_then_spin.wat"));
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "4",
+        "--with",
+        &looping,
+        &sleeper,
+        "20",
+        "10",
+    ]);
+    assert_eq!(output.status.code(), Some(124), "{}", stderr(&output));
+    let ms = slept_ms(&output);
+    assert!(ms < 4000, "beside a core module: {ms} ms");
+}
+
+#[test]
+fn a_timeout_is_met_beside_100_computing_guests() {
+    // 100 components that compute without waiting; `--timeout 1` must end
+    // the run 1 s after the guests start, give or take a slice: the
+    // overshoot grew with every guest added (a slice of 10 ms per guest
+    // between timer checks, and each guest's deadline counted from its own
+    // start; 1.47 s late with these 100 in a debug build). The first guest
+    // prints the wall clock as it starts: the overshoot is measured from
+    // there, start-up (a debug build, a busy machine) left out.
+    let spin = path(guest("spin"));
+    let clock = path(guest("clock_spin"));
+    let mut args = vec!["run", "--eventfd", "stop=0", "--timeout", "1"];
+    for _ in 0..99 {
+        args.extend(["--with", &spin]);
+    }
+    args.push(&clock);
+    let output = wasi_eventfd(&args);
+    let ended = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis();
+    assert_eq!(output.status.code(), Some(124), "{}", stderr(&output));
+    let out = stdout(&output);
+    let started: u128 = out
+        .lines()
+        .find_map(|line| line.strip_prefix("started_ms "))
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no start time in {out:?}"));
+    let overshoot = ended.saturating_sub(started + 1000);
+    // The issue asks for 100 ms; the margin is for a busy machine (and
+    // includes the process's exit).
+    assert!(overshoot < 300, "--timeout 1 ended {overshoot} ms late");
+}

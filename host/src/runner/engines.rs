@@ -4,7 +4,7 @@ use wasmtime::component::{Linker, Resource};
 use wasmtime::{Config, Engine, StoreContextMut};
 use wasmtime_wasi::p2::DynPollable;
 
-use super::guest::{CoreGuestState, GuestState};
+use super::guest::{CoreGuestState, GuestLimits, GuestState};
 use super::sizing::Needs;
 use super::RunOptions;
 
@@ -137,7 +137,11 @@ pub(super) struct PoolSlots {
 }
 
 /// Sets `config` up for wasmtime's pooling allocator with `slots`, each
-/// memory of up to `max_memory` bytes.
+/// memory of up to `max_memory` bytes (at most 4 GiB, as far as a memory can
+/// grow: a larger slot than the 4 GiB reservation is refused by wasmtime,
+/// while without the pool `--max-memory 8192` is simply never reached),
+/// each table of up to [`GuestLimits::MAX_TABLE_ELEMENTS`] (as without the
+/// pool).
 fn pooling(config: &mut Config, slots: PoolSlots, max_memory: usize) {
     let PoolSlots { guests, needs } = slots;
     let mut pool = wasmtime::PoolingAllocationConfig::new();
@@ -149,7 +153,8 @@ fn pooling(config: &mut Config, slots: PoolSlots, max_memory: usize) {
         .total_memories(needs.memories.max(1))
         .total_tables(needs.tables.max(1))
         .total_stacks(guests)
-        .max_memory_size(max_memory)
+        .max_memory_size(max_memory.min(GuestLimits::MAX_MEMORY_BYTES))
+        .table_elements(GuestLimits::MAX_TABLE_ELEMENTS)
         // Every slot may stay warm: reusing one costs no system call.
         .max_unused_warm_slots(guests);
     config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));

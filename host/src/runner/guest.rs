@@ -104,6 +104,43 @@ impl GuestSpec {
     }
 }
 
+/// How messages name each of `guests`, in order: `` `NAME` `` (its
+/// [`GuestSpec::name`], `argv[0]`) when no other guest of the run has the
+/// same name, otherwise `` #N (`NAME`) ``, N being its position in the run
+/// (1 for the first: the main guest, then the `--with` guests or the run
+/// file's guests, copies included, in order). So two copies of one file
+/// are told apart: `guest #2 (`waiter.wasm`) timed out`.
+pub fn guest_labels(guests: &[GuestSpec]) -> Vec<String> {
+    let mut copies: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for guest in guests {
+        *copies.entry(guest.name()).or_default() += 1;
+    }
+    guests
+        .iter()
+        .enumerate()
+        .map(|(index, guest)| {
+            let name = guest.name();
+            let shown = shortened(name);
+            match copies.get(name) {
+                Some(1) => format!("`{shown}`"),
+                _ => format!("#{} (`{shown}`)", index + 1),
+            }
+        })
+        .collect()
+}
+
+/// At most [`MAX_NAME_CHARS`] characters of a guest's name, for messages:
+/// a hostile run file's name must not make a report unbounded.
+fn shortened(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(MAX_NAME_CHARS) {
+        Some((end, _)) => format!("{}…", name.get(..end).unwrap_or(name)).into(),
+        None => name.into(),
+    }
+}
+
+/// How much of a guest's name messages show.
+const MAX_NAME_CHARS: usize = 120;
+
 /// A file's base name, or the whole path when it has none.
 fn base_name(path: &Path) -> String {
     path.file_name()
@@ -145,8 +182,57 @@ pub struct CoreGuestState {
     pub(super) limits: GuestLimits,
 }
 
+/// What the runner needs of a guest's store data, whatever its kind.
+pub(super) trait StoreData: Send + 'static {
+    /// The guest's memory limits.
+    fn limits(&mut self) -> &mut GuestLimits;
+
+    /// Drops everything of the guest that others share or that the host
+    /// counts, once it has ended and before its store goes to the reaper
+    /// (which may keep it a while): its eventfd descriptors (so that their
+    /// descriptions, and `--max-descriptions`, are free at once, however
+    /// busy the reaper is), its place in the wait graph, its open files,
+    /// sockets and directories, its stdio. What is left is its memories.
+    fn release(&mut self);
+}
+
+impl StoreData for GuestState {
+    fn limits(&mut self) -> &mut GuestLimits {
+        &mut self.limits
+    }
+
+    fn release(&mut self) {
+        // The resource table holds the guest's eventfd descriptors, files,
+        // sockets and pollables; the contexts hold its preopens.
+        drop(std::mem::replace(&mut self.table, ResourceTable::new()));
+        let empty = EventfdCtx::builder(self.eventfd.table()).build();
+        drop(std::mem::replace(&mut self.eventfd, empty));
+        drop(std::mem::replace(
+            &mut self.wasi,
+            WasiCtx::builder().build(),
+        ));
+    }
+}
+
+impl StoreData for CoreGuestState {
+    fn limits(&mut self) -> &mut GuestLimits {
+        &mut self.limits
+    }
+
+    fn release(&mut self) {
+        // The one fd table holds the guest's eventfd descriptors and its
+        // files; the contexts its preopens, sockets and stdio.
+        let empty = EventfdCtx::builder(self.p1.eventfd_ctx().table()).build();
+        drop(std::mem::replace(
+            &mut self.p1,
+            EventfdP1Ctx::new(WasiCtx::builder().build_p1(), empty),
+        ));
+    }
+}
+
 /// Bounds what one guest may allocate: its linear memories and its tables
-/// together, in bytes. (wasmtime's `StoreLimits` bounds each memory and
+/// together, in bytes, and each table to
+/// [`MAX_TABLE_ELEMENTS`](Self::MAX_TABLE_ELEMENTS) elements. (wasmtime's `StoreLimits` bounds each memory and
 /// each table on its own, so a guest with several, or with a huge table,
 /// could take many times the limit.)
 #[derive(Debug)]
@@ -160,8 +246,25 @@ impl GuestLimits {
     /// What one table element is counted as: a pointer-sized reference.
     const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
 
+    /// The most elements one table may hold, whatever the memory limit:
+    /// wasmtime's pooling allocator reserves address space for every table
+    /// slot at this size (8 MiB each), so a run with the pool and one
+    /// without stop a growing table at the same point. Real programs' tables
+    /// hold thousands of functions.
+    pub const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+    /// The most bytes one linear memory can reach: 4 GiB, as only 32-bit
+    /// memories are enabled (memory64 is off in wasmtime by default).
+    pub(super) const MAX_MEMORY_BYTES: usize = 1 << 32;
+
     pub(super) fn new(max_bytes: usize) -> Self {
         GuestLimits { max_bytes, used: 0 }
+    }
+
+    /// Bytes of memories and tables the guest holds now (tables counted
+    /// as above).
+    pub(super) fn bytes(&self) -> usize {
+        self.used
     }
 
     /// Whether growing something that holds `current` bytes to `desired`
@@ -192,7 +295,48 @@ impl wasmtime::ResourceLimiter for GuestLimits {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if desired > Self::MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
         let bytes = |elements: usize| elements.saturating_mul(Self::TABLE_ELEMENT_BYTES);
         Ok(self.grow(bytes(current), bytes(desired)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: &str) -> GuestSpec {
+        GuestSpec::new(path, [])
+    }
+
+    #[test]
+    fn labels_name_copies_by_position_and_others_by_name() {
+        let guests = [
+            spec("a/waiter.wasm"),
+            spec("pong.wat"),
+            spec("b/waiter.wasm"),
+            spec("waiter.wasm"),
+        ];
+        assert_eq!(
+            guest_labels(&guests),
+            [
+                "#1 (`waiter.wasm`)",
+                "`pong.wat`",
+                "#3 (`waiter.wasm`)",
+                "#4 (`waiter.wasm`)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_table_past_its_element_bound_is_refused_within_the_memory_limit() {
+        use wasmtime::ResourceLimiter as _;
+        let mut limits = GuestLimits::new(usize::MAX);
+        let max = GuestLimits::MAX_TABLE_ELEMENTS;
+        assert!(limits.table_growing(0, max, None).unwrap());
+        assert!(!limits.table_growing(max, max + 1, None).unwrap());
+        assert_eq!(limits.bytes(), max * GuestLimits::TABLE_ELEMENT_BYTES);
     }
 }

@@ -27,13 +27,13 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use self::engines::{Engines, PoolSlots, AUTO_POOL_MIN_GUESTS};
 use self::load::Loaded;
-use self::schedule::{Ready, Reaper, Ticker};
+use self::schedule::{Deadline, Ready, Reaper, Shared, Ticker, Turns};
 use self::sizing::Needs;
 use crate::output::GuestOutput;
 use crate::waits::WaitGraph;
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx};
 
-pub use self::guest::{CoreGuestState, DirGrant, GuestLimits, GuestSpec, GuestState};
+pub use self::guest::{guest_labels, CoreGuestState, DirGrant, GuestLimits, GuestSpec, GuestState};
 pub use self::load::{LoadError, LoadedGuest};
 pub use self::outcome::Outcome;
 
@@ -67,7 +67,8 @@ pub struct RunOptions {
     /// Bytes of linear memory and tables one guest may hold in all (each
     /// table element counted as 8 bytes); growing past fails.
     pub max_memory: usize,
-    /// Stop any guest still running after this long.
+    /// Stop any guest still running this long after the run began (all
+    /// guests at the same instant, however long the last took to start).
     pub timeout: Option<Duration>,
     /// Stop the run when every guest waits on an eventfd that none of them
     /// can change. Only right when the host itself will not write or read
@@ -166,24 +167,31 @@ impl Runner {
         }
         // Everything is set up before any guest starts, so that a guest
         // still starting counts as running in the wait graph.
+        let labels = guest_labels(guests);
         let ready = guests
             .iter()
+            .zip(&labels)
             .enumerate()
-            .map(|(index, guest)| self.prepare(index, guest, engines, loaded, graph.as_ref()))
+            .map(|(index, (guest, label))| {
+                self.prepare(index, guest, label, engines, loaded, graph.as_ref())
+            })
             .collect::<Result<Vec<_>, LoadError>>()?;
 
-        let deadline = self
-            .options
-            .timeout
-            .map(|after| tokio::time::Instant::now() + after);
-        let _ticker = Ticker::start(engines.both());
+        let deadline = self.options.timeout.map(|after| Deadline {
+            at: tokio::time::Instant::now() + after,
+            after,
+        });
+        let turns = Turns::new();
+        let _ticker = Ticker::start(engines.both(), Arc::clone(&turns));
         let reaper = Reaper::start();
-        let timeout = self.options.timeout;
+        let shared = Shared {
+            reaper: reaper.handle(),
+            turns,
+            deadline,
+        };
         let tasks = ready
             .into_iter()
-            .map(|(state, output, span)| {
-                schedule::spawn(state, output, timeout, reaper.handle(), span)
-            })
+            .map(|(state, output, span)| schedule::spawn(state, output, shared.clone(), span))
             .collect();
         let outcomes = schedule::finish(tasks, graph).await;
         // What the guests held is released before the run is over.
@@ -191,30 +199,32 @@ impl Runner {
         if self.options.inherit_stdio {
             // Everything the guests wrote reaches the host's streams before
             // the run is over, unless a reader stalls past the deadline.
-            crate::output::drained(deadline).await;
+            crate::output::drained(deadline.map(|d| d.at)).await;
         }
         Ok(outcomes)
     }
 
     /// One guest ready to start: its loaded code, its store's data (what it
     /// is granted, its eventfds, its place in the wait graph), its output
-    /// buffers and its span.
+    /// buffers and its span. `label` names it in messages
+    /// ([`guest_labels`]).
     fn prepare(
         &self,
         index: usize,
         guest: &GuestSpec,
+        label: &str,
         engines: &Engines,
         loaded: &Loaded,
         graph: Option<&Arc<WaitGraph>>,
     ) -> Result<(Ready, Option<GuestOutput>, tracing::Span), LoadError> {
-        let mut eventfd = self.eventfd_ctx(guest)?;
+        let mut eventfd = self.eventfd_ctx(guest, label)?;
         if let Some(graph) = graph {
-            eventfd.waits = Some(graph.join(index as u64, guest.name()));
+            eventfd.waits = Some(graph.join(index as u64, label));
         }
         let output = self.options.inherit_stdio.then(GuestOutput::new);
         let mut wasi = guest
             .wasi(output.as_ref())
-            .map_err(|e| LoadError(format!("guest `{}`: {e}", guest.name())))?;
+            .map_err(|e| LoadError(format!("guest {label}: {e}")))?;
         let limits = self.store_limits();
         let component = |mut wasi: WasiCtxBuilder, eventfd, limits| GuestState {
             wasi: wasi.build(),
@@ -238,7 +248,7 @@ impl Runner {
         Ok((
             ready,
             output,
-            tracing::info_span!("guest", name = guest.name()),
+            tracing::info_span!("guest", name = guest.name(), number = index + 1),
         ))
     }
 
@@ -288,16 +298,16 @@ impl Runner {
         Ok(made)
     }
 
-    /// The eventfd context of `guest`, with the named eventfds it may see.
-    fn eventfd_ctx(&self, guest: &GuestSpec) -> Result<EventfdCtx, LoadError> {
+    /// The eventfd context of `guest` (named `label` in messages), with the
+    /// named eventfds it may see.
+    fn eventfd_ctx(&self, guest: &GuestSpec, label: &str) -> Result<EventfdCtx, LoadError> {
         if let Some(names) = &guest.eventfds {
             if let Some(unknown) = names
                 .iter()
                 .find(|name| !self.preopens.iter().any(|(n, _)| n == *name))
             {
                 return Err(LoadError(format!(
-                    "guest `{}` is granted eventfd `{unknown}`, which the run does not have",
-                    guest.name()
+                    "guest {label} is granted eventfd `{unknown}`, which the run does not have"
                 )));
             }
         }

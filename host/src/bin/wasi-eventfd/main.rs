@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use wasi_eventfd::runner::{DirGrant, GuestSpec, Outcome, Pool, RunOptions, Runner};
+use wasi_eventfd::runner::{guest_labels, DirGrant, GuestSpec, Outcome, Pool, RunOptions, Runner};
 use wasi_eventfd::{DescriptionTable, EventfdCtx};
 
 use crate::args::{EnvVar, EventfdSpec, WasiGrants, WasiSwitches};
@@ -363,6 +363,10 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
 ///   for a guest that could not start;
 /// - 0 when every guest succeeded.
 fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
+    // Guests are named apart (copies of one file by position); copies that
+    // ended alike are told once, keyed by file name and outcome.
+    let labels = guest_labels(guests);
+    let name = |index: usize| guests.get(index).map_or("", GuestSpec::name);
     let deadlocked = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -374,15 +378,22 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
         report!(
             "error: deadlock: every guest left waits on an eventfd that none of them can change"
         );
-        print_alike(deadlocked.iter().map(|stuck| format!("  {stuck}")));
+        print_alike(deadlocked.iter().map(|stuck| {
+            let alike = format!("{} {}", name(stuck.id as usize), stuck.waits());
+            (alike, format!("  {stuck}"))
+        }));
     }
     print_alike(
-        guests
+        labels
             .iter()
             .zip(outcomes)
-            .filter(|(_, outcome)| !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_)))
-            .map(|(guest, outcome)| {
-                format!("error: guest {} {outcome}", args::quoted(guest.name()))
+            .enumerate()
+            .filter(|(_, (_, outcome))| {
+                !matches!(outcome, Outcome::Success | Outcome::Deadlocked(_))
+            })
+            .map(|(index, (label, outcome))| {
+                let alike = format!("{} {outcome}", name(index));
+                (alike, format!("error: guest {label} {outcome}"))
             }),
     );
     let stopped_by = |stop: fn(&Outcome) -> bool| outcomes.iter().find(|o| stop(o));
@@ -392,20 +403,21 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
         .map_or(0, Outcome::exit_status)
 }
 
-/// Prints `lines` to stderr, each distinct line once, in order of first
-/// appearance: thousands of copies of a guest may fail or wait alike.
-fn print_alike(lines: impl Iterator<Item = String>) {
+/// Prints the first line of each kind of `(kind, line)` to stderr, in order
+/// of first appearance, with how many more there were: thousands of copies
+/// of a guest may fail or wait alike (found by a map: linear time).
+fn print_alike(lines: impl Iterator<Item = (String, String)>) {
     let mut distinct: Vec<(String, usize)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for line in lines {
-        match index.get(&line) {
+    for (kind, line) in lines {
+        match index.get(&kind) {
             Some(&at) => {
                 if let Some((_, times)) = distinct.get_mut(at) {
                     *times += 1;
                 }
             }
             None => {
-                index.insert(line.clone(), distinct.len());
+                index.insert(kind, distinct.len());
                 distinct.push((line, 1));
             }
         }

@@ -96,10 +96,11 @@ impl RunFile {
             .map(|(name, eventfd)| EventfdSpec {
                 name: name.clone(),
                 initval: eventfd.initval,
-                flags: CreateFlags {
-                    semaphore: eventfd.semaphore,
-                    nonblock: eventfd.nonblock,
-                    ..CreateFlags::default()
+                flags: {
+                    let mut flags = CreateFlags::empty();
+                    flags.set(CreateFlags::SEMAPHORE, eventfd.semaphore);
+                    flags.set(CreateFlags::NONBLOCK, eventfd.nonblock);
+                    flags
                 },
             })
             .collect::<Vec<_>>();

@@ -1,0 +1,197 @@
+//! The README's "Embedding" section as written: its `main.rs` is this
+//! package's `ping-pong` binary (and the crate documentation's first
+//! example), its `Cargo.toml` names this package's dependencies, and the
+//! binary runs to the end against the shipped guest within a minute, so an
+//! example that deadlocks fails.
+
+#[path = "../../integration/guests.rs"]
+#[allow(dead_code)]
+mod guests;
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The text of the README's section `heading`, up to the next `## `.
+fn readme_section(heading: &str) -> String {
+    let readme = std::fs::read_to_string(guests::repo_root().join("README.md")).expect("README.md");
+    let start = readme
+        .find(&format!("\n## {heading}\n"))
+        .unwrap_or_else(|| panic!("no section `{heading}` in README.md"));
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |end| end + 4);
+    rest[..end].to_string()
+}
+
+/// The fenced code blocks of `markdown` tagged `lang`, in order.
+fn code_blocks(markdown: &str, lang: &str) -> Vec<String> {
+    let fence = format!("```{lang}\n");
+    let mut blocks = Vec::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find(&fence) {
+        let body = &rest[start + fence.len()..];
+        let end = body.find("```\n").expect("an unclosed code block");
+        blocks.push(body[..end].to_string());
+        rest = &body[end..];
+    }
+    blocks
+}
+
+/// The crate documentation's first code example, as rustdoc shows it
+/// (hidden `# ` lines left out).
+fn crate_doc_example() -> String {
+    let lib = std::fs::read_to_string(guests::repo_root().join("host/src/lib.rs")).expect("lib.rs");
+    let doc: Vec<&str> = lib
+        .lines()
+        .filter_map(|line| line.strip_prefix("//!"))
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .collect();
+    let start = doc
+        .iter()
+        .position(|line| *line == "```")
+        .expect("an example")
+        + 1;
+    let end = start
+        + doc[start..]
+            .iter()
+            .position(|line| *line == "```")
+            .expect("its end");
+    doc[start..end]
+        .iter()
+        .filter(|line| !line.trim_start().starts_with("# "))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+fn ping_pong_source() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin/ping-pong.rs"))
+        .expect("src/bin/ping-pong.rs")
+}
+
+#[test]
+fn the_readme_main_rs_is_the_ping_pong_binary() {
+    let blocks = code_blocks(&readme_section("Embedding"), "rust");
+    assert_eq!(blocks.len(), 1, "one Rust example in the Embedding section");
+    assert!(
+        blocks[0] == ping_pong_source(),
+        "README.md's Embedding example and tests/embedding/src/bin/ping-pong.rs differ"
+    );
+}
+
+#[test]
+fn the_crate_doc_example_is_the_ping_pong_binary() {
+    assert!(
+        crate_doc_example() == ping_pong_source(),
+        "host/src/lib.rs's first example and tests/embedding/src/bin/ping-pong.rs differ"
+    );
+}
+
+/// The `[dependencies]` of a manifest, without `wasi-eventfd`'s path (the
+/// README's points to a checkout, this package's into the repository).
+fn dependencies(manifest: &str) -> toml::Table {
+    let manifest: toml::Table = manifest.parse().expect("a TOML manifest");
+    let mut dependencies = manifest["dependencies"]
+        .as_table()
+        .expect("[dependencies]")
+        .clone();
+    let library = dependencies
+        .get_mut("wasi-eventfd")
+        .and_then(|library| library.as_table_mut())
+        .expect("wasi-eventfd = { … }");
+    assert!(library.remove("path").is_some(), "a path dependency");
+    dependencies
+}
+
+#[test]
+fn the_readme_cargo_toml_has_this_packages_dependencies() {
+    let blocks = code_blocks(&readme_section("Embedding"), "toml");
+    assert_eq!(blocks.len(), 1, "one Cargo.toml in the Embedding section");
+    let ours = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .expect("Cargo.toml");
+    assert_eq!(dependencies(&blocks[0]), dependencies(&ours));
+}
+
+#[test]
+fn the_readme_example_plays_ping_pong_to_the_end() {
+    let mut host = Command::new(env!("CARGO_BIN_EXE_ping-pong"))
+        .current_dir(guests::repo_root().join("guest-examples/wat"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ping-pong");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = host.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            host.kill().expect("kill");
+            panic!("the README's example did not finish within a minute (a deadlock?)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    host.stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("stdout");
+    host.stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert!(status.success(), "ping-pong failed: {status}\n{stderr}");
+    assert!(
+        stdout.starts_with("10000 round trips, "),
+        "unexpected output: {stdout:?}"
+    );
+}
+
+/// The README's `Cargo.toml` (its path pointed at this checkout) and
+/// `main.rs` as a crate of their own outside the repository, built offline
+/// with this repository's `Cargo.lock` and run. Opt-in, as it builds
+/// wasmtime once more in a target folder of its own:
+/// `cargo test -p embedding-test -- --ignored outside`.
+#[test]
+#[ignore]
+fn the_readme_host_builds_and_runs_outside_the_repository() {
+    let root = guests::repo_root();
+    let section = readme_section("Embedding");
+    let manifest = code_blocks(&section, "toml").remove(0).replace(
+        "path = \"../wasi-eventfd/host\"",
+        &format!("path = {:?}", root.join("host")),
+    );
+    let crate_dir =
+        std::env::temp_dir().join(format!("wasi-eventfd-readme-{}", std::process::id()));
+    std::fs::create_dir_all(crate_dir.join("src")).expect("a crate folder");
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest).expect("Cargo.toml");
+    std::fs::write(
+        crate_dir.join("src/main.rs"),
+        code_blocks(&section, "rust").remove(0),
+    )
+    .expect("main.rs");
+    std::fs::copy(root.join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("Cargo.lock");
+    std::fs::copy(
+        root.join("guest-examples/wat/pong-component.wat"),
+        crate_dir.join("pong-component.wat"),
+    )
+    .expect("the guest");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["run", "--offline", "--quiet"])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", root.join("target/readme-host"))
+        .output()
+        .expect("cargo run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("10000 round trips, "), "{stdout:?}");
+    std::fs::remove_dir_all(&crate_dir).expect("remove the crate");
+}

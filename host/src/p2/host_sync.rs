@@ -1,5 +1,5 @@
 //! The synchronous host side of world `imports`, for stores driven without
-//! async: the same thin layer as [`crate::host`], except that a read or
+//! async: the same thin layer as [`super::host`], except that a read or
 //! write that has to wait blocks the calling thread until another party
 //! (another thread's guest, or host code) makes it possible.
 

@@ -1,8 +1,9 @@
 //! The README's "Embedding" section as written: its `main.rs` is this
 //! package's `ping-pong` binary (and the crate documentation's first
-//! example), its `Cargo.toml` names this package's dependencies and
+//! example; the second, without async, is `ping-pong-sync`), its `Cargo.toml` names this package's dependencies and
 //! resolves outside the repository, and the binary runs to the end against
-//! the shipped guest within a minute, so an example that deadlocks fails.
+//! the shipped guest within a minute, as does `ping-pong-sync`, so an
+//! example that deadlocks fails.
 
 #[path = "../../integration/guests.rs"]
 #[allow(dead_code)]
@@ -38,35 +39,32 @@ fn code_blocks(markdown: &str, lang: &str) -> Vec<String> {
     blocks
 }
 
-/// The crate documentation's first code example, as rustdoc shows it
-/// (hidden `# ` lines left out).
-fn crate_doc_example() -> String {
+/// The crate documentation's code example number `index` (from 0) as
+/// rustdoc compiles it, its hidden `# ` lines shown, except the one that
+/// moves a doctest to the guest's folder (the binaries run there).
+fn crate_doc_example(index: usize) -> String {
     let lib = std::fs::read_to_string(guests::repo_root().join("host/src/lib.rs")).expect("lib.rs");
     let doc: Vec<&str> = lib
         .lines()
         .filter_map(|line| line.strip_prefix("//!"))
         .map(|line| line.strip_prefix(' ').unwrap_or(line))
         .collect();
-    let start = doc
-        .iter()
-        .position(|line| *line == "```")
-        .expect("an example")
-        + 1;
-    let end = start
-        + doc[start..]
-            .iter()
-            .position(|line| *line == "```")
-            .expect("its end");
+    let fences: Vec<usize> = (0..doc.len()).filter(|&i| doc[i] == "```").collect();
+    let (start, end) = (fences[2 * index] + 1, fences[2 * index + 1]);
     doc[start..end]
         .iter()
-        .filter(|line| !line.trim_start().starts_with("# "))
-        .map(|line| format!("{line}\n"))
+        .filter(|line| !line.contains("std::env::set_current_dir"))
+        .map(|line| match *line {
+            "#" => "\n".to_string(),
+            _ => format!("{}\n", line.strip_prefix("# ").unwrap_or(line)),
+        })
         .collect()
 }
 
-fn ping_pong_source() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bin/ping-pong.rs"))
-        .expect("src/bin/ping-pong.rs")
+/// The text of this package's binary `name`.
+fn binary_source(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/bin/{name}.rs"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
@@ -74,16 +72,20 @@ fn the_readme_main_rs_is_the_ping_pong_binary() {
     let blocks = code_blocks(&readme_section("Embedding"), "rust");
     assert_eq!(blocks.len(), 1, "one Rust example in the Embedding section");
     assert!(
-        blocks[0] == ping_pong_source(),
+        blocks[0] == binary_source("ping-pong"),
         "README.md's Embedding example and tests/embedding/src/bin/ping-pong.rs differ"
     );
 }
 
 #[test]
-fn the_crate_doc_example_is_the_ping_pong_binary() {
+fn the_crate_doc_examples_are_the_ping_pong_binaries() {
     assert!(
-        crate_doc_example() == ping_pong_source(),
+        crate_doc_example(0) == binary_source("ping-pong"),
         "host/src/lib.rs's first example and tests/embedding/src/bin/ping-pong.rs differ"
+    );
+    assert!(
+        crate_doc_example(1) == binary_source("ping-pong-sync"),
+        "host/src/lib.rs's second example and tests/embedding/src/bin/ping-pong-sync.rs differ"
     );
 }
 
@@ -112,14 +114,15 @@ fn the_readme_cargo_toml_has_this_packages_dependencies() {
     assert_eq!(dependencies(&blocks[0]), dependencies(&ours));
 }
 
-#[test]
-fn the_readme_example_plays_ping_pong_to_the_end() {
-    let mut host = Command::new(env!("CARGO_BIN_EXE_ping-pong"))
+/// Runs `binary` in the guest's folder; fails unless it succeeds within a
+/// minute. Returns its stdout.
+fn run_to_the_end(binary: &str) -> String {
+    let mut host = Command::new(binary)
         .current_dir(guests::repo_root().join("guest-examples/wat"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run ping-pong");
+        .expect("run the example");
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = host.try_wait().expect("wait") {
@@ -127,7 +130,7 @@ fn the_readme_example_plays_ping_pong_to_the_end() {
         }
         if Instant::now() > deadline {
             host.kill().expect("kill");
-            panic!("the README's example did not finish within a minute (a deadlock?)");
+            panic!("{binary} did not finish within a minute (a deadlock?)");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -142,11 +145,22 @@ fn the_readme_example_plays_ping_pong_to_the_end() {
         .expect("stderr")
         .read_to_string(&mut stderr)
         .expect("stderr");
-    assert!(status.success(), "ping-pong failed: {status}\n{stderr}");
+    assert!(status.success(), "{binary} failed: {status}\n{stderr}");
+    stdout
+}
+
+#[test]
+fn the_readme_example_plays_ping_pong_to_the_end() {
+    let stdout = run_to_the_end(env!("CARGO_BIN_EXE_ping-pong"));
     assert!(
         stdout.starts_with("10000 round trips, "),
         "unexpected output: {stdout:?}"
     );
+}
+
+#[test]
+fn the_example_without_async_plays_ping_pong_to_the_end() {
+    run_to_the_end(env!("CARGO_BIN_EXE_ping-pong-sync"));
 }
 
 /// The README's `Cargo.toml`, its path pointed at this checkout, as the

@@ -20,6 +20,10 @@ pub struct EventfdCtx {
     pub(crate) max_descriptors: usize,
     /// Where this guest's waits are recorded, when someone looks for deadlocks.
     pub(crate) waits: Option<Arc<waits::GuestWaits>>,
+    /// Set by the linker's view of a WASI 0.2 store when its `WasiView` and
+    /// `EventfdView` return different resource tables: pollables pushed
+    /// into ours would be invisible to `wasi:io/poll`.
+    pub(crate) wasi_table_differs: bool,
 }
 
 impl EventfdCtx {
@@ -36,6 +40,7 @@ impl EventfdCtx {
                 descriptors: 0,
                 max_descriptors: Self::DEFAULT_MAX_DESCRIPTORS,
                 waits: None,
+                wasi_table_differs: false,
             },
         }
     }

@@ -62,43 +62,25 @@ impl std::fmt::Display for Errno {
 
 impl std::error::Error for Errno {}
 
-/// The flags of `eventfd(initval, flags)`, with Linux's bit values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct CreateFlags {
-    /// `EFD_CLOEXEC`: close-on-exec on the new descriptor.
-    pub cloexec: bool,
-    /// `EFD_NONBLOCK`: the new description is non-blocking.
-    pub nonblock: bool,
-    /// `EFD_SEMAPHORE`: reads return 1 and decrement.
-    pub semaphore: bool,
-}
-
-impl CreateFlags {
-    /// `EFD_SEMAPHORE`.
-    pub const SEMAPHORE: u32 = 1;
-    /// `EFD_NONBLOCK` (`O_NONBLOCK`).
-    pub const NONBLOCK: u32 = 0o4000;
-    /// `EFD_CLOEXEC` (`O_CLOEXEC`).
-    pub const CLOEXEC: u32 = 0o2000000;
-
-    /// Decodes Linux flag bits; any bit other than the three flags is
-    /// `EINVAL`, as `eventfd2` checks before it allocates anything.
-    pub fn from_bits(bits: u32) -> Result<Self, Errno> {
-        if bits & !(Self::SEMAPHORE | Self::NONBLOCK | Self::CLOEXEC) != 0 {
-            return Err(Errno::Inval);
-        }
-        Ok(CreateFlags {
-            cloexec: bits & Self::CLOEXEC != 0,
-            nonblock: bits & Self::NONBLOCK != 0,
-            semaphore: bits & Self::SEMAPHORE != 0,
-        })
-    }
-
-    /// The Linux flag bits.
-    pub fn bits(self) -> u32 {
-        (if self.cloexec { Self::CLOEXEC } else { 0 })
-            | (if self.nonblock { Self::NONBLOCK } else { 0 })
-            | (if self.semaphore { Self::SEMAPHORE } else { 0 })
+bitflags::bitflags! {
+    /// The flags of `eventfd(initval, flags)`, with Linux's bit values
+    /// (`<sys/eventfd.h>`), combined as the guest crate's `Flags` are:
+    /// `CreateFlags::SEMAPHORE | CreateFlags::NONBLOCK`, and
+    /// `CreateFlags::default()` (or [`empty`](Self::empty)) for none.
+    ///
+    /// [`from_bits`](Self::from_bits) decodes the `flags` argument of
+    /// `eventfd2`: `None` when any other bit is set, which Linux refuses with
+    /// `EINVAL` before it allocates anything. [`bits`](Self::bits) gives the
+    /// Linux bits back. (The guest crate's `Flags` carry the WIT's bit
+    /// positions instead; the names are the same on both sides.)
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+    pub struct CreateFlags: u32 {
+        /// `EFD_SEMAPHORE`: reads return 1 and decrement.
+        const SEMAPHORE = 1;
+        /// `EFD_NONBLOCK` (`O_NONBLOCK`): the new description is non-blocking.
+        const NONBLOCK = 0o4000;
+        /// `EFD_CLOEXEC` (`O_CLOEXEC`): close-on-exec on the new descriptor.
+        const CLOEXEC = 0o2000000;
     }
 }
 
@@ -149,8 +131,8 @@ impl Description {
         Description {
             id,
             count: AtomicU64::new(u64::from(initval)),
-            semaphore: flags.semaphore,
-            nonblocking: AtomicBool::new(flags.nonblock),
+            semaphore: flags.contains(CreateFlags::SEMAPHORE),
+            nonblocking: AtomicBool::new(flags.contains(CreateFlags::NONBLOCK)),
             append: AtomicBool::new(false),
             readers: WaitQueue::default(),
             writers: WaitQueue::default(),
@@ -311,6 +293,26 @@ impl Description {
             .await
     }
 
+    /// [`read`](Self::read) for threads without an async runtime: blocks
+    /// the calling thread while the counter is 0 (unless non-blocking:
+    /// `EAGAIN`), until a write from another thread, guest or task makes it
+    /// non-zero. The same wait loop as `read`, driven by parking the thread.
+    ///
+    /// Do not call it from async code: on a runtime's thread it blocks every
+    /// task of that thread, including the one that would wake it (use
+    /// `read().await` there).
+    pub fn read_blocking(&self) -> Result<u64, Errno> {
+        block_on(self.read())
+    }
+
+    /// [`write`](Self::write) for threads without an async runtime: blocks
+    /// the calling thread while `value` does not fit (unless non-blocking:
+    /// `EAGAIN`); `EINVAL` for `u64::MAX`. As with
+    /// [`read_blocking`](Self::read_blocking), not for async code.
+    pub fn write_blocking(&self, value: u64) -> Result<(), Errno> {
+        block_on(self.write(value))
+    }
+
     /// Completes once the description is `readiness` (level-triggered
     /// `EPOLLIN` / `EPOLLOUT`), consuming nothing.
     pub async fn ready(&self, readiness: Readiness) {
@@ -368,6 +370,23 @@ impl Description {
                 done => return done,
             }
         }
+    }
+}
+
+/// Runs `future` to completion on the calling thread, parking the thread
+/// while it is pending: how the blocking calls (the host's `read_blocking` /
+/// `write_blocking` and the synchronous guest bindings) drive the one async
+/// wait loop without any runtime. The wait queues' wake-ups unpark it.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    let (parker, unparker) = parking::pair();
+    let waker = std::task::Waker::from(unparker);
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        parker.park();
     }
 }
 
@@ -512,16 +531,8 @@ mod tests {
         ((), Arc::new(Description::new(1, initval, flags)))
     }
 
-    const NONBLOCK: CreateFlags = CreateFlags {
-        cloexec: false,
-        nonblock: true,
-        semaphore: false,
-    };
-    const SEMAPHORE: CreateFlags = CreateFlags {
-        cloexec: false,
-        nonblock: false,
-        semaphore: true,
-    };
+    const NONBLOCK: CreateFlags = CreateFlags::NONBLOCK;
+    const SEMAPHORE: CreateFlags = CreateFlags::SEMAPHORE;
 
     /// Yields to the runtime until `condition` holds.
     async fn until(condition: impl Fn() -> bool) {
@@ -534,20 +545,79 @@ mod tests {
         panic!("condition never held");
     }
 
+    /// Waits on a plain thread until `condition` holds.
+    fn until_on_thread(condition: impl Fn() -> bool) {
+        for _ in 0..10_000 {
+            if condition() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        panic!("condition never held");
+    }
+
+    #[test]
+    fn a_blocking_read_parks_its_thread_until_another_thread_writes() {
+        let (_fd, d) = description(0, CreateFlags::default());
+        let reader = std::thread::spawn({
+            let d = Arc::clone(&d);
+            move || d.read_blocking()
+        });
+        until_on_thread(|| d.readers_waiting() == 1);
+        assert!(!reader.is_finished());
+        d.write_blocking(3).unwrap();
+        assert_eq!(reader.join().unwrap(), Ok(3));
+        assert_eq!(d.count(), 0);
+    }
+
+    #[test]
+    fn a_blocking_write_parks_its_thread_until_a_read_makes_room() {
+        let (_fd, d) = description(0, CreateFlags::default());
+        d.write_blocking(MAX_COUNT - 1).unwrap();
+        let writer = std::thread::spawn({
+            let d = Arc::clone(&d);
+            move || d.write_blocking(2)
+        });
+        until_on_thread(|| d.writers_waiting() == 1);
+        assert_eq!(d.count(), MAX_COUNT - 1, "nothing added while waiting");
+        assert_eq!(d.read_blocking(), Ok(MAX_COUNT - 1));
+        assert_eq!(writer.join().unwrap(), Ok(()));
+        assert_eq!(d.count(), 2);
+    }
+
+    #[test]
+    fn blocking_calls_on_a_nonblocking_description_fail_instead_of_waiting() {
+        let (_fd, d) = description(0, NONBLOCK);
+        assert_eq!(d.read_blocking(), Err(Errno::Again));
+        d.write_blocking(MAX_COUNT).unwrap();
+        assert_eq!(d.write_blocking(1), Err(Errno::Again));
+        assert_eq!(d.write_blocking(u64::MAX), Err(Errno::Inval));
+    }
+
+    #[test]
+    fn a_blocking_read_wakes_on_a_write_from_async_code() {
+        let (_fd, d) = description(0, SEMAPHORE);
+        let reader = std::thread::spawn({
+            let d = Arc::clone(&d);
+            move || (d.read_blocking(), d.read_blocking())
+        });
+        until_on_thread(|| d.readers_waiting() == 1);
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(d.write(2))
+            .unwrap();
+        assert_eq!(reader.join().unwrap(), (Ok(1), Ok(1)));
+    }
+
     #[test]
     fn flags_decode_linux_bits_and_reject_unknown_ones() {
         let all = CreateFlags::SEMAPHORE | CreateFlags::NONBLOCK | CreateFlags::CLOEXEC;
-        assert_eq!(all, 0o2004001);
-        let flags = CreateFlags::from_bits(all).unwrap();
-        assert!(flags.cloexec && flags.nonblock && flags.semaphore);
-        assert_eq!(flags.bits(), all);
-        assert_eq!(CreateFlags::from_bits(0), Ok(CreateFlags::default()));
-        for bit in (0..32).map(|b| 1u32 << b).filter(|b| all & b == 0) {
-            assert_eq!(
-                CreateFlags::from_bits(bit),
-                Err(Errno::Inval),
-                "bit {bit:#x}"
-            );
+        assert_eq!(all.bits(), 0o2004001);
+        assert_eq!(CreateFlags::from_bits(0o2004001), Some(all));
+        assert_eq!(CreateFlags::from_bits(0), Some(CreateFlags::default()));
+        for bit in (0..32).map(|b| 1u32 << b).filter(|b| all.bits() & b == 0) {
+            assert_eq!(CreateFlags::from_bits(bit), None, "bit {bit:#x}");
         }
     }
 

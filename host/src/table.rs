@@ -105,7 +105,7 @@ impl DescriptionTable {
         tracing::debug!(id, initval, ?flags, "eventfd description created");
         Ok(Descriptor {
             description,
-            cloexec: flags.cloexec,
+            cloexec: flags.contains(CreateFlags::CLOEXEC),
         })
     }
 
@@ -224,17 +224,27 @@ impl Descriptor {
     pub async fn write(&self, value: u64) -> Result<(), Errno> {
         self.description.write(value).await
     }
+
+    /// `read(2)` that blocks the calling thread instead of awaiting, for
+    /// hosts without an async runtime (e.g. next to
+    /// [`add_to_linker_sync`](crate::add_to_linker_sync)); see
+    /// [`Description::read_blocking`]. Not for async code.
+    pub fn read_blocking(&self) -> Result<u64, Errno> {
+        self.description.read_blocking()
+    }
+
+    /// `write(2)` that blocks the calling thread instead of awaiting; see
+    /// [`Description::write_blocking`]. Not for async code.
+    pub fn write_blocking(&self, value: u64) -> Result<(), Errno> {
+        self.description.write_blocking(value)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const BLOCKING: CreateFlags = CreateFlags {
-        cloexec: false,
-        nonblock: false,
-        semaphore: false,
-    };
+    const BLOCKING: CreateFlags = CreateFlags::empty();
 
     #[test]
     fn a_full_table_refuses_new_descriptions_with_enfile() {
@@ -289,8 +299,9 @@ mod tests {
     #[test]
     fn dup_shares_everything_but_cloexec() {
         let table = DescriptionTable::new();
-        let flags = CreateFlags::from_bits(CreateFlags::CLOEXEC | CreateFlags::SEMAPHORE).unwrap();
-        let mut original = table.create(2, flags).unwrap();
+        let mut original = table
+            .create(2, CreateFlags::CLOEXEC | CreateFlags::SEMAPHORE)
+            .unwrap();
         let dup = original.dup();
         assert!(Arc::ptr_eq(original.description(), dup.description()));
         assert!(original.cloexec() && !dup.cloexec());

@@ -10,9 +10,8 @@
 //! running is stuck and no wait it is stuck on could succeed now: nobody is
 //! left to write or read, so nothing will ever change. That holds only if
 //! the host itself will not touch the eventfds either, which is why a
-//! runner asks for the check ([`RunOptions::detect_deadlocks`]).
-//!
-//! [`RunOptions::detect_deadlocks`]: crate::runner::RunOptions::detect_deadlocks
+//! runner asks for the check (`RunOptions::detect_deadlocks` of the
+//! `runner` module, cargo feature `runner`).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

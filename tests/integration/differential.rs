@@ -108,20 +108,22 @@ pub fn run(seed: u64, ops: usize) -> usize {
                 2 => u32::MAX,
                 _ => rng.next() as u32,
             };
-            let mut bits = 0;
+            let mut bits = 0u32;
             for flag in [
                 CreateFlags::SEMAPHORE,
                 CreateFlags::NONBLOCK,
                 CreateFlags::CLOEXEC,
             ] {
                 if rng.below(2) == 0 {
-                    bits |= flag;
+                    bits |= flag.bits();
                 }
             }
             if rng.below(10) == 0 {
                 bits |= 1 << rng.below(32);
             }
-            let ours = CreateFlags::from_bits(bits).and_then(|flags| table.create(initval, flags));
+            let ours = CreateFlags::from_bits(bits)
+                .ok_or(Errno::Inval)
+                .and_then(|flags| table.create(initval, flags));
             // SAFETY: plain system call.
             let fd = unsafe { libc::eventfd(initval, bits as i32) };
             match ours {

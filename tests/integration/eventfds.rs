@@ -13,8 +13,8 @@ pub fn add_eventfd(
     let mut flags = wasi_eventfd::CreateFlags::default();
     for flag in parts {
         match flag {
-            "semaphore" => flags.semaphore = true,
-            "nonblock" => flags.nonblock = true,
+            "semaphore" => flags |= wasi_eventfd::CreateFlags::SEMAPHORE,
+            "nonblock" => flags |= wasi_eventfd::CreateFlags::NONBLOCK,
             other => panic!("unknown flag {other}"),
         }
     }

@@ -24,7 +24,9 @@ mod generated {
 }
 
 pub use self::generated::wasi_eventfd::eventfd::*;
-pub use self::generated::Imports;
+// The world's instantiation helpers, so that their generated docs, which
+// name one another, have their links.
+pub use self::generated::{Imports, ImportsIndices, ImportsPre};
 
 /// World `imports` with synchronous host calls (see
 /// [`add_to_linker_sync`](crate::add_to_linker_sync)): a read or write that

@@ -33,11 +33,22 @@ macro_rules! wit_conversions {
 
         impl From<$wit::CreateFlags> for $crate::description::CreateFlags {
             fn from(flags: $wit::CreateFlags) -> Self {
-                $crate::description::CreateFlags {
-                    cloexec: flags.contains($wit::CreateFlags::CLOEXEC),
-                    nonblock: flags.contains($wit::CreateFlags::NONBLOCK),
-                    semaphore: flags.contains($wit::CreateFlags::SEMAPHORE),
-                }
+                use $crate::description::CreateFlags;
+                // The WIT numbers its flags by position; ours are Linux's bits.
+                let mut linux = CreateFlags::empty();
+                linux.set(
+                    CreateFlags::CLOEXEC,
+                    flags.contains($wit::CreateFlags::CLOEXEC),
+                );
+                linux.set(
+                    CreateFlags::NONBLOCK,
+                    flags.contains($wit::CreateFlags::NONBLOCK),
+                );
+                linux.set(
+                    CreateFlags::SEMAPHORE,
+                    flags.contains($wit::CreateFlags::SEMAPHORE),
+                );
+                linux
             }
         }
 
@@ -64,6 +75,13 @@ impl EventfdCtxView<'_> {
         fd: Resource<Descriptor>,
         readiness: Readiness,
     ) -> wasmtime::Result<Resource<DynPollable>> {
+        if self.ctx.wasi_table_differs {
+            wasmtime::bail!(
+                "subscribe: the store's WasiView and EventfdView return different \
+                 ResourceTables, so wasi:io/poll could not find this pollable; \
+                 both views must return the same table"
+            );
+        }
         let description = Arc::clone(self.description(&fd)?);
         let waits = self.ctx.waits.clone();
         // A child of the descriptor, as wasi:io pollables are children of

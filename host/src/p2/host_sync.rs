@@ -1,14 +1,14 @@
 //! The synchronous host side of world `imports`, for stores driven without
-//! async: the same thin layer as [`crate::host`], except that a read or
+//! async: the same thin layer as [`super::host`], except that a read or
 //! write that has to wait blocks the calling thread until another party
 //! (another thread's guest, or host code) makes it possible.
 
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::DynPollable;
-use wasmtime_wasi::runtime::in_tokio;
 
 use super::bindings::sync::{preopens, types};
 use super::host::wit_conversions;
+use crate::description::block_on;
 use crate::waits::Interest;
 use crate::{Descriptor, EventfdCtxView, Readiness};
 
@@ -32,15 +32,16 @@ impl types::HostEventfd for EventfdCtxView<'_> {
     fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
         let description = self.description(&fd)?;
         let observer = self.ctx.observer(description, Interest::Read);
-        // Blocks this thread while the counter is 0 (unless non-blocking).
-        Ok(in_tokio(description.read_observed(&observer)).map_err(Into::into))
+        // Blocks this thread while the counter is 0 (unless non-blocking):
+        // the one wait loop, driven by parking the thread, with no runtime.
+        Ok(block_on(description.read_observed(&observer)).map_err(Into::into))
     }
 
     fn write(&mut self, fd: Resource<Descriptor>, value: u64) -> GuestResult<()> {
         let description = self.description(&fd)?;
         let observer = self.ctx.observer(description, Interest::Write(value));
         // Blocks this thread while the value does not fit.
-        Ok(in_tokio(description.write_observed(value, &observer)).map_err(Into::into))
+        Ok(block_on(description.write_observed(value, &observer)).map_err(Into::into))
     }
 
     fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {

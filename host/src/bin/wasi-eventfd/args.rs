@@ -82,8 +82,8 @@ impl FromStr for EventfdSpec {
         let mut flags = CreateFlags::default();
         for flag in parts {
             match flag {
-                "semaphore" => flags.semaphore = true,
-                "nonblock" => flags.nonblock = true,
+                "semaphore" => flags |= CreateFlags::SEMAPHORE,
+                "nonblock" => flags |= CreateFlags::NONBLOCK,
                 other => {
                     return Err(format!(
                         "bad eventfd spec {}: unknown flag {} (known: semaphore, nonblock)",

@@ -117,10 +117,11 @@ impl RunFile {
             eventfds.push(EventfdSpec {
                 name: name.get_ref().clone(),
                 initval: eventfd.initval,
-                flags: CreateFlags {
-                    semaphore: eventfd.semaphore,
-                    nonblock: eventfd.nonblock,
-                    ..CreateFlags::default()
+                flags: {
+                    let mut flags = CreateFlags::empty();
+                    flags.set(CreateFlags::SEMAPHORE, eventfd.semaphore);
+                    flags.set(CreateFlags::NONBLOCK, eventfd.nonblock);
+                    flags
                 },
             });
         }

@@ -238,8 +238,8 @@ pub struct StuckGuest {
     pub id: u64,
     /// How the guest is named in messages, as it joined the graph: its
     /// name in backquotes, with its position in the run when other guests
-    /// share that name (`` #2 (`waiter.wasm`) ``; see
-    /// [`guest_labels`](crate::runner::guest_labels)).
+    /// share that name (`` #2 (`waiter.wasm`) ``; see the runner's
+    /// `guest_labels`).
     pub guest: String,
     /// What it waits on, e.g. "read of eventfd `ping` (id 1, count 0)":
     /// each distinct wait once, at most [`MAX_WAITS_LISTED`] of them.

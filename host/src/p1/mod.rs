@@ -6,7 +6,7 @@
 //! its own kinds of file. [`EventfdP1Ctx`] wraps it and answers every
 //! preview 1 import itself: each fd a guest passes is looked up in the one
 //! table ([`FdTable`]); an eventfd is served here from its
-//! [`Description`](crate::Description), anything else is handed to
+//! [`Description`], anything else is handed to
 //! wasmtime-wasi under the number it has there. So a C program written for
 //! Linux uses plain `read`, `write`, `poll`, `select`, `fcntl`, `lseek`,
 //! `fstat` and `close` on an eventfd, and `eventfd()` after `open()` never

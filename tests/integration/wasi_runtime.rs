@@ -411,6 +411,36 @@ fn a_trapping_guest_makes_the_runner_exit_134() {
 }
 
 #[test]
+fn exit_statuses_of_host_errors_and_start_traps_are_wasmtimes() {
+    // As `wasmtime run` 48: a preview 1 exit status outside 0..126 is an
+    // error wasmtime-wasi raises, not a trap: exit 1; a trap in the start
+    // function, while instantiating, is a trap: 134.
+    let scratch = Scratch::new("exit-statuses");
+    let exit_200 = scratch.file(
+        "exit_200.wat",
+        r#"(module
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (call $exit (i32.const 200))))"#,
+    );
+    let output = run(&[&arg(&exit_200)]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("failed:"), "{}", stderr(&output));
+
+    let start_trap = scratch.file(
+        "start_trap.wat",
+        r#"(module
+            (memory (export "memory") 1)
+            (func $boom unreachable)
+            (start $boom)
+            (func (export "_start")))"#,
+    );
+    let output = run(&[&arg(&start_trap)]);
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(stderr(&output).contains("trapped"), "{}", stderr(&output));
+}
+
+#[test]
 fn a_component_that_fails_makes_the_runner_exit_1() {
     // WASI 0.2: only success or failure, so code 7 arrives as failure.
     let output = run(&[&rust_guest("wasi_exit"), "7"]);

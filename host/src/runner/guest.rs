@@ -70,13 +70,6 @@ impl GuestSpec {
         self.args.first().map(String::as_str).unwrap_or("guest")
     }
 
-    /// Whether the guest may see the named eventfd `name`.
-    pub(crate) fn sees_eventfd(&self, name: &str) -> bool {
-        self.eventfds
-            .as_ref()
-            .is_none_or(|names| names.iter().any(|n| n == name))
-    }
-
     /// The guest's WASI context, with what it was granted and `output` as
     /// its stdout and stderr (none: discarded). Fails when a granted
     /// directory cannot be opened.

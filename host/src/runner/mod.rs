@@ -19,6 +19,7 @@ mod outcome;
 mod schedule;
 mod sizing;
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -177,9 +178,11 @@ impl Runner {
             })
             .collect::<Result<Vec<_>, LoadError>>()?;
 
-        let deadline = self.options.timeout.map(|after| Deadline {
-            at: tokio::time::Instant::now() + after,
-            after,
+        // A timeout too far to be an instant (past what the clock can
+        // count) is no deadline at all.
+        let deadline = self.options.timeout.and_then(|after| {
+            let at = tokio::time::Instant::now().checked_add(after)?;
+            Some(Deadline { at, after })
         });
         let turns = Turns::new();
         let _ticker = Ticker::start(engines.both(), Arc::clone(&turns));
@@ -301,10 +304,19 @@ impl Runner {
     /// The eventfd context of `guest` (named `label` in messages), with the
     /// named eventfds it may see.
     fn eventfd_ctx(&self, guest: &GuestSpec, label: &str) -> Result<EventfdCtx, LoadError> {
-        if let Some(names) = &guest.eventfds {
-            if let Some(unknown) = names
+        // Sets, not scans of lists: a run file may grant a guest tens of
+        // thousands of eventfds.
+        let granted: Option<HashSet<&str>> = guest
+            .eventfds
+            .as_ref()
+            .map(|names| names.iter().map(String::as_str).collect());
+        if granted.is_some() {
+            let have: HashSet<&str> = self.preopens.iter().map(|(n, _)| n.as_str()).collect();
+            if let Some(unknown) = guest
+                .eventfds
                 .iter()
-                .find(|name| !self.preopens.iter().any(|(n, _)| n == *name))
+                .flatten()
+                .find(|name| !have.contains(name.as_str()))
             {
                 return Err(LoadError(format!(
                     "guest {label} is granted eventfd `{unknown}`, which the run does not have"
@@ -314,7 +326,7 @@ impl Runner {
         Ok(self
             .preopens
             .iter()
-            .filter(|(name, _)| guest.sees_eventfd(name))
+            .filter(|(name, _)| granted.as_ref().is_none_or(|g| g.contains(name.as_str())))
             .fold(
                 EventfdCtx::builder(&self.descriptions),
                 |builder, (name, fd)| builder.preopen(name.clone(), fd),

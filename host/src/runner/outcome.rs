@@ -16,6 +16,9 @@ pub enum Outcome {
     Exit(i32),
     /// It trapped; the message says why.
     Trap(String),
+    /// The host stopped it with an error that is not a trap (a preview 1
+    /// `proc_exit` status outside 0..126, say); the message says why.
+    Failed(String),
     /// It could not be instantiated (e.g. the pool was full, or the kernel
     /// refused memory); the message says why.
     NotStarted(String),
@@ -31,7 +34,9 @@ impl Outcome {
     /// The exit status of a trap, as `wasmtime run` gives it on Unix: that
     /// of a process killed by `SIGABRT`.
     pub const TRAP_STATUS: u8 = 134;
-    /// The exit status of a guest that could not start.
+    /// The exit status of a guest that could not start, or that the host
+    /// stopped with an error other than a trap (as `wasmtime run` exits
+    /// for an error it does not recognise).
     pub const NOT_STARTED_STATUS: u8 = 1;
     /// The exit status of a guest stopped at the deadline (as coreutils'
     /// `timeout` exits).
@@ -53,7 +58,7 @@ impl Outcome {
             // Truncation is what an exiting process gets from the OS too.
             Outcome::Exit(code) => *code as u8,
             Outcome::Trap(_) => Self::TRAP_STATUS,
-            Outcome::NotStarted(_) => Self::NOT_STARTED_STATUS,
+            Outcome::NotStarted(_) | Outcome::Failed(_) => Self::NOT_STARTED_STATUS,
             Outcome::TimedOut(_) => Self::TIMED_OUT_STATUS,
             Outcome::Deadlocked(_) => Self::DEADLOCK_STATUS,
         }
@@ -67,6 +72,7 @@ impl fmt::Display for Outcome {
             Outcome::Exit(code) => write!(f, "exited with code {code}"),
             Outcome::Trap(message) => write!(f, "trapped: {message}"),
             Outcome::NotStarted(message) => write!(f, "could not start: {message}"),
+            Outcome::Failed(message) => write!(f, "failed: {message}"),
             Outcome::Deadlocked(stuck) => write!(f, "deadlocked: {}", stuck.waits()),
             Outcome::TimedOut(after) => {
                 write!(f, "timed out: stopped after {} s", after.as_secs_f64())
@@ -84,11 +90,15 @@ pub(super) fn outcome(result: wasmtime::Result<Result<(), i32>>) -> Outcome {
         Err(e) => match e.downcast_ref::<I32Exit>() {
             Some(I32Exit(0)) => Outcome::Success,
             Some(I32Exit(code)) => Outcome::Exit(*code),
-            None => {
+            None if is_trap(&e) => {
                 // The message stays one line; the whole error, with the
                 // guest's backtrace, goes to the log.
                 tracing::info!("guest trapped: {e:?}");
                 Outcome::Trap(root_cause(&e))
+            }
+            None => {
+                tracing::info!("guest stopped by an error: {e:?}");
+                Outcome::Failed(root_cause(&e))
             }
         },
     };
@@ -100,6 +110,12 @@ pub(super) fn outcome(result: wasmtime::Result<Result<(), i32>>) -> Outcome {
 /// the kernel refused memory.
 pub(super) fn not_started(error: &wasmtime::Error) -> Outcome {
     let cause = root_cause(error);
+    // A trap while instantiating (in a start function) is a trap, as
+    // `wasmtime run` finds it anywhere in the error's chain.
+    if is_trap(error) {
+        tracing::info!("guest trapped while starting: {error:?}");
+        return Outcome::Trap(cause);
+    }
     // wasmtime words an `mmap` that failed with ENOMEM this way.
     let refused = cause.contains("Cannot allocate memory") || cause.contains("os error 12");
     if !refused {
@@ -116,6 +132,12 @@ pub(super) fn not_started(error: &wasmtime::Error) -> Outcome {
          with `--pool N` (N at least the number of guests: one reservation for all), or raise \
          the limit (`sysctl -w vm.max_map_count=1048576`, as root)"
     ))
+}
+
+/// Whether `error` is (or was caused by) a wasm trap, as `wasmtime run`
+/// tells a trap (exit 134) from other errors (exit 1).
+fn is_trap(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| cause.is::<wasmtime::Trap>())
 }
 
 /// The innermost cause of `error`, one line.

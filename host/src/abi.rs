@@ -32,7 +32,7 @@ use std::time::Duration;
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
-use crate::description::{CreateFlags, Description, Errno, MAX_COUNT};
+use crate::description::{CreateFlags, Description, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
 use crate::waits::{Interest, Waiting};
@@ -440,15 +440,15 @@ impl PollEntry {
             PollTarget::Ignored => 0,
             PollTarget::Bad => POLLNVAL,
             PollTarget::Eventfd(d) => {
-                let count = d.count();
+                let events = d.poll();
                 let mut ready = 0;
-                if count > 0 {
+                if events.readable {
                     ready |= POLLIN;
                 }
-                if count < MAX_COUNT {
+                if events.writable {
                     ready |= POLLOUT;
                 }
-                if count == u64::MAX {
+                if events.error {
                     ready |= POLLERR;
                 }
                 ready & (self.events | POLLERR | POLLHUP)

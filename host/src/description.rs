@@ -111,6 +111,17 @@ pub struct Description {
     on_release: Option<Box<dyn FnOnce(u64) + Send + Sync>>,
 }
 
+/// An eventfd's readiness at one moment ([`Description::poll`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PollEvents {
+    /// A read would not wait (`POLLIN`).
+    pub readable: bool,
+    /// A write of 1 would not wait (`POLLOUT`).
+    pub writable: bool,
+    /// The counter overflowed (`POLLERR`).
+    pub error: bool,
+}
+
 /// What an operation waits for, as `poll(2)` names it: one vocabulary for
 /// blocking reads and writes, pollables, the integer-fd ABI's `revents`
 /// and the deadlock check.
@@ -192,9 +203,23 @@ impl Description {
 
     /// Whether the description is `readiness` now.
     pub fn is_ready(&self, readiness: Readiness) -> bool {
+        let events = self.poll();
         match readiness {
-            Readiness::Readable => self.count() > 0,
-            Readiness::Writable => self.has_room_for(1),
+            Readiness::Readable => events.readable,
+            Readiness::Writable => events.writable,
+        }
+    }
+
+    /// What `poll` reports of the description now, from one reading of
+    /// the counter: the one place readiness is computed, as the kernel's
+    /// `eventfd_poll` (`EPOLLIN` above 0, `EPOLLOUT` while a write of 1
+    /// fits, `EPOLLERR` at `u64::MAX`, which only an overflow reaches).
+    pub fn poll(&self) -> PollEvents {
+        let count = self.count();
+        PollEvents {
+            readable: count > 0,
+            writable: room_for(count, 1),
+            error: count == u64::MAX,
         }
     }
 

@@ -258,7 +258,9 @@ pub mod waits;
 use wasmtime::component::HasData;
 
 pub use crate::ctx::{EventfdCtx, EventfdCtxBuilder, EventfdCtxView, EventfdView};
-pub use crate::description::{CreateFlags, Description, Errno, ParkObserver, Readiness, MAX_COUNT};
+pub use crate::description::{
+    CreateFlags, Description, Errno, ParkObserver, PollEvents, Readiness, MAX_COUNT,
+};
 pub use crate::p2::{add_to_linker_async, add_to_linker_sync, bindings};
 pub use crate::p3::add_to_linker_concurrent;
 pub use crate::table::{DescriptionTable, Descriptor, Info};

@@ -32,7 +32,7 @@ use std::time::Duration;
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
-use crate::description::{CreateFlags, Description, Errno};
+use crate::kernel::eventfd::{CreateFlags, Description, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
 use crate::waits::{Interest, Waiting};

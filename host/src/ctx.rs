@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wasmtime::component::{Resource, ResourceTable};
 
-use crate::description::CreateFlags;
+use crate::kernel::eventfd::CreateFlags;
 use crate::{waits, Description, DescriptionTable, Descriptor, Errno};
 
 /// The eventfd state of one guest: the host's shared table and the eventfds

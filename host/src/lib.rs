@@ -243,7 +243,6 @@
 
 pub mod abi;
 mod ctx;
-mod description;
 pub mod kernel;
 #[cfg(feature = "runner")]
 mod output;
@@ -252,18 +251,17 @@ pub mod p2;
 pub mod p3;
 #[cfg(feature = "runner")]
 pub mod runner;
-mod table;
 pub mod waits;
 
 use wasmtime::component::HasData;
 
 pub use crate::ctx::{EventfdCtx, EventfdCtxBuilder, EventfdCtxView, EventfdView};
-pub use crate::description::{
+pub use crate::kernel::description_table::{DescriptionTable, Descriptor, Info};
+pub use crate::kernel::eventfd::{
     CreateFlags, Description, Errno, ParkObserver, PollEvents, Readiness, MAX_COUNT,
 };
 pub use crate::p2::{add_to_linker_async, add_to_linker_sync, bindings};
 pub use crate::p3::add_to_linker_concurrent;
-pub use crate::table::{DescriptionTable, Descriptor, Info};
 
 /// Names [`EventfdCtxView`] as the data of the generated host traits: with
 /// it an embedder can link the interfaces one at a time, as

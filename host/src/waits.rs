@@ -18,7 +18,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::description::{Description, Readiness};
+use crate::kernel::eventfd::{Description, Readiness};
 use crate::ParkObserver;
 
 /// At most this many distinct waits of one stuck guest are named in its

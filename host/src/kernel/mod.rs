@@ -2,10 +2,13 @@
 //! it. Front ends (WASI 0.2 and 0.3 resources, preview 1's fds, host code)
 //! are thin layers over it.
 //!
+//! - `eventfd`: one open file description of an eventfd and its rules
+//!   (`fs/eventfd.c`): [`Description`](crate::Description), its one wait
+//!   loop and its readiness ([`Description::poll`](crate::Description::poll));
+//! - `description_table`: the open descriptions of a host, shared by all its
+//!   guests, and the [`Descriptor`](crate::Descriptor)s that point to them;
 //! - [`fd_table`]: a process's numbers for its open files (`fs/file.c`).
-//!
-//! The eventfd semantics ([`crate::Description`], `fs/eventfd.c`) and the
-//! table of open descriptions ([`crate::DescriptionTable`]) are the rest of
-//! this layer.
 
+pub(crate) mod description_table;
+pub(crate) mod eventfd;
 pub mod fd_table;

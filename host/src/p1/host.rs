@@ -16,7 +16,7 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr};
 
 use super::{EventfdP1Ctx, Target};
-use crate::description::Errno;
+use crate::kernel::eventfd::Errno;
 use crate::waits::Interest;
 use crate::Description;
 

@@ -23,7 +23,7 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 use super::{EventfdP1Ctx, File};
-use crate::description::QueueListener;
+use crate::kernel::eventfd::QueueListener;
 use crate::waits::{Interest, Waiting};
 use crate::{Description, Readiness};
 

@@ -8,7 +8,7 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use super::bindings::{preopens, types};
-use crate::description::{Description, Readiness};
+use crate::kernel::eventfd::{Description, Readiness};
 use crate::waits::{GuestWaits, Interest};
 use crate::{Descriptor, EventfdCtxView};
 
@@ -19,9 +19,9 @@ type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 /// experimental `async-types`, which repeats them) get the same ones.
 macro_rules! wit_conversions {
     ($wit:ident) => {
-        impl From<$crate::description::Errno> for $wit::ErrorCode {
-            fn from(errno: $crate::description::Errno) -> Self {
-                use $crate::description::Errno;
+        impl From<$crate::kernel::eventfd::Errno> for $wit::ErrorCode {
+            fn from(errno: $crate::kernel::eventfd::Errno) -> Self {
+                use $crate::kernel::eventfd::Errno;
                 match errno {
                     Errno::Inval => $wit::ErrorCode::InvalidArgument,
                     Errno::Again => $wit::ErrorCode::WouldBlock,
@@ -31,9 +31,9 @@ macro_rules! wit_conversions {
             }
         }
 
-        impl From<$wit::CreateFlags> for $crate::description::CreateFlags {
+        impl From<$wit::CreateFlags> for $crate::kernel::eventfd::CreateFlags {
             fn from(flags: $wit::CreateFlags) -> Self {
-                use $crate::description::CreateFlags;
+                use $crate::kernel::eventfd::CreateFlags;
                 // The WIT numbers its flags by position; ours are Linux's bits.
                 let mut linux = CreateFlags::empty();
                 linux.set(

@@ -8,7 +8,7 @@ use wasmtime_wasi::p2::DynPollable;
 
 use super::bindings::sync::{preopens, types};
 use super::host::wit_conversions;
-use crate::description::block_on;
+use crate::kernel::eventfd::block_on;
 use crate::waits::Interest;
 use crate::{Descriptor, EventfdCtxView, Readiness};
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::description::{CreateFlags, Description, Errno};
+use crate::kernel::eventfd::{CreateFlags, Description, Errno};
 
 /// The open file descriptions of one host, shared by all its guests.
 ///

@@ -159,7 +159,6 @@ fn interleaved_rotating<const N: usize>(
     times: usize,
     measures: [&mut dyn FnMut() -> f64; N],
 ) -> [Stats; N] {
-    let mut measures = measures;
     let mut samples: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(times));
     for round in 0..times {
         for turn in 0..N {

@@ -42,9 +42,12 @@
 //!   eventfd, with the guests' measure: from one write until every one has
 //!   returned from its read and posted `done`.
 //!
-//! Each row is measured REPEATS times, ours and native alternately; the
-//! tables give the median and the range, the ratio of the medians and the
-//! goal (issue 13's goals apply to the rows through the binary).
+//! Each row is measured 7 times (2 with `--quick`), ours and the anchor
+//! alternately; the file-write rows 21 times, their three measures taking
+//! turns in rotating order. The tables give the median and the range, the
+//! ratio of the medians and the goal (issue 13's goals apply to the rows
+//! through the binary, issue 18's to the preview 1 op pair and to the
+//! in-process file-write row).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

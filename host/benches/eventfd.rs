@@ -43,7 +43,7 @@
 //!   returned from its read and posted `done`.
 //!
 //! Each row is measured 7 times (2 with `--quick`), ours and the anchor
-//! alternately; the file-write rows 21 times, their three measures taking
+//! alternately; the file-write rows 21 times (2), their three measures taking
 //! turns in rotating order. The tables give the median and the range, the
 //! ratio of the medians and the goal (issue 13's goals apply to the rows
 //! through the binary, issue 18's to the preview 1 op pair and to the

@@ -6,11 +6,13 @@
 //! --quick` is the smoke run CI does: small counts, and it fails unless
 //! every picked row ran; it never checks a timing. Words after `--` other
 //! than `--quick` pick rows: a row runs when a word is part of its id
-//! (`binary-pair-component`, `binary-pair-core`, `binary-ping-pong`,
-//! `floor-async`, `floor-sync`, `in-process-pair-component`,
-//! `in-process-pair-core`, `in-process-ping-pong-single`,
-//! `in-process-ping-pong-multi`, `in-process-contention`, `scale`), so
-//! `binary`, `pair`, `ping-pong`, `floor` or `in-process` pick groups.
+//! (`binary-pair-component`, `binary-pair-core`, `binary-pair-core-p1`,
+//! `binary-ping-pong`, `floor-async`, `floor-sync`,
+//! `in-process-pair-component`, `in-process-pair-core`,
+//! `in-process-ping-pong-single`, `in-process-ping-pong-multi`,
+//! `in-process-contention`, `file-write-in-process`, `file-write-binary`,
+//! `scale`), so `binary`, `pair`, `ping-pong`, `floor`, `in-process` or
+//! `file-write` pick groups.
 //!
 //! Rows:
 //! - **through the binary**: the `wasi-eventfd` command of this build's
@@ -25,15 +27,27 @@
 //!   path costs before our code runs. Bound as the eventfd interface is
 //!   (async import), and once more as a sync import for comparison;
 //! - **in-process**: guests run by the library's `Runner` in this process;
+//! - **file write** (issue 18): 8-byte preview 1 `fd_write`s to a regular
+//!   file (guest `bench_file_write.wat`) through the one fd table against
+//!   wasmtime-wasi's preview 1 alone: the same module, run by two minimal
+//!   hosts in this process that differ only in their linker and store data
+//!   (`wasi_eventfd::p1::add_to_linker_async` with an `EventfdP1Ctx`, or
+//!   `wasmtime_wasi::p1::add_to_linker_async` with a `WasiP1Ctx`), on the
+//!   floor's engine (the runner's) and a one-thread runtime (the binary's
+//!   default); and, for reference, the binary with `--dir` against the same
+//!   wasmtime-wasi samples;
 //! - **native anchors**: the kernel's eventfd from Rust threads (ping-pong
 //!   also with both threads pinned to one CPU, as `taskset -c 0`), and for
 //!   the scale row 10 000 threads (64 KiB stacks) blocked on one semaphore
 //!   eventfd, with the guests' measure: from one write until every one has
 //!   returned from its read and posted `done`.
 //!
-//! Each row is measured REPEATS times, ours and native alternately; the
-//! tables give the median and the range, the ratio of the medians and the
-//! goal (issue 13's goals apply to the rows through the binary).
+//! Each row is measured 7 times (2 with `--quick`), ours and the anchor
+//! alternately; the file-write rows 21 times (2), their three measures taking
+//! turns in rotating order. The tables give the median and the range, the
+//! ratio of the medians and the goal (issue 13's goals apply to the rows
+//! through the binary, issue 18's to the preview 1 op pair and to the
+//! in-process file-write row).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -58,6 +72,12 @@ struct Settings {
     round_trips: u64,
     /// Operations per writer guest / thread in the contention row.
     contended_writes: u64,
+    /// `fd_write`s per run in the file-write rows.
+    file_writes: u64,
+    /// Runs of each in the file-write rows: more and shorter than the
+    /// others', as a write's time (a hand-off to a blocking thread and
+    /// back) swings with the machine's load and the ratio sought is small.
+    file_repeats: usize,
 }
 
 /// Writers and readers in the contention row.
@@ -105,6 +125,8 @@ struct Row {
     name: &'static str,
     unit: &'static str,
     ours: Stats,
+    /// The anchor: the kernel's eventfd from native threads, or in the
+    /// file-write rows wasmtime-wasi's preview 1 alone.
     native: Stats,
     /// The goal on ours ÷ native, if the row has one.
     goal: Option<f64>,
@@ -127,6 +149,24 @@ fn interleaved<const N: usize>(times: usize, measures: [&mut dyn FnMut() -> f64;
     for _ in 0..times {
         for (measure, samples) in measures.iter_mut().zip(samples.iter_mut()) {
             samples.push(measure());
+        }
+    }
+    samples.map(Stats)
+}
+
+/// As [`interleaved`], but each round starts one measure later than the
+/// one before, so that every measure takes every place in a round equally
+/// often: what runs right after a process exits, or first on a fresh
+/// runtime, is not always the same measure.
+fn interleaved_rotating<const N: usize>(
+    times: usize,
+    measures: [&mut dyn FnMut() -> f64; N],
+) -> [Stats; N] {
+    let mut samples: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(times));
+    for round in 0..times {
+        for turn in 0..N {
+            let i = (round + turn) % N;
+            samples[i].push(measures[i]());
         }
     }
     samples.map(Stats)
@@ -435,6 +475,27 @@ fn binary_pair_core(pairs: u64) -> f64 {
     binary_elapsed(&["run".into(), guest, pairs.to_string()]) / pairs as f64
 }
 
+/// The op pair through preview 1's `fd_write` and `fd_read` on an eventfd
+/// of the one table.
+fn binary_pair_core_p1(pairs: u64) -> f64 {
+    let guest = path_arg(&guests::test_wat("bench_pair_p1.wat"));
+    binary_elapsed(&["run".into(), guest, pairs.to_string()]) / pairs as f64
+}
+
+/// Nanoseconds per 8-byte `fd_write` to a file in `dir`, through
+/// `wasi-eventfd run --dir DIR` with its default options.
+fn binary_file_write(writes: u64, dir: &Path) -> f64 {
+    let guest = path_arg(&guests::test_wat("bench_file_write.wat"));
+    let args = [
+        "run".into(),
+        "--dir".into(),
+        path_arg(dir),
+        guest,
+        writes.to_string(),
+    ];
+    binary_elapsed(&args) / writes as f64
+}
+
 fn binary_ping_pong(round_trips: u64) -> f64 {
     let args = [
         "run",
@@ -537,6 +598,34 @@ fn binary_scale(waiter: &Path, guests: usize) -> Scale {
 
 // --- the floor: do-nothing host calls, runner's engine configuration ------
 
+/// Runs `f` while a thread ticks `engine`'s epoch every 10 ms, as the
+/// runner's ticker does (guests yield at each tick).
+fn with_epoch_ticks<R>(engine: &wasmtime::Engine, f: impl FnOnce() -> R) -> R {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let ticking = engine.clone();
+    let ticker = std::thread::spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) =
+            stopped.recv_timeout(Duration::from_millis(10))
+        {
+            ticking.increment_epoch();
+        }
+    });
+    let result = f();
+    drop(stop);
+    ticker.join().expect("ticker");
+    result
+}
+
+/// The `NS` of the `elapsed_ns NS` a guest printed.
+fn elapsed_in(output: &[u8]) -> f64 {
+    let out = String::from_utf8_lossy(output);
+    out.split_whitespace()
+        .skip_while(|w| *w != "elapsed_ns")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the guest printed {out:?}"))
+}
+
 mod floor {
     //! A host for `benches/floor.wit`: its `read` has the signature of
     //! `eventfd.read` and does nothing. Two bindings of it: with async
@@ -544,7 +633,6 @@ mod floor {
     //! with plain (sync) ones, what a call that cannot wait could use.
 
     use std::sync::OnceLock;
-    use std::time::Duration;
 
     use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
     use wasmtime::{Config, Engine, Store};
@@ -624,7 +712,7 @@ mod floor {
     /// interruption (a yield every tick), component-model concurrency off;
     /// allocation on demand, as for a run of one guest. Its cache only
     /// saves compiling the guest again.
-    fn engine() -> &'static Engine {
+    pub fn engine() -> &'static Engine {
         static ENGINE: OnceLock<Engine> = OnceLock::new();
         ENGINE.get_or_init(|| {
             let mut config = Config::new();
@@ -681,36 +769,127 @@ mod floor {
             wasi,
             table: ResourceTable::new(),
         };
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let ticker = std::thread::spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                stopped.recv_timeout(Duration::from_millis(10))
-            {
-                engine().increment_epoch();
-            }
-        });
-        let runtime = super::multi_thread_runtime();
-        let ran = runtime.block_on(async move {
-            tokio::spawn(async move {
-                let mut store = Store::new(engine(), state);
-                store.epoch_deadline_async_yield_and_update(1);
-                let command = pre.instantiate_async(&mut store).await?;
-                command.wasi_cli_run().call_run(&mut store).await
+        let ran = super::with_epoch_ticks(engine(), || {
+            let runtime = super::multi_thread_runtime();
+            runtime.block_on(async move {
+                tokio::spawn(async move {
+                    let mut store = Store::new(engine(), state);
+                    store.epoch_deadline_async_yield_and_update(1);
+                    let command = pre.instantiate_async(&mut store).await?;
+                    command.wasi_cli_run().call_run(&mut store).await
+                })
+                .await
+                .expect("the floor task")
             })
-            .await
-            .expect("the floor task")
         });
-        drop(stop);
-        ticker.join().expect("ticker");
         assert!(matches!(ran, Ok(Ok(()))), "the floor guest failed: {ran:?}");
-        let out = String::from_utf8_lossy(&stdout.contents()).into_owned();
-        let ns: f64 = out
-            .split_whitespace()
-            .skip_while(|w| *w != "elapsed_ns")
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("the floor guest printed {out:?}"));
-        ns / iterations as f64
+        super::elapsed_in(&stdout.contents()) / iterations as f64
+    }
+}
+
+mod file_write {
+    //! Two minimal hosts for the same core module, `bench_file_write.wat`:
+    //! one on the one fd table (`wasi_eventfd::p1`, as the runner links
+    //! core modules), one on wasmtime-wasi's preview 1 alone. Everything
+    //! else is shared: the engine (the floor's, a copy of the runner's),
+    //! the store's set-up (an epoch yield every tick), a one-thread
+    //! runtime (the binary's default), the guest's arguments, stdout and
+    //! scratch directory. So their ratio is the one table's cost.
+
+    use std::path::Path;
+    use std::sync::OnceLock;
+
+    use wasi_eventfd::p1::EventfdP1Ctx;
+    use wasi_eventfd::{DescriptionTable, EventfdCtx};
+    use wasmtime::{InstancePre, Linker, Module, Store};
+    use wasmtime_wasi::p1::WasiP1Ctx;
+    use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+    use wasmtime_wasi::{FsPerms, WasiCtx};
+
+    use super::floor::engine;
+
+    /// Whose preview 1 the guest runs on.
+    #[derive(Clone, Copy)]
+    pub enum Host {
+        /// `wasi_eventfd::p1` on an `EventfdP1Ctx`: every call through the
+        /// one fd table.
+        OneTable,
+        /// `wasmtime_wasi::p1` on a `WasiP1Ctx`, as an embedder without
+        /// eventfds has it.
+        WasiAlone,
+    }
+
+    struct Linked {
+        one_table: InstancePre<EventfdP1Ctx>,
+        wasi_alone: InstancePre<WasiP1Ctx>,
+    }
+
+    fn linked() -> &'static Linked {
+        static LINKED: OnceLock<Linked> = OnceLock::new();
+        LINKED.get_or_init(|| {
+            let wasm = wat::parse_file(super::guests::test_wat("bench_file_write.wat"))
+                .expect("the file-write guest parses");
+            let module = Module::new(engine(), wasm).expect("compile the file-write guest");
+            let mut one_table = Linker::new(engine());
+            wasi_eventfd::p1::add_to_linker_async(&mut one_table, |ctx: &mut EventfdP1Ctx| ctx)
+                .expect("link the one table");
+            let mut wasi_alone = Linker::new(engine());
+            wasmtime_wasi::p1::add_to_linker_async(&mut wasi_alone, |ctx: &mut WasiP1Ctx| ctx)
+                .expect("link wasmtime-wasi");
+            Linked {
+                one_table: one_table
+                    .instantiate_pre(&module)
+                    .expect("link the guest to the one table"),
+                wasi_alone: wasi_alone
+                    .instantiate_pre(&module)
+                    .expect("link the guest to wasmtime-wasi"),
+            }
+        })
+    }
+
+    /// Runs `_start` of `pre` with `data` as the runner runs a core module:
+    /// a store that yields at every epoch tick, ticks every 10 ms.
+    fn run<T: Send + 'static>(pre: &InstancePre<T>, data: T) {
+        let ran = super::with_epoch_ticks(engine(), || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let mut store = Store::new(engine(), data);
+                store.epoch_deadline_async_yield_and_update(1);
+                let instance = pre.instantiate_async(&mut store).await?;
+                let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+                start.call_async(&mut store, ()).await
+            })
+        });
+        if let Err(e) = ran {
+            panic!("the file-write guest failed: {e:?}");
+        }
+    }
+
+    /// Nanoseconds per 8-byte `fd_write` to a file in `dir`, over `writes`
+    /// writes, on `host`'s preview 1.
+    pub fn per_write(writes: u64, host: Host, dir: &Path) -> f64 {
+        let stdout = MemoryOutputPipe::new(4096);
+        let mut wasi = WasiCtx::builder();
+        wasi.args(&["bench_file_write.wat".to_string(), writes.to_string()])
+            .stdout(stdout.clone())
+            .preopened_dir(dir, "scratch", FsPerms::ReadWrite)
+            .expect("preopen the scratch directory");
+        let linked = linked();
+        match host {
+            Host::OneTable => {
+                let descriptions = DescriptionTable::new();
+                let eventfd = EventfdCtx::builder(&descriptions).build();
+                run(
+                    &linked.one_table,
+                    EventfdP1Ctx::new(wasi.build_p1(), eventfd),
+                );
+            }
+            Host::WasiAlone => run(&linked.wasi_alone, wasi.build_p1()),
+        }
+        super::elapsed_in(&stdout.contents()) / writes as f64
     }
 }
 
@@ -969,8 +1148,8 @@ fn chart(bars: &[Bar]) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
          font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"10\" y=\"20\" font-size=\"14\">wasi-eventfd ÷ native kernel eventfd, or ÷ the floor \
-         (lower is faster; log scale; | marks the goal; grey: no goal)</text>\n"
+         <text x=\"10\" y=\"20\" font-size=\"14\">wasi-eventfd ÷ native kernel eventfd, ÷ the floor or \
+         ÷ wasmtime-wasi alone (lower is faster; log scale; | marks the goal; grey: no goal)</text>\n"
     );
     for tick in [0.01, 0.1, 1.0, 10.0, 100.0] {
         svg += &format!(
@@ -1026,6 +1205,36 @@ fn met_cell(met: Option<bool>) -> &'static str {
     }
 }
 
+/// A row of a table: name (unit), ours, the anchor, the ratio with `note`,
+/// the goal and whether it is met.
+fn row_md(row: &Row, note: &str) -> String {
+    format!(
+        "| {} ({}) | {} | {} | {:.2}×{note} | {} | {} |\n",
+        row.name,
+        row.unit,
+        row.ours.show(),
+        row.native.show(),
+        row.ratio(),
+        goal_cell(row.goal),
+        met_cell(row.met()),
+    )
+}
+
+/// A row's samples and ratio as JSON (`native_ns`: the anchor's samples).
+fn row_json(row: &Row) -> String {
+    format!(
+        "{{\"id\":{:?},\"name\":{:?},\"unit\":{:?},\"ours_ns\":{:?},\"native_ns\":{:?},\"ratio\":{:.4},\"goal\":{},\"met\":{}}}",
+        row.id,
+        row.name,
+        row.unit,
+        row.ours.0,
+        row.native.0,
+        row.ratio(),
+        row.goal.map_or("null".into(), |g| g.to_string()),
+        row.met().map_or("null".into(), |m| m.to_string()),
+    )
+}
+
 fn json_list(values: &[f64]) -> String {
     values
         .iter()
@@ -1063,6 +1272,8 @@ fn main() {
             pairs: 2_000,
             round_trips: 200,
             contended_writes: 2_000,
+            file_writes: 2_000,
+            file_repeats: 2,
         }
     } else {
         Settings {
@@ -1072,6 +1283,8 @@ fn main() {
             pairs: 200_000,
             round_trips: 20_000,
             contended_writes: 100_000,
+            file_writes: 20_000,
+            file_repeats: 21,
         }
     };
     let s = &settings;
@@ -1109,6 +1322,13 @@ fn main() {
         "per pair",
         Some(0.5),
         &mut || binary_pair_core(s.pairs),
+    );
+    pair_row(
+        "binary-pair-core-p1",
+        "op pair (fd_write 1 + fd_read), core module, preview 1, `wasi-eventfd run`",
+        "per pair",
+        Some(0.5),
+        &mut || binary_pair_core_p1(s.pairs),
     );
     pair_row(
         "floor-async",
@@ -1212,6 +1432,55 @@ fn main() {
             goal: Some(1.0),
         });
     }
+    // The one fd table against wasmtime-wasi alone: 8-byte fd_writes to a
+    // file, all three taking turns in rotating order; both rows share
+    // wasmtime-wasi's samples.
+    let mut file_rows: Vec<Row> = Vec::new();
+    let file_ids = ["file-write-in-process", "file-write-binary"];
+    if file_ids.iter().any(|id| wanted(id)) {
+        let scratch = guests::repo_root()
+            .join("target")
+            .join("bench")
+            .join("scratch");
+        std::fs::create_dir_all(&scratch).expect("the scratch directory");
+        let [one_table, wasi_alone, binary] = interleaved_rotating(
+            s.file_repeats,
+            [
+                &mut || file_write::per_write(s.file_writes, file_write::Host::OneTable, &scratch),
+                &mut || file_write::per_write(s.file_writes, file_write::Host::WasiAlone, &scratch),
+                &mut || binary_file_write(s.file_writes, &scratch),
+            ],
+        );
+        // Only the guest's file was in it.
+        let _ = std::fs::remove_dir_all(&scratch);
+        let measured = [
+            (
+                file_ids[0],
+                "8-byte `fd_write` to a file, in-process: one fd table (`wasi_eventfd::p1`) ÷ \
+                 wasmtime-wasi alone, same engine, store set-up and one-thread runtime",
+                one_table,
+                Some(1.05),
+            ),
+            (
+                file_ids[1],
+                "8-byte `fd_write` to a file: `wasi-eventfd run --dir` ÷ wasmtime-wasi alone in-process",
+                binary,
+                None,
+            ),
+        ];
+        for (id, name, ours, goal) in measured {
+            if wanted(id) {
+                file_rows.push(Row {
+                    id,
+                    name,
+                    unit: "per write",
+                    ours,
+                    native: wasi_alone.clone(),
+                    goal,
+                });
+            }
+        }
+    }
     // Scale: every variant once per repeat, taking turns.
     let scale: Option<Vec<(&str, &str, Vec<Scale>)>> = wanted("scale").then(|| {
         let mut runs: Vec<(&str, &str, Vec<Scale>)> = SCALE_VARIANTS
@@ -1230,6 +1499,7 @@ fn main() {
     let expected = [
         "binary-pair-component",
         "binary-pair-core",
+        "binary-pair-core-p1",
         "floor-async",
         "floor-sync",
         "in-process-pair-component",
@@ -1239,12 +1509,19 @@ fn main() {
         "in-process-ping-pong-single",
         "in-process-ping-pong-multi",
         "in-process-contention",
+        "file-write-in-process",
+        "file-write-binary",
     ];
     for id in expected.iter().filter(|id| wanted(id)) {
-        let row = rows.iter().find(|r| r.id == *id);
+        let row = rows.iter().chain(&file_rows).find(|r| r.id == *id);
         let row = row.unwrap_or_else(|| panic!("row {id} did not run"));
+        let repeats = if id.starts_with("file-write") {
+            s.file_repeats
+        } else {
+            s.repeats
+        };
         assert!(
-            row.ours.0.len() == s.repeats && row.native.0.len() == s.repeats,
+            row.ours.0.len() == repeats && row.native.0.len() == repeats,
             "row {id} is missing samples"
         );
         assert!(
@@ -1294,27 +1571,8 @@ fn main() {
         } else {
             String::new()
         };
-        md += &format!(
-            "| {} ({}) | {} | {} | {:.2}×{floor_note} | {} | {} |\n",
-            row.name,
-            row.unit,
-            row.ours.show(),
-            row.native.show(),
-            ratio,
-            goal_cell(row.goal),
-            met_cell(row.met()),
-        );
-        json_rows.push(format!(
-            "{{\"id\":{:?},\"name\":{:?},\"unit\":{:?},\"ours_ns\":{:?},\"native_ns\":{:?},\"ratio\":{:.4},\"goal\":{},\"met\":{}}}",
-            row.id,
-            row.name,
-            row.unit,
-            row.ours.0,
-            row.native.0,
-            ratio,
-            row.goal.map_or("null".into(), |g| g.to_string()),
-            row.met().map_or("null".into(), |m| m.to_string()),
-        ));
+        md += &row_md(row, &floor_note);
+        json_rows.push(row_json(row));
         bars.push(Bar {
             name: row.name.split(';').next().unwrap_or(row.name).to_string()
                 + if row.id.contains("unpinned") {
@@ -1374,6 +1632,31 @@ fn main() {
                 "\n| our own cost (per pair) | op pair | floor (async import) | ratio | goal | met |\n\
                  |---|---|---|---|---|---|\n{table}"
             );
+        }
+    }
+
+    // The one fd table against wasmtime-wasi alone.
+    let mut json_file = Vec::new();
+    if !file_rows.is_empty() {
+        md += &format!(
+            "\n| one fd table ÷ wasmtime-wasi alone ({} runs each) | one fd table | wasmtime-wasi alone | ratio | goal | met |\n\
+             |---|---|---|---|---|---|\n",
+            s.file_repeats
+        );
+        for row in &file_rows {
+            md += &row_md(row, "");
+            json_file.push(row_json(row));
+            bars.push(Bar {
+                name: if row.goal.is_some() {
+                    "8-byte fd_write to a file, in-process (÷ wasmtime-wasi alone)"
+                } else {
+                    "8-byte fd_write to a file, wasi-eventfd run (÷ wasmtime-wasi alone)"
+                }
+                .to_string(),
+                ratio: row.ratio(),
+                goal: row.goal,
+                met: row.met(),
+            });
         }
     }
 
@@ -1486,12 +1769,13 @@ fn main() {
     println!("(measured in {:.1} s)", started.elapsed().as_secs_f64());
     let dir = guests::repo_root().join("target").join("bench");
     let json = format!(
-        "{{\"machine\":{:?},\"quick\":{quick},\"repeats\":{},\"binary\":{:?},\"rows\":[{}],\"floor\":[{}],\"scale\":[{}]}}\n",
+        "{{\"machine\":{:?},\"quick\":{quick},\"repeats\":{},\"binary\":{:?},\"rows\":[{}],\"floor\":[{}],\"file_write\":[{}],\"scale\":[{}]}}\n",
         machine(),
         s.repeats,
         BINARY,
         json_rows.join(","),
         json_floor.join(","),
+        json_file.join(","),
         json_scale.join(","),
     );
     let written = std::fs::create_dir_all(&dir)

@@ -156,7 +156,7 @@ fn every_guest_writing_to_a_closed_pipe_hears_of_it() {
     assert!(err.contains("stdout: closed"), "{err}");
     assert!(
         err.contains(&format!(
-            "`output_yes.wat` exited with code {P1_EIO} (and 1 more guests alike)"
+            "guest #2 (`output_yes.wat`) exited with code {P1_EIO} (and 1 more guests alike)"
         )),
         "{err}"
     );

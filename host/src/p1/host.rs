@@ -63,8 +63,10 @@ impl EventfdP1Ctx {
         iovs: types::IovecArray,
     ) -> Result<types::Size, types::Error> {
         // The places the 8 bytes go, checked before the read so that a bad
-        // buffer never consumes the count.
-        let mut places = Vec::new();
+        // buffer never consumes the count: at most 8 of them, each at
+        // least a byte, so no allocation on this hot path.
+        let mut places: [Option<GuestPtr<[u8]>>; 8] = [None; 8];
+        let mut slots = places.iter_mut();
         let mut room = 0u32;
         for iov in iovs.iter() {
             if room >= 8 {
@@ -72,21 +74,25 @@ impl EventfdP1Ctx {
             }
             let iov = memory.read(iov?)?;
             let take = iov.buf_len.min(8 - room);
-            if take > 0 {
-                let place = iov.buf.as_array(take);
-                // Fails (a trap, as preview 1 has it) outside memory.
-                memory.as_cow(place)?;
-                places.push(place);
-                room += take;
+            if take == 0 {
+                continue;
             }
+            let place = iov.buf.as_array(take);
+            // Fails (a trap, as preview 1 has it) outside memory.
+            memory.as_cow(place)?;
+            if let Some(slot) = slots.next() {
+                *slot = Some(place);
+            }
+            room += take;
         }
+        drop(slots);
         if room < 8 {
             return Err(Errno::Inval.into());
         }
         let observer = self.eventfd.observer(description, Interest::Read);
         let value = description.read_observed(&observer).await?;
         let mut bytes = &value.to_le_bytes()[..];
-        for place in places {
+        for place in places.into_iter().flatten() {
             let (now, rest) = bytes.split_at(place.len() as usize);
             memory.copy_from_slice(now, place)?;
             bytes = rest;

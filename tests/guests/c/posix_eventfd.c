@@ -25,6 +25,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #ifdef __wasi__
 #include "wasi-eventfd.h"
@@ -127,6 +128,22 @@ int main(int argc, char **argv) {
     SHOW("eventfd_write(7)", eventfd_write(e, 7));
     SHOW("eventfd_read", eventfd_read(e, &got));
     printf("value = %llu\n", (unsigned long long)got);
+
+    /* readv and writev: the read's 8 bytes spread over the buffers; each
+     * buffer written is one write of its own, exactly 8 bytes. */
+    uint32_t halves[2] = {0, 0};
+    uint64_t eight = 0x0000000500000004ULL;
+    struct iovec in[3] = {{buf, 0}, {&halves[0], 4}, {&halves[1], 4}};
+    struct iovec out[2] = {{&eight, 8}, {&eight, 3}};
+    SHOW("writev(8, 3)", writev(e, out, 2));
+    SHOW("readv(0, 4, 4)", readv(e, in, 3));
+    printf("halves = %u %u\n", halves[0], halves[1]);
+    struct iovec split[2] = {{&eight, 4}, {(char *)&eight + 4, 4}};
+    SHOW("writev(4, 4)", writev(e, split, 2));
+    struct iovec empty_first[2] = {{buf, 0}, {&eight, 8}};
+    SHOW("writev(0, 8)", writev(e, empty_first, 2));
+    struct iovec short_in[2] = {{&halves[0], 4}, {buf, 3}};
+    SHOW("readv(4, 3)", readv(e, short_in, 2));
 
     /* Semaphore mode: reads of 1. */
     int s = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);

@@ -91,6 +91,10 @@ impl Drop for Ticker {
 /// `crate::output::ReleaseWhenParked`). With every guest that computes
 /// held, the run queue empties and tokio polls its driver at once.
 ///
+/// This is for a current-thread runtime (`wasi-eventfd run`'s default). On
+/// several threads the command builds its runtime with an event interval
+/// of 1 instead, so each worker polls the driver before every task.
+///
 /// A guest that finds its epoch deadline passed more than a tick ago did
 /// not compute through a slice: it was parked (on an eventfd, a poll, a
 /// timer), waiting, or not started. It goes on at once if the driver is

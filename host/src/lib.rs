@@ -4,6 +4,9 @@
 //! crate gives components the `wasi-eventfd:eventfd` interface (its WIT is in
 //! the repository's `wit/` folder) with Linux's semantics bit for bit, and
 //! lets several guests of one host, and the host itself, share eventfds.
+//! WASI preview 1 core modules get them as ordinary fds, numbered in one fd
+//! table with stdio, directories and files, so C programs written for Linux
+//! use `read`, `write`, `poll` and `close` on them ([`p1`]).
 //!
 //! # The two levels
 //!

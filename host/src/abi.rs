@@ -22,17 +22,13 @@
 //! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
 //! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
 
-use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
-use crate::kernel::eventfd::{CreateFlags, Description, Errno};
+use crate::kernel::eventfd::{until_any_woken, CreateFlags, Description, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
 use crate::waits::{Interest, Waiting};
@@ -457,30 +453,6 @@ impl PollEntry {
     }
 }
 
-/// What the entries wait for: each description with `POLLIN` and/or
-/// `POLLOUT` asked of it, once however many entries ask it. The kernel
-/// queues a wait per entry; one per distinct description and interest is
-/// woken by the same reads and writes, and spares a poll over 65536
-/// entries of one fd 65536 listeners and 65536 waits in the wait graph.
-fn interests(entries: &[PollEntry]) -> Vec<Waiting> {
-    let mut seen = HashSet::new();
-    let mut interests = Vec::new();
-    for entry in entries {
-        let PollTarget::Eventfd(description) = &entry.target else {
-            continue;
-        };
-        for (flag, interest) in [(POLLIN, Interest::Readable), (POLLOUT, Interest::Writable)] {
-            if entry.events & flag != 0 && seen.insert((description.id(), interest)) {
-                interests.push(Waiting {
-                    description: Arc::clone(description),
-                    interest,
-                });
-            }
-        }
-    }
-    interests
-}
-
 async fn poll<T>(
     caller: &mut Caller<'_, T>,
     get: GetCtx<T>,
@@ -508,7 +480,21 @@ async fn poll<T>(
         };
         entries.push(PollEntry { at, events, target });
     }
-    let interests = interests(&entries);
+    // One wait per description and readiness asked, however many entries
+    // ask it.
+    let interests = Waiting::distinct(entries.iter().flat_map(|entry| {
+        let description = match &entry.target {
+            PollTarget::Eventfd(description) => Some(description),
+            _ => None,
+        };
+        [
+            (POLLIN, Readiness::Readable),
+            (POLLOUT, Readiness::Writable),
+        ]
+        .into_iter()
+        .filter(move |(flag, _)| entry.events & flag != 0)
+        .filter_map(move |(_, readiness)| Some((description?, readiness)))
+    }));
     let waits = get(caller.data_mut()).eventfd.waits.clone();
 
     let deadline = u64::try_from(timeout_ms)
@@ -516,13 +502,7 @@ async fn poll<T>(
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
     let revents = loop {
         // Listen first, then check, so no change between the two is missed.
-        let mut listeners: Vec<_> = interests
-            .iter()
-            .map(|waiting| match waiting.interest {
-                Interest::Readable => waiting.description.listen(Readiness::Readable),
-                _ => waiting.description.listen(Readiness::Writable),
-            })
-            .collect();
+        let mut listeners: Vec<_> = interests.iter().map(Waiting::listen).collect();
         let revents: Vec<i16> = entries.iter().map(PollEntry::revents).collect();
         if revents.iter().any(|&r| r != 0)
             || deadline.is_some_and(|d| d <= tokio::time::Instant::now())
@@ -537,16 +517,7 @@ async fn poll<T>(
             (None, Some(waits)) => Some(waits.park_poll(interests.clone())),
             _ => None,
         };
-        let any_event = std::future::poll_fn(|cx| {
-            if listeners
-                .iter_mut()
-                .any(|l| Pin::new(l).poll(cx).is_ready())
-            {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        });
+        let any_event = until_any_woken(&mut listeners);
         match deadline {
             Some(deadline) => {
                 let _ = tokio::time::timeout_at(deadline, any_event).await;

@@ -40,7 +40,7 @@
 //! - a guest stream's partial line: at most [`MAX_PENDING`] (64 KiB);
 //! - a write: at most what the last `check-write` permitted, at most
 //!   [`PERMIT`] (64 KiB). A bigger one breaks the `wasi:io/streams` contract
-//!   and traps, as wasmtime's own streams do; WASI 0.3 writes are taken
+//!   and stops the guest with an error, as wasmtime's own streams do; WASI 0.3 writes are taken
 //!   64 KiB at a time;
 //! - the queue of a host stream (stdout, stderr): `check-write` permits
 //!   nothing (and WASI 0.3 writes wait) while [`MAX_QUEUED`] (1 MiB) minus a

@@ -18,7 +18,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::kernel::eventfd::{Description, Readiness};
+use crate::kernel::eventfd::{Description, QueueListener, Readiness};
 use crate::ParkObserver;
 
 /// At most this many distinct waits of one stuck guest are named in its
@@ -72,6 +72,32 @@ impl Waiting {
     /// interest is the same wait, however many operations share it.
     fn key(&self) -> (u64, Interest) {
         (self.description.id(), self.interest)
+    }
+
+    /// The waits of a poll over `entries`, each description and readiness
+    /// once however many entries ask it: one listener per distinct wait is
+    /// woken by the same reads and writes, and spares a poll over 65536
+    /// entries of one fd as many listeners and waits in the graph.
+    pub(crate) fn distinct<'a>(
+        entries: impl IntoIterator<Item = (&'a Arc<Description>, Readiness)>,
+    ) -> Vec<Waiting> {
+        let mut seen = HashSet::new();
+        entries
+            .into_iter()
+            .filter(|(description, readiness)| seen.insert((description.id(), *readiness)))
+            .map(|(description, readiness)| Waiting {
+                description: Arc::clone(description),
+                interest: Interest::from(readiness),
+            })
+            .collect()
+    }
+
+    /// A place in the wait queue of a poll's wait (readable or writable).
+    pub(crate) fn listen(&self) -> QueueListener<'_> {
+        match self.interest {
+            Interest::Read | Interest::Readable => self.description.listen(Readiness::Readable),
+            Interest::Write(_) | Interest::Writable => self.description.listen(Readiness::Writable),
+        }
     }
 }
 

@@ -143,16 +143,6 @@ impl<F> FdTable<F> {
             .enumerate()
             .filter_map(|(fd, slot)| Some((fd as u32, slot.as_ref()?)))
     }
-
-    /// Takes every entry out, lowest first.
-    pub fn drain(&mut self) -> impl Iterator<Item = (u32, F)> + '_ {
-        self.free.clear();
-        self.open = 0;
-        std::mem::take(&mut self.slots)
-            .into_iter()
-            .enumerate()
-            .filter_map(|(fd, slot)| Some((fd as u32, slot?)))
-    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,7 @@
 //! (a wake-up of its wait queue, after which readiness is checked again).
 //! Whatever is ready then is reported together, in subscription order.
 
-use std::collections::HashSet;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -23,8 +21,8 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 use super::{EventfdP1Ctx, File};
-use crate::kernel::eventfd::QueueListener;
-use crate::waits::{Interest, Waiting};
+use crate::kernel::eventfd::{any_woken, until_any_woken, QueueListener};
+use crate::waits::Waiting;
 use crate::{Description, Readiness};
 
 /// Where one subscription is answered.
@@ -151,18 +149,16 @@ impl EventfdP1Ctx {
             .enumerate()
             .filter_map(|(i, entry)| matches!(entry, Entry::Inner(_)).then_some(i))
             .collect();
-        let interests = interests(&entries);
+        let interests = Waiting::distinct(entries.iter().filter_map(|entry| match entry {
+            Entry::Eventfd(_, description, readiness) => Some((description, *readiness)),
+            _ => None,
+        }));
 
         let mut ready = loop {
             // Listen first, then check, so that no change between the two
             // is missed.
-            let mut listeners: Vec<QueueListener<'_>> = interests
-                .iter()
-                .map(|waiting| match waiting.interest {
-                    Interest::Readable => waiting.description.listen(Readiness::Readable),
-                    _ => waiting.description.listen(Readiness::Writable),
-                })
-                .collect();
+            let mut listeners: Vec<QueueListener<'_>> =
+                interests.iter().map(Waiting::listen).collect();
             let mut ready: Vec<(usize, types::Event)> = entries
                 .iter()
                 .enumerate()
@@ -185,7 +181,7 @@ impl EventfdP1Ctx {
                     .waits
                     .as_ref()
                     .map(|waits| waits.park_poll(interests.clone()));
-                any_of(&mut listeners).await;
+                until_any_woken(&mut listeners).await;
                 continue;
             }
             if let Some(inner_ready) = self
@@ -279,10 +275,7 @@ impl EventfdP1Ctx {
                 if let Poll::Ready(answer) = asked.as_mut().poll(cx) {
                     return Poll::Ready(Some(answer));
                 }
-                if listeners
-                    .iter_mut()
-                    .any(|listener| Pin::new(listener).poll(cx).is_ready())
-                {
+                if any_woken(listeners, cx) {
                     return Poll::Ready(None);
                 }
                 Poll::Pending
@@ -309,40 +302,4 @@ impl EventfdP1Ctx {
         }
         Ok(Some(ready))
     }
-}
-
-/// What the eventfd entries wait for: each description with readable
-/// and/or writable asked of it, once however many entries ask it (one
-/// listener per distinct description and readiness is woken by the same
-/// reads and writes, and spares a poll over many entries of one fd as many
-/// listeners).
-fn interests(entries: &[Entry]) -> Vec<Waiting> {
-    let mut seen = HashSet::new();
-    let mut interests = Vec::new();
-    for entry in entries {
-        if let Entry::Eventfd(_, description, readiness) = entry {
-            if seen.insert((description.id(), *readiness)) {
-                interests.push(Waiting {
-                    description: Arc::clone(description),
-                    interest: Interest::from(*readiness),
-                });
-            }
-        }
-    }
-    interests
-}
-
-/// Completes when any of `listeners` is woken.
-async fn any_of(listeners: &mut [QueueListener<'_>]) {
-    std::future::poll_fn(|cx| {
-        if listeners
-            .iter_mut()
-            .any(|listener| Pin::new(listener).poll(cx).is_ready())
-        {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await
 }

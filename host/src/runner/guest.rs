@@ -113,7 +113,7 @@ pub fn guest_labels(guests: &[GuestSpec]) -> Vec<String> {
         .enumerate()
         .map(|(index, guest)| {
             let name = guest.name();
-            let shown = shortened(name);
+            let shown = shortened(name, MAX_QUOTED_CHARS);
             match copies.get(name) {
                 Some(1) => format!("`{shown}`"),
                 _ => format!("#{} (`{shown}`)", index + 1),
@@ -122,17 +122,29 @@ pub fn guest_labels(guests: &[GuestSpec]) -> Vec<String> {
         .collect()
 }
 
-/// At most [`MAX_NAME_CHARS`] characters of a guest's name, for messages:
-/// a hostile run file's name must not make a report unbounded.
-fn shortened(name: &str) -> std::borrow::Cow<'_, str> {
-    match name.char_indices().nth(MAX_NAME_CHARS) {
-        Some((end, _)) => format!("{}…", name.get(..end).unwrap_or(name)).into(),
-        None => name.into(),
-    }
-}
+/// How many characters of user text (a guest's name, a path, a line of a
+/// run file) a message quotes; longer text is cut with `…`, so that one
+/// message stays bounded whatever the input.
+pub const MAX_QUOTED_CHARS: usize = 120;
 
-/// How much of a guest's name messages show.
-const MAX_NAME_CHARS: usize = 120;
+/// The first `max` characters of `text` (then `…` if there were more),
+/// control characters but tabs escaped as Rust escapes them (`\n`,
+/// `\u{1b}`), so that a message stays on its line.
+pub fn shortened(text: &str, max: usize) -> String {
+    let mut shown = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            shown.push('…');
+            break;
+        }
+        if c.is_control() && c != '\t' {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
 
 /// A file's base name, or the whole path when it has none.
 fn base_name(path: &Path) -> String {

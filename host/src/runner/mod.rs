@@ -34,7 +34,10 @@ use crate::output::GuestOutput;
 use crate::waits::WaitGraph;
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx};
 
-pub use self::guest::{guest_labels, CoreGuestState, DirGrant, GuestLimits, GuestSpec, GuestState};
+pub use self::guest::{
+    guest_labels, shortened, CoreGuestState, DirGrant, GuestLimits, GuestSpec, GuestState,
+    MAX_QUOTED_CHARS,
+};
 pub use self::load::{LoadError, LoadedGuest};
 pub use self::outcome::Outcome;
 

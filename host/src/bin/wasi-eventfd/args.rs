@@ -12,35 +12,13 @@ use wasi_eventfd::CreateFlags;
 /// `count` cannot ask for billions of guest specs up front.
 pub const MAX_GUESTS: usize = 100_000;
 
-/// Characters of a user's text (a name, a path, a line of a run file) that
-/// a message quotes; longer text is cut with `…`, so that one error stays
-/// one bounded message whatever the input.
-pub const MAX_QUOTED_CHARS: usize = 120;
+pub use wasi_eventfd::runner::{shortened, MAX_QUOTED_CHARS};
 
 /// `text` in backticks for a message: its first [`MAX_QUOTED_CHARS`]
 /// characters (then `…`), control characters escaped so that the message
 /// stays on its line.
 pub fn quoted(text: &str) -> String {
     format!("`{}`", shortened(text, MAX_QUOTED_CHARS))
-}
-
-/// The first `max` characters of `text` (then `…` if there were more),
-/// control characters but tabs escaped as Rust escapes them (`\n`,
-/// `\u{1b}`).
-pub fn shortened(text: &str, max: usize) -> String {
-    let mut shown = String::new();
-    for (count, c) in text.chars().enumerate() {
-        if count == max {
-            shown.push('…');
-            break;
-        }
-        if c.is_control() && c != '\t' {
-            shown.extend(c.escape_default());
-        } else {
-            shown.push(c);
-        }
-    }
-    shown
 }
 
 /// A named eventfd that the runner creates and shares with the guests:

@@ -313,16 +313,12 @@ impl Runner {
             .eventfds
             .as_ref()
             .map(|names| names.iter().map(String::as_str).collect());
-        if granted.is_some() {
+        if let Some(names) = &guest.eventfds {
             let have: HashSet<&str> = self.preopens.iter().map(|(n, _)| n.as_str()).collect();
-            if let Some(unknown) = guest
-                .eventfds
-                .iter()
-                .flatten()
-                .find(|name| !have.contains(name.as_str()))
-            {
+            if let Some(unknown) = names.iter().find(|name| !have.contains(name.as_str())) {
                 return Err(LoadError(format!(
-                    "guest {label} is granted eventfd `{unknown}`, which the run does not have"
+                    "guest {label} is granted eventfd `{}`, which the run does not have",
+                    shortened(unknown, MAX_QUOTED_CHARS)
                 )));
             }
         }

@@ -31,8 +31,7 @@ use wasmtime::{Caller, Linker, Memory};
 use crate::kernel::eventfd::{until_any_woken, CreateFlags, Description, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
-use crate::waits::{Interest, Waiting};
-use crate::Readiness;
+use crate::{Interest, Readiness, Waiting};
 
 /// The import module name.
 pub const MODULE: &str = "wasi_eventfd";
@@ -495,7 +494,6 @@ async fn poll<T>(
         .filter(move |(flag, _)| entry.events & flag != 0)
         .filter_map(move |(_, readiness)| Some((description?, readiness)))
     }));
-    let waits = get(caller.data_mut()).eventfd.waits.clone();
 
     let deadline = u64::try_from(timeout_ms)
         .ok()
@@ -513,9 +511,10 @@ async fn poll<T>(
         // parked at once; with none (nfds 0, events 0, only negative fds)
         // it waits forever, as Linux sleeps until a signal no guest can
         // get, and is stuck all the same: a deadlock report names it.
-        let _parked = match (deadline, &waits) {
-            (None, Some(waits)) => Some(waits.park_poll(interests.clone())),
-            _ => None,
+        let ctx = &get(caller.data_mut()).eventfd;
+        let _parked = match deadline {
+            None => ctx.park_poll(&interests),
+            Some(_) => None,
         };
         let any_event = until_any_woken(&mut listeners);
         match deadline {

@@ -9,8 +9,8 @@ use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use super::bindings::{preopens, types};
 use crate::kernel::eventfd::{Description, Readiness};
-use crate::waits::{GuestWaits, Interest};
-use crate::{Descriptor, EventfdCtxView};
+use crate::kernel::waits::ObservedOp;
+use crate::{Descriptor, EventfdCtxView, GuestParkObserver, Interest};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 
@@ -83,14 +83,14 @@ impl EventfdCtxView<'_> {
             );
         }
         let description = Arc::clone(self.description(&fd)?);
-        let waits = self.ctx.waits.clone();
+        let park_observer = self.ctx.park_observer.clone();
         // A child of the descriptor, as wasi:io pollables are children of
         // their stream: the guest must drop it before the descriptor.
         let pollable = self.table.push_child(
             ReadinessPollable {
                 description,
                 readiness,
-                waits,
+                park_observer,
             },
             &fd,
         )?;
@@ -197,8 +197,8 @@ impl preopens::Host for EventfdCtxView<'_> {
 struct ReadinessPollable {
     description: Arc<Description>,
     readiness: Readiness,
-    /// The guest's place in the wait graph, if its waits are recorded.
-    waits: Option<Arc<GuestWaits>>,
+    /// Told of the guest's waits, if the host looks.
+    park_observer: Option<Arc<dyn GuestParkObserver>>,
 }
 
 #[async_trait::async_trait]
@@ -206,9 +206,9 @@ impl Pollable for ReadinessPollable {
     async fn ready(&mut self) {
         let description = &self.description;
         let observer = self
-            .waits
+            .park_observer
             .as_deref()
-            .map(|waits| waits.observer(description, self.readiness.into()));
+            .map(|guest| ObservedOp::new(guest, description, self.readiness.into()));
         description.ready_observed(self.readiness, &observer).await
     }
 }

@@ -13,10 +13,10 @@ use tokio::task::JoinHandle;
 use wasmtime::{Engine, InstancePre, Store, UpdateDeadline};
 use wasmtime_wasi::p2::bindings::CommandPre;
 
+use super::deadlock::WaitGraph;
 use super::guest::{CoreGuestState, GuestState, StoreData};
 use super::outcome::{not_started, outcome, Outcome};
 use crate::output::{GuestOutput, ReleaseWhenParked};
-use crate::waits::WaitGraph;
 
 /// How often running guests are asked to yield, so that a guest that
 /// computes without waiting cannot starve the others on a runtime thread.

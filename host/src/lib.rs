@@ -247,8 +247,6 @@
 pub mod abi;
 mod ctx;
 pub mod kernel;
-#[cfg(feature = "runner")]
-mod output;
 pub mod p1;
 pub mod p2;
 pub mod p3;

@@ -17,6 +17,7 @@ mod engines;
 mod guest;
 mod load;
 mod outcome;
+mod output;
 mod schedule;
 mod sizing;
 
@@ -30,9 +31,9 @@ use wasmtime_wasi::WasiCtxBuilder;
 use self::deadlock::WaitGraph;
 use self::engines::{Engines, PoolSlots, AUTO_POOL_MIN_GUESTS};
 use self::load::Loaded;
+use self::output::GuestOutput;
 use self::schedule::{Deadline, Ready, Reaper, Shared, Ticker, Turns};
 use self::sizing::Needs;
-use crate::output::GuestOutput;
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx};
 
 pub use self::deadlock::{StuckGuest, MAX_WAITS_LISTED};
@@ -207,7 +208,7 @@ impl Runner {
         if self.options.inherit_stdio {
             // Everything the guests wrote reaches the host's streams before
             // the run is over, unless a reader stalls past the deadline.
-            crate::output::drained(deadline.map(|d| d.at)).await;
+            output::drained(deadline.map(|d| d.at)).await;
         }
         Ok(outcomes)
     }

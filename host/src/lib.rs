@@ -245,6 +245,7 @@
 )]
 
 pub mod abi;
+mod conv;
 mod ctx;
 pub mod kernel;
 pub mod p1;

@@ -14,61 +14,6 @@ use crate::{Descriptor, EventfdCtxView, GuestParkObserver, Interest};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 
-/// Conversions between the semantics module's types and those a WIT
-/// interface generates for them. Both interfaces (`types`, and the
-/// experimental `async-types`, which repeats them) get the same ones.
-macro_rules! wit_conversions {
-    ($wit:ident) => {
-        impl From<$crate::kernel::eventfd::Errno> for $wit::ErrorCode {
-            fn from(errno: $crate::kernel::eventfd::Errno) -> Self {
-                use $crate::kernel::eventfd::Errno;
-                match errno {
-                    Errno::Inval => $wit::ErrorCode::InvalidArgument,
-                    Errno::Again => $wit::ErrorCode::WouldBlock,
-                    Errno::Mfile => $wit::ErrorCode::TooManyDescriptors,
-                    Errno::Nfile => $wit::ErrorCode::TooManyDescriptions,
-                }
-            }
-        }
-
-        impl From<$wit::CreateFlags> for $crate::kernel::eventfd::CreateFlags {
-            fn from(flags: $wit::CreateFlags) -> Self {
-                use $crate::kernel::eventfd::CreateFlags;
-                // The WIT numbers its flags by position; ours are Linux's bits.
-                let mut linux = CreateFlags::empty();
-                linux.set(
-                    CreateFlags::CLOEXEC,
-                    flags.contains($wit::CreateFlags::CLOEXEC),
-                );
-                linux.set(
-                    CreateFlags::NONBLOCK,
-                    flags.contains($wit::CreateFlags::NONBLOCK),
-                );
-                linux.set(
-                    CreateFlags::SEMAPHORE,
-                    flags.contains($wit::CreateFlags::SEMAPHORE),
-                );
-                linux
-            }
-        }
-
-        impl From<$crate::Info> for $wit::Info {
-            fn from(info: $crate::Info) -> Self {
-                $wit::Info {
-                    id: info.id,
-                    count: info.count,
-                    semaphore: info.semaphore,
-                    nonblocking: info.nonblocking,
-                    cloexec: info.cloexec,
-                }
-            }
-        }
-    };
-}
-pub(crate) use wit_conversions;
-
-wit_conversions!(types);
-
 impl EventfdCtxView<'_> {
     pub(crate) fn subscribe(
         &mut self,

@@ -204,10 +204,12 @@ pub trait GuestParkObserver: Send + Sync {
     fn left_poll(&self);
 
     /// The guest waits in a core module's poll without a timeout on
-    /// `waits` and nothing else (possibly no wait at all: `nfds` 0, or no
-    /// entry asking what an eventfd can give, which Linux sleeps on until
-    /// a signal a guest cannot get). One call for the whole poll, however
-    /// many entries it has.
+    /// `waits` and nothing else: preview 1's `poll_oneoff` without a clock
+    /// whose every subscription is an eventfd's. One call for the whole
+    /// poll, however many subscriptions it has. (`waits` may be empty for
+    /// a front end whose poll can wait on nothing, as Linux's
+    /// `poll(NULL, 0, -1)` sleeps until a signal a guest cannot get;
+    /// preview 1 refuses that poll with `EINVAL`.)
     fn parked_poll(&self, waits: Vec<Waiting>);
 
     /// The poll of [`parked_poll`](Self::parked_poll) resumed.

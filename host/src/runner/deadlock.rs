@@ -6,9 +6,8 @@
 //! A guest is *parked* while one of its eventfd operations waits for
 //! another party. It is *stuck* when it is parked
 //! and has nothing else to wait for: a blocking read or write, a core
-//! module's `poll` without a timeout (even one that asks no eventfd for
-//! anything: Linux sleeps until a signal then, which no guest can get), or
-//! a `wasi:io/poll` whose every pollable is an eventfd's. The guests are deadlocked when every one still
+//! module's `poll_oneoff` without a clock whose every subscription is an
+//! eventfd's, or a `wasi:io/poll` whose every pollable is an eventfd's. The guests are deadlocked when every one still
 //! running is stuck and no wait it is stuck on could succeed now: nobody is
 //! left to write or read, so nothing will ever change. That holds only if
 //! the host itself will not touch the eventfds either, which is why a
@@ -176,8 +175,9 @@ impl GuestEntry {
 /// small poll; a larger one's are given back.
 const KEPT_SLOTS: usize = 16;
 
-/// The wait of a core `poll` without a timeout whose entries ask nothing
-/// an eventfd can give (`nfds` 0, `events` 0, only negative fds): Linux
+/// The wait of a core poll without a timeout on nothing at all, as a
+/// front end may report it ([`GuestParkObserver::parked_poll`] with no
+/// waits; preview 1 refuses such a poll with `EINVAL` instead): Linux
 /// sleeps until a signal, which a guest cannot get, so it waits forever.
 const NOTHING_TO_WAIT_FOR: &str = "poll without a timeout on nothing that can become ready";
 

@@ -7,8 +7,13 @@
 //!   loop and its readiness ([`Description::poll`](crate::Description::poll));
 //! - `description_table`: the open descriptions of a host, shared by all its
 //!   guests, and the [`Descriptor`](crate::Descriptor)s that point to them;
-//! - [`fd_table`]: a process's numbers for its open files (`fs/file.c`).
+//! - [`fd_table`]: a process's numbers for its open files (`fs/file.c`);
+//! - `waits`: what a guest waits on ([`Waiting`](crate::Waiting)), and the
+//!   hook through which a host is told of it
+//!   ([`GuestParkObserver`](crate::GuestParkObserver)), e.g. to find
+//!   deadlocks.
 
 pub(crate) mod description_table;
 pub(crate) mod eventfd;
 pub mod fd_table;
+pub(crate) mod waits;

@@ -22,7 +22,7 @@ use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 use super::{EventfdP1Ctx, File};
 use crate::kernel::eventfd::{any_woken, until_any_woken, QueueListener};
-use crate::waits::Waiting;
+use crate::Waiting;
 use crate::{Description, Readiness};
 
 /// Where one subscription is answered.
@@ -176,11 +176,7 @@ impl EventfdP1Ctx {
                 // Eventfds alone, with no timeout: the guest waits on them
                 // and nothing else, parked as one wait in the deadlock
                 // detector's graph.
-                let _parked = self
-                    .eventfd
-                    .waits
-                    .as_ref()
-                    .map(|waits| waits.park_poll(interests.clone()));
+                let _parked = self.eventfd.park_poll(&interests);
                 until_any_woken(&mut listeners).await;
                 continue;
             }

@@ -99,15 +99,15 @@ fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         |mut store: StoreContextMut<'_, GuestState>,
          (pollables,): (Vec<Resource<DynPollable>>,)| {
             Box::new(async move {
-                let waits = store.data().eventfd.waits.clone();
+                let waits = store.data().eventfd.park_observer.clone();
                 if let Some(waits) = &waits {
                     let mut reps: Vec<u32> = pollables.iter().map(Resource::rep).collect();
                     reps.sort_unstable();
                     reps.dedup();
-                    waits.enter_poll(reps.len());
+                    waits.entered_poll(reps.len());
                 }
                 let ready = Host::poll(&mut store.data_mut().table, pollables).await;
-                waits.iter().for_each(|w| w.leave_poll());
+                waits.iter().for_each(|w| w.left_poll());
                 Ok((ready?,))
             })
         },
@@ -116,10 +116,10 @@ fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "[method]pollable.block",
         |mut store: StoreContextMut<'_, GuestState>, (pollable,): (Resource<DynPollable>,)| {
             Box::new(async move {
-                let waits = store.data().eventfd.waits.clone();
-                waits.iter().for_each(|w| w.enter_poll(1));
+                let waits = store.data().eventfd.park_observer.clone();
+                waits.iter().for_each(|w| w.entered_poll(1));
                 let done = HostPollable::block(&mut store.data_mut().table, pollable).await;
-                waits.iter().for_each(|w| w.leave_poll());
+                waits.iter().for_each(|w| w.left_poll());
                 done
             })
         },

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::output::GuestOutput;
+use super::output::GuestOutput;
 use crate::p1::EventfdP1Ctx;
 use crate::{EventfdCtx, EventfdCtxView, EventfdView};
 

@@ -12,10 +12,12 @@
 //! This is what `wasi-eventfd run` is made of; use it to run guests from
 //! Rust (tests, tools) without writing a host.
 
+mod deadlock;
 mod engines;
 mod guest;
 mod load;
 mod outcome;
+mod output;
 mod schedule;
 mod sizing;
 
@@ -26,14 +28,15 @@ use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::WasiCtxBuilder;
 
+use self::deadlock::WaitGraph;
 use self::engines::{Engines, PoolSlots, AUTO_POOL_MIN_GUESTS};
 use self::load::Loaded;
+use self::output::GuestOutput;
 use self::schedule::{Deadline, Ready, Reaper, Shared, Ticker, Turns};
 use self::sizing::Needs;
-use crate::output::GuestOutput;
-use crate::waits::WaitGraph;
 use crate::{CreateFlags, DescriptionTable, Descriptor, EventfdCtx};
 
+pub use self::deadlock::{StuckGuest, MAX_WAITS_LISTED};
 pub use self::guest::{
     guest_labels, shortened, CoreGuestState, DirGrant, GuestLimits, GuestSpec, GuestState,
     MAX_QUOTED_CHARS,
@@ -205,7 +208,7 @@ impl Runner {
         if self.options.inherit_stdio {
             // Everything the guests wrote reaches the host's streams before
             // the run is over, unless a reader stalls past the deadline.
-            crate::output::drained(deadline.map(|d| d.at)).await;
+            output::drained(deadline.map(|d| d.at)).await;
         }
         Ok(outcomes)
     }
@@ -225,7 +228,7 @@ impl Runner {
     ) -> Result<(Ready, Option<GuestOutput>, tracing::Span), LoadError> {
         let mut eventfd = self.eventfd_ctx(guest, label)?;
         if let Some(graph) = graph {
-            eventfd.waits = Some(graph.join(index as u64, label));
+            eventfd.park_observer = Some(graph.join(index as u64, label));
         }
         let output = self.options.inherit_stdio.then(GuestOutput::new);
         let mut wasi = guest

@@ -13,10 +13,10 @@ use tokio::task::JoinHandle;
 use wasmtime::{Engine, InstancePre, Store, UpdateDeadline};
 use wasmtime_wasi::p2::bindings::CommandPre;
 
+use super::deadlock::WaitGraph;
 use super::guest::{CoreGuestState, GuestState, StoreData};
 use super::outcome::{not_started, outcome, Outcome};
-use crate::output::{GuestOutput, ReleaseWhenParked};
-use crate::waits::WaitGraph;
+use super::output::{GuestOutput, ReleaseWhenParked};
 
 /// How often running guests are asked to yield, so that a guest that
 /// computes without waiting cannot starve the others on a runtime thread.
@@ -88,7 +88,7 @@ impl Drop for Ticker {
 /// Until then the guest waits in [`NextSlice`], and its task's
 /// [`SliceGate`] holds it without polling it: the guest sees one yield, as
 /// the output wrapper expects of a guest that computes (see
-/// `crate::output::ReleaseWhenParked`). With every guest that computes
+/// `super::output::ReleaseWhenParked`). With every guest that computes
 /// held, the run queue empties and tokio polls its driver at once.
 ///
 /// This is for a current-thread runtime (`wasi-eventfd run`'s default). On
@@ -257,7 +257,7 @@ impl Turns {
 /// A guest waiting for its next slice, in its epoch callback: ready once
 /// the driver has run since the last slice ended. Until then it returns
 /// `Pending` once, waking itself (a yield: its output wrapper keeps a
-/// partial line, see `crate::output::ReleaseWhenParked`), and its task's
+/// partial line, see `super::output::ReleaseWhenParked`), and its task's
 /// [`SliceGate`] polls it again only when its slice can begin: the guest
 /// sees one yield per slice, however long it waits.
 struct NextSlice {

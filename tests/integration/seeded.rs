@@ -356,3 +356,70 @@ fn the_library_runs_seeded_and_refuses_a_seeded_runner_on_its_async_run() {
         .unwrap_err();
     assert!(refused.to_string().contains("run_seeded"), "{refused}");
 }
+
+/// Schedules `--explore` ran on `config` with `schedule` from each of
+/// `starts` until the first failure (a failure must come within 5 000).
+fn schedules_to_failure(config: &str, schedule: &str, start: u64) -> u64 {
+    let start_text = start.to_string();
+    let run = wasi_eventfd(&[
+        "run",
+        "--explore",
+        "5000",
+        "--seed",
+        &start_text,
+        "--schedule",
+        schedule,
+        "--config",
+        config,
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    let seed: u64 = err
+        .strip_prefix("error: schedule with seed ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        err.contains("guest `seeded_window_check.wat` exited with code 1"),
+        "{err}"
+    );
+    seed - start + 1
+}
+
+#[test]
+fn pct_finds_a_depth_two_bug_in_fewer_schedules_than_the_random_walk() {
+    // The checker fails only when its one look falls between two
+    // consecutive host calls of the setter, after its 40 others: a bug of
+    // depth 2 (set before the look, the look before the take).
+    let scratch = Scratch::new("seeded-pct");
+    let wat = |name: &str| test_wat(name).display().to_string();
+    let config = scratch.file(
+        "window.toml",
+        &format!(
+            "[eventfd.flag]\nnonblock = true\n\n\
+             [[guest]]\nfile = {:?}\neventfds = [\"flag\"]\n\n\
+             [[guest]]\nfile = {:?}\neventfds = [\"flag\"]\n",
+            wat("seeded_window_set.wat"),
+            wat("seeded_window_check.wat")
+        ),
+    );
+    let config = config.to_str().unwrap();
+    let starts = [0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000];
+    let count = |schedule: &str| -> Vec<u64> {
+        starts
+            .iter()
+            .map(|&start| schedules_to_failure(config, schedule, start))
+            .collect()
+    };
+    let random = count("random");
+    let pct = count("pct:2:50");
+    let (random_total, pct_total) = (random.iter().sum::<u64>(), pct.iter().sum::<u64>());
+    let counts = format!(
+        "schedules until the failure from {} starting seeds: random walk {random:?} \
+         (total {random_total}), PCT depth 2 over 50 steps {pct:?} (total {pct_total})",
+        starts.len()
+    );
+    eprintln!("{counts}");
+    assert!(pct.iter().all(|&n| n <= 1000), "{counts}");
+    assert!(pct_total * 2 < random_total, "{counts}");
+}

@@ -458,7 +458,7 @@ impl Executor {
         let Some(next) = self.switches.scheduler().pick(&ready) else {
             // Nobody is ready: a deadlock, or a wait for a timer (paused
             // time jumps to it now that the runtime is idle).
-            return self.stop_deadlocked();
+            return self.stop_deadlocked(cx);
         };
         {
             let mut scheduler = self.switches.scheduler();
@@ -496,7 +496,7 @@ impl Executor {
 
     /// With no guest ready: stops the stuck guests of a deadlock and ends
     /// the run if that is what this is; otherwise waits.
-    fn stop_deadlocked(&mut self) -> Poll<()> {
+    fn stop_deadlocked(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(stuck) = self.graph.as_ref().and_then(|graph| graph.deadlock()) else {
             return Poll::Pending;
         };
@@ -510,12 +510,12 @@ impl Executor {
                 *outcome = Some(Outcome::Deadlocked(guest));
             }
         }
-        // Whoever is left was not in the graph (it had ended): nothing to wait for.
         if self.guests.iter().all(Option::is_none) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+            return Poll::Ready(());
         }
+        // Guests not in the graph are left: look again.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

@@ -487,3 +487,35 @@ fn explore_finds_a_lost_update_in_a_file_and_its_seed_replays_it() {
         .expect("some schedule of 50 loses no update");
     assert!(clean.stdout.is_empty(), "{}", stdout(&clean));
 }
+
+#[test]
+fn a_correct_worker_pool_passes_300_schedules() {
+    let (dispatcher, worker) = (guest("dispatcher"), guest("worker"));
+    let (dispatcher, worker) = (
+        dispatcher.display().to_string(),
+        worker.display().to_string(),
+    );
+    let run = wasi_eventfd(&[
+        "run",
+        "--explore",
+        "300",
+        "--threads",
+        "2",
+        "--eventfd",
+        "jobs=0,semaphore,nonblock",
+        "--eventfd",
+        "done=0",
+        "--eventfd",
+        "quit=0",
+        "--with",
+        &worker,
+        "--with",
+        &worker,
+        "--with",
+        &worker,
+        &dispatcher,
+        "4",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(stderr(&run), "explored 300 schedules, no failure\n");
+}

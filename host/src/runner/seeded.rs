@@ -10,7 +10,7 @@
 //! - when it waits (an eventfd, a poll, a sleep): its future returns
 //!   `Pending`;
 //! - at a host call, with the probability [`Seeded::preemption_rate`]
-//!   (wasmtime's async call hook, [`Store::call_hook_async`], whose
+//!   (wasmtime's async call hook, [`wasmtime::Store::call_hook_async`], whose
 //!   `Pending` suspends the guest's fiber);
 //! - after [`FUEL_SLICE`] units of fuel without a host call (wasmtime's
 //!   `fuel_async_yield_interval`: fuel counts instructions, the same on

@@ -519,3 +519,22 @@ fn a_correct_worker_pool_passes_300_schedules() {
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(stderr(&run), "explored 300 schedules, no failure\n");
 }
+
+#[test]
+fn a_wake_up_from_another_thread_is_reported_as_a_run_that_may_not_replay() {
+    // A component's file streams are served on tokio's blocking threads
+    // by wasmtime-wasi: the run works, and says it may not replay.
+    let scratch = Scratch::new("seeded-streams");
+    scratch.file("input.txt", "hello\n");
+    let dir = format!("{}::/data", scratch.path().display());
+    let files = guest("wasi_files");
+    let run = seeded(1, &["--dir", &dir], &[files.to_str().unwrap(), "/data"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stdout(&run).contains("input: hello"), "{}", stdout(&run));
+    let err = stderr(&run);
+    assert!(
+        err.starts_with("warning: this run may not replay: ")
+            && err.contains("came from another thread"),
+        "{err}"
+    );
+}

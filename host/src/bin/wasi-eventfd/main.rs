@@ -404,9 +404,10 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
             .run_seeded(&plan.guests)
             .map_err(|e| usage(e.to_string()))?;
         if run.foreign_wakes > 0 {
+            let plural = if run.foreign_wakes == 1 { "" } else { "s" };
             report!(
-                "warning: this run may not replay: {} wake-ups of guests came from another thread \
-                 (a component's file streams are served on tokio's blocking threads)",
+                "warning: this run may not replay: {} wake-up{plural} of guests came from another \
+                 thread (a component's file streams are served on tokio's blocking threads)",
                 run.foreign_wakes
             );
         }

@@ -349,12 +349,19 @@ fn the_library_runs_seeded_and_refuses_a_seeded_runner_on_its_async_run() {
     let second = runner.run_seeded(&guests).unwrap();
     assert_eq!(first.steps, second.steps);
 
-    let refused = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
-        .unwrap()
-        .block_on(runner.run(&guests))
-        .unwrap_err();
+        .unwrap();
+    let refused = runtime.block_on(runner.run(&guests)).unwrap_err();
     assert!(refused.to_string().contains("run_seeded"), "{refused}");
+    // Inside a runtime, a seeded run is refused, not a panic.
+    let inside = runtime
+        .block_on(async { runner.run_seeded(&guests) })
+        .unwrap_err();
+    assert!(
+        inside.to_string().contains("outside any async runtime"),
+        "{inside}"
+    );
 }
 
 /// Schedules `--explore` ran on `config` with `schedule` from each of

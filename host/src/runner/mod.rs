@@ -429,6 +429,14 @@ impl Runner {
         seeded: Seeded,
         inherit_stdio: bool,
     ) -> Result<SeededRun, LoadError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // tokio refuses (with a panic) to block inside a runtime.
+            return Err(LoadError(
+                "a seeded run makes a runtime of its own: call Runner::run_seeded or \
+                 Runner::explore outside any async runtime (or in spawn_blocking)"
+                    .into(),
+            ));
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)

@@ -729,3 +729,46 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_words_are_quoted_only_when_a_shell_would_change_them() {
+        assert_eq!(shell_quoted("--seed"), "--seed");
+        assert_eq!(shell_quoted("a/b.wasm"), "a/b.wasm");
+        assert_eq!(shell_quoted("two words"), "'two words'");
+        assert_eq!(shell_quoted("it's"), "'it'\\''s'");
+        assert_eq!(shell_quoted(""), "''");
+        assert_eq!(shell_quoted("$HOME"), "'$HOME'");
+    }
+
+    #[test]
+    fn schedules_parse_as_documented() {
+        assert_eq!(parse_schedule("random"), Ok(Schedule::RandomWalk));
+        assert_eq!(
+            parse_schedule("pct:3"),
+            Ok(Schedule::Pct {
+                depth: 3,
+                steps: DEFAULT_PCT_STEPS
+            })
+        );
+        assert_eq!(
+            parse_schedule("pct:2:50"),
+            Ok(Schedule::Pct {
+                depth: 2,
+                steps: 50
+            })
+        );
+        for bad in [
+            "", "pct", "pct:", "pct:0", "pct:101", "pct:2:0", "pct:2:x", "walk",
+        ] {
+            assert!(parse_schedule(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_rate("0"), Ok(0.0));
+        assert_eq!(parse_rate("1"), Ok(1.0));
+        assert!(parse_rate("NaN").is_err());
+        assert!(parse_rate("1.01").is_err());
+    }
+}

@@ -573,22 +573,20 @@ pub(super) struct GuestRandom {
 
 impl GuestRandom {
     pub(super) fn new(seed: u64, guest: usize) -> Self {
-        // A stream of its own per guest, apart from the scheduler's.
-        let mut derive = Pcg64::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
-        let mut skip = 0;
-        while skip < guest {
-            derive.next_u64();
-            derive.next_u64();
-            derive.next_u64();
-            skip += 1;
-        }
+        // A PCG stream of its own per guest (PCG's stream selector), apart
+        // from the scheduler's generator.
+        let mut derive = Pcg64::new(
+            u128::from(seed) ^ 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834,
+            guest as u128,
+        );
         let secure = Pcg64::seed_from_u64(derive.next_u64());
         let insecure = Pcg64::seed_from_u64(derive.next_u64());
         let high = u128::from(derive.next_u64());
+        let low = u128::from(derive.next_u64());
         GuestRandom {
             secure,
             insecure,
-            insecure_seed: (high << 64) | high.rotate_left(17),
+            insecure_seed: (high << 64) | low,
         }
     }
 }

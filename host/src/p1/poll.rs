@@ -222,7 +222,26 @@ impl EventfdP1Ctx {
     ) -> Result<Option<Vec<(usize, types::Event)>>, types::Error> {
         let sub_size = types::Subscription::guest_size();
         let event_size = types::Event::guest_size();
-        let count = inner.len() + usize::from(at_once);
+        // wasmtime-wasi serves a poll of one relative clock alone with
+        // `std::thread::sleep` when blocking the current thread is allowed
+        // (a seeded run allows it, for files in scheduler order), which
+        // would sleep the host's time and hold every guest: that clock is
+        // asked twice, the copy as AT_ONCE (left out of the answer), so
+        // that it sleeps on tokio's clock as every other poll does.
+        let lone_relative_clock = match inner.first().and_then(|&i| entries.get(i)) {
+            Some(Entry::Inner(sub)) if inner.len() == 1 && !at_once => match &sub.u {
+                types::SubscriptionU::Clock(clock)
+                    if !clock
+                        .flags
+                        .contains(types::Subclockflags::SUBSCRIPTION_CLOCK_ABSTIME) =>
+                {
+                    Some(sub.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let count = inner.len() + usize::from(at_once || lone_relative_clock.is_some());
         let count32 = u32::try_from(count).map_err(|_| types::Errno::Overflow)?;
         let events_at = sub_size
             .checked_mul(count32)
@@ -255,6 +274,10 @@ impl EventfdP1Ctx {
                 };
                 memory.write(place?, sub)?;
             }
+        }
+        if let (Some(mut copy), Some(place)) = (lone_relative_clock, places.next()) {
+            copy.userdata = AT_ONCE;
+            memory.write(place?, copy)?;
         }
         drop(places);
 

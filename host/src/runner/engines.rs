@@ -37,7 +37,18 @@ impl Engines {
     pub(super) fn new(options: &RunOptions, pool: Option<PoolSlots>) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        config.epoch_interruption(true);
+        if options.seeded.is_some() {
+            // A seeded run's guests give way on fuel, which counts
+            // instructions the same on every machine (epochs count the
+            // wall clock); and compute alike everywhere: NaN payloads and
+            // relaxed SIMD would otherwise follow the host's CPU (as
+            // wasmtime's own record and replay requires).
+            config.consume_fuel(true);
+            config.cranelift_nan_canonicalization(true);
+            config.relaxed_simd_deterministic(true);
+        } else {
+            config.epoch_interruption(true);
+        }
         if options.cache {
             // A cache that cannot be set up only costs compile time.
             match wasmtime::Cache::from_file(None) {

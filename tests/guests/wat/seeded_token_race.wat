@@ -1,5 +1,5 @@
 ;; Seeded schedules: takes tokens from the semaphore eventfd `tokens`
-;; (non-blocking) one read at a time until none is left (-EAGAIN), then
+;; (non-blocking) one read at a time until none is left (preview 1's EAGAIN, 6), then
 ;; prints `NAME took N` (NAME is argv[1]). Copies race for the tokens.
 (module
   (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
@@ -7,8 +7,18 @@
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (import "wasi_eventfd" "preopen" (func $preopen (param i32 i32) (result i32)))
-  (import "wasi_eventfd" "read" (func $read (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
+  ;; read(fd, buf, len) over preview 1's fd_read (one iovec at 65000):
+  ;; the bytes read, or -errno (WASI's numbers).
+  (func $read (param $fd i32) (param $buf i32) (param $len i32) (result i32)
+    (local $e i32)
+    (i32.store (i32.const 65000) (local.get $buf))
+    (i32.store (i32.const 65004) (local.get $len))
+    (local.set $e (call $fd_read (local.get $fd) (i32.const 65000) (i32.const 1) (i32.const 65008)))
+    (if (result i32) (local.get $e)
+      (then (i32.sub (i32.const 0) (local.get $e)))
+      (else (i32.load (i32.const 65008)))))
   (data (i32.const 64) "tokens")
   (data (i32.const 80) " took ")
 
@@ -29,7 +39,7 @@
     (block $empty
       (loop $take
         (local.set $r (call $read (local.get $fd) (i32.const 128) (i32.const 8)))
-        (br_if $empty (i32.eq (local.get $r) (i32.const -11)))
+        (br_if $empty (i32.eq (local.get $r) (i32.const -6)))
         (if (i32.lt_s (local.get $r) (i32.const 0)) (then (call $proc_exit (i32.const 11))))
         (local.set $got (i32.add (local.get $got) (i32.const 1)))
         (br $take)))

@@ -1,0 +1,203 @@
+//! What epoll needs of any file it watches, as Linux's `f_op->poll` gives
+//! it (`include/linux/poll.h`): the file's readiness now
+//! ([`PollFile::poll`], a [`PollMask`]), and a way to be told when it may
+//! change ([`WatchList`], the file's wait queue entries of
+//! `ep_ptable_queue_proc`, called back as `ep_poll_callback` is).
+//!
+//! Files of every kind epoll can watch are a [`PollFile`]: an eventfd's
+//! [`Description`] and an epoll instance ([`Epoll`]), so that epoll fds
+//! nest. Regular files and directories are not (Linux's `file_can_poll` is
+//! false for them: `EPERM` in `epoll_ctl`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use crate::kernel::epoll::{Epoll, Item};
+use crate::kernel::eventfd::Description;
+
+bitflags::bitflags! {
+    /// `poll(2)` / `epoll(7)` event bits with Linux's values
+    /// (`include/uapi/linux/eventpoll.h`, `asm-generic/poll.h`), as a
+    /// file's poll reports them and as a wake-up names what changed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+    pub struct PollMask: u32 {
+        /// `EPOLLIN`: a read would not wait.
+        const IN = 0x001;
+        /// `EPOLLPRI`: urgent data.
+        const PRI = 0x002;
+        /// `EPOLLOUT`: a write would not wait.
+        const OUT = 0x004;
+        /// `EPOLLERR`: an error condition (always reported).
+        const ERR = 0x008;
+        /// `EPOLLHUP`: hang-up (always reported).
+        const HUP = 0x010;
+        /// `EPOLLNVAL`: not an open file.
+        const NVAL = 0x020;
+        /// `EPOLLRDNORM`.
+        const RDNORM = 0x040;
+        /// `EPOLLRDBAND`.
+        const RDBAND = 0x080;
+        /// `EPOLLWRNORM`.
+        const WRNORM = 0x100;
+        /// `EPOLLWRBAND`.
+        const WRBAND = 0x200;
+        /// `EPOLLMSG`.
+        const MSG = 0x400;
+        /// `EPOLLRDHUP`: the peer shut down writing.
+        const RDHUP = 0x2000;
+    }
+}
+
+/// A file epoll can watch, held strongly (for one operation) or weakly
+/// (by an interest-list entry, which must not keep the file open: the
+/// registration goes when the file's last reference does).
+#[derive(Clone)]
+pub enum PollFile {
+    /// An eventfd (`eventfd_poll`).
+    Eventfd(Arc<Description>),
+    /// An epoll instance (`ep_eventpoll_poll`).
+    Epoll(Arc<Epoll>),
+}
+
+/// A [`PollFile`] held weakly.
+#[derive(Clone)]
+pub(crate) enum WeakPollFile {
+    Eventfd(Weak<Description>),
+    Epoll(Weak<Epoll>),
+}
+
+impl WeakPollFile {
+    /// The file, while anything still holds it open.
+    pub(crate) fn upgrade(&self) -> Option<PollFile> {
+        match self {
+            WeakPollFile::Eventfd(weak) => weak.upgrade().map(PollFile::Eventfd),
+            WeakPollFile::Epoll(weak) => weak.upgrade().map(PollFile::Epoll),
+        }
+    }
+}
+
+impl PollFile {
+    /// The file's readiness now: `eventfd_poll`'s `EPOLLIN` / `EPOLLOUT` /
+    /// `EPOLLERR`, or an epoll's `EPOLLIN | EPOLLRDNORM` while one of its
+    /// entries is ready.
+    pub fn poll(&self) -> PollMask {
+        match self {
+            PollFile::Eventfd(description) => description.poll_mask(),
+            PollFile::Epoll(epoll) => epoll.poll_mask(),
+        }
+    }
+
+    /// Who is told when the file's readiness may change.
+    pub(crate) fn watchers(&self) -> &WatchList {
+        match self {
+            PollFile::Eventfd(description) => description.watchers(),
+            PollFile::Epoll(epoll) => epoll.watchers(),
+        }
+    }
+
+    /// What tells one open file description from another while it lives
+    /// (the kernel's `struct file *` in an epoll key): its address.
+    pub(crate) fn key(&self) -> usize {
+        match self {
+            PollFile::Eventfd(description) => Arc::as_ptr(description) as usize,
+            PollFile::Epoll(epoll) => Arc::as_ptr(epoll) as usize,
+        }
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakPollFile {
+        match self {
+            PollFile::Eventfd(description) => WeakPollFile::Eventfd(Arc::downgrade(description)),
+            PollFile::Epoll(epoll) => WeakPollFile::Epoll(Arc::downgrade(epoll)),
+        }
+    }
+}
+
+/// The epoll entries watching one file: told of every change of its
+/// readiness, with the bits that changed (`wake_up_poll`'s key). Waking
+/// with nobody watching (the common case) costs one atomic load.
+#[derive(Default)]
+pub(crate) struct WatchList {
+    watching: AtomicUsize,
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    entries: Vec<Option<Arc<Item>>>,
+    free: Vec<usize>,
+}
+
+impl WatchList {
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        // Every critical section leaves the slots consistent.
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds `item`; gives the slot to [`remove`](Self::remove) it from.
+    pub(crate) fn add(&self, item: Arc<Item>) -> usize {
+        let mut slots = self.slots();
+        self.watching.fetch_add(1, Ordering::SeqCst);
+        match slots.free.pop() {
+            Some(index) => {
+                if let Some(slot) = slots.entries.get_mut(index) {
+                    *slot = Some(item);
+                }
+                index
+            }
+            None => {
+                slots.entries.push(Some(item));
+                slots.entries.len() - 1
+            }
+        }
+    }
+
+    /// Removes the entry in `slot`.
+    pub(crate) fn remove(&self, slot: usize) {
+        let mut slots = self.slots();
+        if let Some(entry) = slots.entries.get_mut(slot) {
+            if entry.take().is_some() {
+                self.watching.fetch_sub(1, Ordering::SeqCst);
+                slots.free.push(slot);
+            }
+        }
+        if self.watching.load(Ordering::SeqCst) == 0 {
+            *slots = Slots::default();
+        }
+    }
+
+    /// Tells every entry that the file's readiness changed by `key`
+    /// (`ep_poll_callback`). Callers changed the file first, so an entry
+    /// polling after this sees the change.
+    pub(crate) fn wake(&self, key: PollMask) {
+        if self.watching.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let slots = self.slots();
+        for item in slots.entries.iter().flatten() {
+            item.wake(key);
+        }
+    }
+
+    /// The epolls whose entries watch the file (for the nesting check).
+    pub(crate) fn watching_epolls(&self) -> Vec<Arc<Epoll>> {
+        if self.watching.load(Ordering::SeqCst) == 0 {
+            return Vec::new();
+        }
+        let slots = self.slots();
+        slots
+            .entries
+            .iter()
+            .flatten()
+            .filter_map(|item| item.epoll())
+            .collect()
+    }
+
+    /// Empties the list, giving its entries (the file's last reference
+    /// went: `eventpoll_release`, after which each entry leaves its
+    /// interest list, called with no lock of the file held).
+    pub(crate) fn take_all(&self) -> Vec<Arc<Item>> {
+        let slots = std::mem::take(&mut *self.slots());
+        self.watching.store(0, Ordering::SeqCst);
+        slots.entries.into_iter().flatten().collect()
+    }
+}

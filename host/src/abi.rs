@@ -21,6 +21,13 @@
 //! | `fcntl(fd, cmd, arg)` | `F_GETFD` 1, `F_SETFD` 2, `F_GETFL` 3, `F_SETFL` 4 |
 //! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
 //! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
+//! | `epoll_create1(flags)` | a new epoll fd; flags other than `EPOLL_CLOEXEC` (`O_CLOEXEC`): `-EINVAL` |
+//! | `epoll_ctl(epfd, op, fd, event)` | 0; see [`epoll_ctl`] |
+//! | `epoll_wait(epfd, events, maxevents, timeout_ms)` | how many events were stored at `events`; see [`epoll_wait`] |
+//!
+//! `event` / `events` point to `struct epoll_event` as wasm32 lays it out
+//! (Linux packs it only on x86-64): `u32 events` at 0, `u64 data` at 8,
+//! 16 bytes each.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +35,10 @@ use std::time::Duration;
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 
+use crate::kernel::epoll::{Epoll, EpollError, EPOLL_CTL_DEL};
 use crate::kernel::eventfd::{until_any_woken, CreateFlags, Description, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
+use crate::kernel::poll::PollFile;
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
 use crate::waits::{Interest, Waiting};
 use crate::Readiness;
@@ -70,6 +79,16 @@ pub enum AbiErrno {
     Fault,
     /// `ENOENT`: no preopen of that name.
     Noent,
+    /// An error of an epoll operation.
+    Epoll(EpollError),
+    /// `EPERM`: `epoll_ctl` on a file that cannot be polled.
+    Perm,
+}
+
+impl From<EpollError> for AbiErrno {
+    fn from(error: EpollError) -> Self {
+        AbiErrno::Epoll(error)
+    }
 }
 
 impl AbiErrno {
@@ -80,6 +99,8 @@ impl AbiErrno {
             AbiErrno::Badf => 9,
             AbiErrno::Fault => 14,
             AbiErrno::Noent => 2,
+            AbiErrno::Epoll(error) => error.raw(),
+            AbiErrno::Perm => 1,
         }
     }
 }
@@ -191,6 +212,35 @@ pub(crate) fn add_to_linker_async<T: Send + 'static>(
             result(preopen(&mut caller, get, name as u32, len as u32))
         },
     )?;
+    linker.func_wrap(
+        MODULE,
+        "epoll_create1",
+        move |mut caller: Caller<'_, T>, flags: i32| {
+            let _span = tracing::debug_span!("epoll_create1", flags).entered();
+            result(epoll_create1(get(caller.data_mut()), flags))
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "epoll_ctl",
+        move |mut caller: Caller<'_, T>, epfd: i32, op: i32, fd: i32, event: i32| {
+            let _span = tracing::debug_span!("epoll_ctl", epfd, op, fd, event).entered();
+            result(epoll_ctl(&mut caller, get, epfd, op, fd, event as u32))
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "epoll_wait",
+        move |mut caller: Caller<'_, T>, (epfd, events, max, timeout): (i32, i32, i32, i32)| {
+            let span = tracing::debug_span!("epoll_wait", epfd, events, max, timeout);
+            Box::new(
+                async move {
+                    result(epoll_wait(&mut caller, get, epfd, events as u32, max, timeout).await)
+                }
+                .instrument(span),
+            )
+        },
+    )?;
     Ok(())
 }
 
@@ -267,7 +317,7 @@ fn description<T>(
 ) -> Result<Arc<Description>, AbiErrno> {
     match get(caller.data_mut()).fds.get(number(fd)?) {
         Some(File::Eventfd(descriptor)) => Ok(Arc::clone(descriptor.description())),
-        Some(File::Wasi { .. }) => Err(Errno::Inval.into()),
+        Some(File::Wasi { .. } | File::Epoll { .. }) => Err(Errno::Inval.into()),
         None => Err(AbiErrno::Badf),
     }
 }
@@ -533,6 +583,136 @@ async fn poll<T>(
     }
     let ready = revents.iter().filter(|&&r| r != 0).count();
     Ok(i32::try_from(ready).unwrap_or(i32::MAX))
+}
+
+/// The size of wasm32's `struct epoll_event { uint32_t events; uint64_t
+/// data; }`: 4 bytes of padding after `events`.
+const EPOLL_EVENT_SIZE: u32 = 16;
+/// Linux's `EP_MAX_EVENTS`: `INT_MAX / sizeof(struct epoll_event)`.
+const EP_MAX_EVENTS: i32 = i32::MAX / EPOLL_EVENT_SIZE as i32;
+
+/// `epoll_create1(flags)`: a new instance at the lowest free number;
+/// `EINVAL` for flags other than `EPOLL_CLOEXEC`, `EMFILE` when out of
+/// numbers (`do_epoll_create`).
+fn epoll_create1(ctx: &mut EventfdP1Ctx, flags: i32) -> Result<i32, AbiErrno> {
+    if flags & !O_CLOEXEC != 0 {
+        return Err(Errno::Inval.into());
+    }
+    let file = File::Epoll {
+        epoll: Epoll::new(Arc::clone(&ctx.watches)),
+        cloexec: flags & O_CLOEXEC != 0,
+    };
+    ctx.fds.insert(file).map(fd_result).map_err(emfile)
+}
+
+/// `epoll_ctl(epfd, op, fd, event)`, errors in the kernel's order
+/// (`do_epoll_ctl`, checked on it): `EFAULT` for an `event` outside memory
+/// (not read for `EPOLL_CTL_DEL`), `EBADF` for `epfd` then `fd`, `EPERM`
+/// for a file that cannot be polled (regular files, directories; here
+/// also stdio and sockets, which this host's epoll does not watch yet),
+/// `EINVAL` when `epfd` is not an epoll or is `fd`, then
+/// [`Epoll::ctl`]'s (`EEXIST`, `ENOENT`, `ELOOP`, `ENOSPC`, `EINVAL`).
+fn epoll_ctl<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
+    epfd: i32,
+    op: i32,
+    fd: i32,
+    event: u32,
+) -> Result<i32, AbiErrno> {
+    let (events, data) = if op != EPOLL_CTL_DEL {
+        let (memory, at) = memory_range(caller, get, event, EPOLL_EVENT_SIZE)?;
+        let mut raw = [0u8; EPOLL_EVENT_SIZE as usize];
+        memory
+            .read(&*caller, at, &mut raw)
+            .map_err(|_| AbiErrno::Fault)?;
+        let (events, rest) = raw.split_at(4);
+        let events = u32::from_le_bytes(events.try_into().map_err(|_| AbiErrno::Fault)?);
+        let data = rest.get(4..12).ok_or(AbiErrno::Fault)?;
+        let data = u64::from_le_bytes(data.try_into().map_err(|_| AbiErrno::Fault)?);
+        (events, data)
+    } else {
+        (0, 0)
+    };
+    let fds = &get(caller.data_mut()).fds;
+    let epoll = fds.get(number(epfd)?).ok_or(AbiErrno::Badf)?;
+    let target = number(fd)?;
+    let file = match fds.get(target).ok_or(AbiErrno::Badf)? {
+        File::Eventfd(descriptor) => PollFile::Eventfd(Arc::clone(descriptor.description())),
+        File::Epoll { epoll, .. } => PollFile::Epoll(Arc::clone(epoll)),
+        File::Wasi { .. } => return Err(AbiErrno::Perm),
+    };
+    let File::Epoll { epoll, .. } = epoll else {
+        return Err(Errno::Inval.into());
+    };
+    let epoll = Arc::clone(epoll);
+    epoll.ctl(op, target, &file, events, data)?;
+    Ok(0)
+}
+
+/// `epoll_wait(epfd, events, maxevents, timeout_ms)`: waits until an entry
+/// is ready or `timeout_ms` passes (0: not at all; negative: no timeout),
+/// stores at most `maxevents` events at `events` and returns how many (0
+/// at the timeout). Errors in the kernel's order (`do_epoll_wait`):
+/// `EINVAL` for `maxevents <= 0` or past `EP_MAX_EVENTS`, `EFAULT` for
+/// `events` not inside memory, `EBADF`, `EINVAL` for a non-epoll `epfd`.
+/// Without a timeout on eventfds alone the guest is parked for the
+/// deadlock detector as a `poll` is.
+async fn epoll_wait<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
+    epfd: i32,
+    events_ptr: u32,
+    max: i32,
+    timeout_ms: i32,
+) -> Result<i32, AbiErrno> {
+    if max <= 0 || max > EP_MAX_EVENTS {
+        return Err(Errno::Inval.into());
+    }
+    let max = max as u32;
+    let (memory, base) = memory_range(caller, get, events_ptr, max * EPOLL_EVENT_SIZE)?;
+    let epoll = match get(caller.data_mut()).fds.get(number(epfd)?) {
+        Some(File::Epoll { epoll, .. }) => Arc::clone(epoll),
+        Some(_) => return Err(Errno::Inval.into()),
+        None => return Err(AbiErrno::Badf),
+    };
+    let waits = get(caller.data_mut()).eventfd.waits.clone();
+    let deadline = u64::try_from(timeout_ms)
+        .ok()
+        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    let events = loop {
+        // Listen first, then take, so no wake-up between the two is missed.
+        let listener = epoll.listen();
+        let events = epoll.wait_events(max as usize);
+        if !events.is_empty() || deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+            break events;
+        }
+        let _parked = match (deadline, &waits) {
+            (None, Some(waits)) => {
+                let watched = epoll.watched_eventfds();
+                let parked = Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)));
+                Some(waits.park_poll(parked))
+            }
+            _ => None,
+        };
+        match deadline {
+            Some(deadline) => {
+                let _ = tokio::time::timeout_at(deadline, listener).await;
+            }
+            None => listener.await,
+        }
+    };
+    let mut raw = Vec::with_capacity(events.len() * EPOLL_EVENT_SIZE as usize);
+    for event in &events {
+        raw.extend_from_slice(&event.events.to_le_bytes());
+        raw.extend_from_slice(&[0; 4]);
+        raw.extend_from_slice(&event.data.to_le_bytes());
+    }
+    // Wasm memories never shrink: the range checked above still fits.
+    memory
+        .write(&mut *caller, base, &raw)
+        .map_err(|_| AbiErrno::Fault)?;
+    Ok(i32::try_from(events.len()).unwrap_or(i32::MAX))
 }
 
 #[cfg(test)]

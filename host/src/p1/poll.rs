@@ -11,6 +11,10 @@
 //! whichever comes first: wasmtime-wasi's poll, or a change of an eventfd
 //! (a wake-up of its wait queue, after which readiness is checked again).
 //! Whatever is ready then is reported together, in subscription order.
+//!
+//! An epoll fd is readable while one of its entries is ready
+//! (`ep_eventpoll_poll`), and never writable; a wake-up of its ready list
+//! ends the wait as an eventfd's does.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,6 +25,7 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 use super::{EventfdP1Ctx, File};
+use crate::kernel::epoll::Epoll;
 use crate::kernel::eventfd::{any_woken, until_any_woken, QueueListener};
 use crate::waits::Waiting;
 use crate::{Description, Readiness};
@@ -34,6 +39,8 @@ enum Entry {
     Now(types::Subscription, types::Errno),
     /// By an eventfd's readiness.
     Eventfd(types::Subscription, Arc<Description>, Readiness),
+    /// By an epoll instance's readiness.
+    Epoll(types::Subscription, Arc<Epoll>, Readiness),
 }
 
 impl Entry {
@@ -46,6 +53,10 @@ impl Entry {
             Entry::Eventfd(sub, description, readiness) => description
                 .is_ready(*readiness)
                 .then(|| event(sub, types::Errno::Success, 8)),
+            Entry::Epoll(sub, epoll, Readiness::Readable) => epoll
+                .is_ready()
+                .then(|| event(sub, types::Errno::Success, 1)),
+            Entry::Epoll(_, _, Readiness::Writable) => None,
         }
     }
 }
@@ -116,6 +127,7 @@ impl EventfdP1Ctx {
                 let description = Arc::clone(descriptor.description());
                 Ok(Entry::Eventfd(sub, description, readiness))
             }
+            Some(File::Epoll { epoll, .. }) => Ok(Entry::Epoll(sub, Arc::clone(epoll), readiness)),
             Some(File::Wasi { file, .. }) if file.always_ready => {
                 Ok(Entry::Now(sub, types::Errno::Success))
             }
@@ -153,12 +165,20 @@ impl EventfdP1Ctx {
             Entry::Eventfd(_, description, readiness) => Some((description, *readiness)),
             _ => None,
         }));
+        let epolls: Vec<&Arc<Epoll>> = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Epoll(_, epoll, Readiness::Readable) => Some(epoll),
+                _ => None,
+            })
+            .collect();
 
         let mut ready = loop {
             // Listen first, then check, so that no change between the two
             // is missed.
             let mut listeners: Vec<QueueListener<'_>> =
                 interests.iter().map(Waiting::listen).collect();
+            listeners.extend(epolls.iter().map(|epoll| epoll.listen()));
             let mut ready: Vec<(usize, types::Event)> = entries
                 .iter()
                 .enumerate()
@@ -176,11 +196,17 @@ impl EventfdP1Ctx {
                 // Eventfds alone, with no timeout: the guest waits on them
                 // and nothing else, parked as one wait in the deadlock
                 // detector's graph.
-                let _parked = self
-                    .eventfd
-                    .waits
-                    .as_ref()
-                    .map(|waits| waits.park_poll(interests.clone()));
+                let _parked = self.eventfd.waits.as_ref().map(|waits| {
+                    // An epoll's waits are those of the eventfds it
+                    // watches.
+                    let watched: Vec<_> = epolls
+                        .iter()
+                        .flat_map(|epoll| epoll.watched_eventfds())
+                        .collect();
+                    let mut parked = interests.clone();
+                    parked.extend(Waiting::distinct(watched.iter().map(|(d, r)| (d, *r))));
+                    waits.park_poll(parked)
+                });
                 until_any_woken(&mut listeners).await;
                 continue;
             }

@@ -43,12 +43,24 @@ fn build_guest(name: &str, out: &Path) -> PathBuf {
 
 #[test]
 fn a_c_program_prints_the_same_as_a_guest_as_on_linux() {
-    let scratch = Scratch::new("posix-c");
-    let native = scratch.path().join("posix_eventfd");
+    prints_the_same_natively_and_as_a_guest("posix_eventfd", 80);
+}
+
+#[test]
+fn a_c_program_on_epoll_prints_the_same_as_a_guest_as_on_linux() {
+    prints_the_same_natively_and_as_a_guest("posix_epoll", 120);
+}
+
+/// Builds `tests/guests/c/NAME.c` natively and as a guest, runs both with
+/// a directory of their own as fd 3, and compares what they print line by
+/// line (at least `lines` lines).
+fn prints_the_same_natively_and_as_a_guest(name: &str, lines: usize) {
+    let scratch = Scratch::new(&format!("posix-c-{name}"));
+    let native = scratch.path().join(name);
     let built = Command::new("cc")
         .args(["-O2", "-o"])
         .arg(&native)
-        .arg(repo_root().join("tests/guests/c/posix_eventfd.c"))
+        .arg(repo_root().join(format!("tests/guests/c/{name}.c")))
         .output()
         .expect("run cc");
     assert!(
@@ -56,7 +68,7 @@ fn a_c_program_prints_the_same_as_a_guest_as_on_linux() {
         "{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let guest = build_guest("posix_eventfd", scratch.path());
+    let guest = build_guest(name, scratch.path());
 
     let native_dir = scratch.path().join("native");
     let guest_dir = scratch.path().join("guest");
@@ -80,7 +92,7 @@ fn a_c_program_prints_the_same_as_a_guest_as_on_linux() {
     let as_guest = succeeded(&as_guest);
     let on_linux = String::from_utf8_lossy(&on_linux.stdout).into_owned();
     assert!(
-        on_linux.lines().count() > 80,
+        on_linux.lines().count() > lines,
         "the program printed its results:\n{on_linux}"
     );
     for (line, (linux, guest)) in on_linux.lines().zip(as_guest.lines()).enumerate() {
@@ -120,6 +132,63 @@ fn blocked_read_poll_and_select_park_and_wake_across_guests() {
          blocking read = 0, value = 2\n\
          select = 1, read = 0, value = 3\n"
     );
+}
+
+#[test]
+fn a_blocked_epoll_wait_parks_and_wakes_on_another_guests_write() {
+    let scratch = Scratch::new("posix-epoll-pair");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let waiter = scratch.path().join("waiter.wasm");
+    let waker = scratch.path().join("waker.wasm");
+    std::fs::copy(&built, &waiter).unwrap();
+    std::fs::copy(&built, &waker).unwrap();
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "20",
+        "--eventfd",
+        "e=0",
+        "--with",
+        &waker.display().to_string(),
+        &waiter.display().to_string(),
+    ]);
+    assert_eq!(
+        succeeded(&output),
+        "epoll_wait = 1, data = 77, IN = 1, read = 0, value = 1\n\
+         epoll_wait with a timeout, nothing ready = 0\n\
+         nested epoll_wait = 1, data = 88, read = 0, value = 2\n"
+    );
+}
+
+#[test]
+fn two_guests_in_epoll_wait_on_eventfds_only_are_a_deadlock() {
+    let scratch = Scratch::new("posix-epoll-deadlock");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let one = scratch.path().join("stuck1.wasm");
+    let two = scratch.path().join("stuck2.wasm");
+    std::fs::copy(&built, &one).unwrap();
+    std::fs::copy(&built, &two).unwrap();
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "20",
+        "--eventfd",
+        "e=0",
+        "--with",
+        &two.display().to_string(),
+        &one.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "", "neither woke");
+    let report = stderr(&output);
+    for guest in ["stuck1.wasm", "stuck2.wasm"] {
+        assert!(
+            report.contains(&format!(
+                "guest `{guest}` waits: poll for readable on eventfd `e` (id 1, count 0)"
+            )),
+            "{report}"
+        );
+    }
 }
 
 #[test]

@@ -1,0 +1,97 @@
+/*
+ * Guests sharing the eventfd named `e`, waiting in epoll_wait: run as
+ *   wasi-eventfd run --eventfd e=0 --with DIR/waker.wasm DIR/waiter.wasm
+ * (the same file under several names: the role is the file's base name).
+ *
+ * The waiter blocks in epoll_wait without a timeout, then in an
+ * epoll_wait on an epoll fd that holds the first one (nested); the waker
+ * lets it block each time (a sleep: 30 ms, then 150 ms, well after the
+ * waiter's 20 ms wait with a timeout) before writing 1, then 2. The
+ * waiter prints what it got, and that a wait with a timeout on nothing
+ * ready returned 0. On the runner's single thread this only ends if a
+ * blocked guest parks instead of holding the thread.
+ *
+ * Two guests named `stuck*` each wait without a timeout on `e`, which
+ * nobody writes: a deadlock the runner reports (exit 3).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wasi-eventfd.h"
+
+static void pause_ms(long ms) {
+    struct timespec t = {0, ms * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static int waker(int e) {
+    for (eventfd_t v = 1; v <= 2; v++) {
+        pause_ms(v == 1 ? 30 : 150);
+        if (eventfd_write(e, v) < 0) {
+            perror("waker: write");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int waiter(int e) {
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 77};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev) < 0) {
+        perror("waiter: epoll");
+        return 1;
+    }
+    struct epoll_event got[4];
+    int n = epoll_wait(ep, got, 4, -1);
+    eventfd_t v = 0;
+    int r = eventfd_read(e, &v);
+    printf("epoll_wait = %d, data = %llu, IN = %d, read = %d, value = %llu\n", n,
+           (unsigned long long)got[0].data.u64, (got[0].events & EPOLLIN) != 0, r,
+           (unsigned long long)v);
+    n = epoll_wait(ep, got, 4, 20);
+    printf("epoll_wait with a timeout, nothing ready = %d\n", n);
+    int outer = epoll_create1(0);
+    struct epoll_event nest = {.events = EPOLLIN, .data.u64 = 88};
+    if (outer < 0 || epoll_ctl(outer, EPOLL_CTL_ADD, ep, &nest) < 0) {
+        perror("waiter: nested epoll");
+        return 1;
+    }
+    n = epoll_wait(outer, got, 4, -1);
+    r = eventfd_read(e, &v);
+    printf("nested epoll_wait = %d, data = %llu, read = %d, value = %llu\n", n,
+           (unsigned long long)got[0].data.u64, r, (unsigned long long)v);
+    return 0;
+}
+
+static int stuck(int e) {
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev) < 0) {
+        perror("stuck: epoll");
+        return 1;
+    }
+    struct epoll_event got[1];
+    int n = epoll_wait(ep, got, 1, -1);
+    printf("stuck woke: %d\n", n);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    int e = eventfd_preopen("e");
+    if (e < 0) {
+        printf("eventfd_preopen(e): %s\n", strerror(errno));
+        return 2;
+    }
+    if (strstr(argv[0], "waker"))
+        return waker(e);
+    if (strstr(argv[0], "stuck"))
+        return stuck(e);
+    return waiter(e);
+}

@@ -495,18 +495,18 @@ impl Epoll {
         if level > MAX_NESTS {
             return Err(EpollError::Loop);
         }
-        let inner: Vec<Arc<Epoll>> = {
-            let interest = self.interest();
-            let mut distinct = HashSet::new();
-            interest
-                .values()
-                .filter_map(|item| match item.file.upgrade() {
-                    Some(PollFile::Epoll(epoll)) => Some(epoll),
-                    _ => None,
-                })
-                .filter(|epoll| distinct.insert(Arc::as_ptr(epoll) as usize))
-                .collect()
-        };
+        // Only instances are upgraded, and none is dropped while the lock
+        // is held: a last reference dropped there would take it again.
+        let mut inner: Vec<Arc<Epoll>> = self
+            .interest()
+            .values()
+            .filter_map(|item| match &item.file {
+                WeakPollFile::Epoll(epoll) => epoll.upgrade(),
+                WeakPollFile::Eventfd(_) => None,
+            })
+            .collect();
+        let mut distinct = HashSet::new();
+        inner.retain(|epoll| distinct.insert(Arc::as_ptr(epoll) as usize));
         let mut deepest = 0;
         for epoll in &inner {
             if Arc::ptr_eq(epoll, adding_to) {

@@ -367,6 +367,20 @@ int main(int argc, char **argv) {
     close(outer);
     close(n);
 
+    /* Miri libc-epoll-blocking: test_epoll_block_without_notification and
+     * test_notification_after_timeout (an eventfd for the socketpair). */
+    int bw = eventfd(0, EFD_NONBLOCK);
+    SHOW("ADD IN|OUT|ET", add(ep2, bw, IN_OUT_ET, 50));
+    wait_show("clear the first notification", ep2, 1);
+    SHOW("block 5 ms, nothing", epoll_wait(ep2, out, 1, 5));
+    SHOW("block 10 ms, nothing", epoll_wait(ep2, out, 1, 10));
+    put(bw, 1);
+    memset(out, 0, sizeof out);
+    SHOW("a write after the timeout, 10 ms", epoll_wait(ep2, out, 1, 10));
+    printf("events IN|OUT = %d, data = %llu\n", out[0].events == (EPOLLIN | EPOLLOUT),
+           (unsigned long long)out[0].data.u64);
+    SHOW("close(bw)", close(bw));
+
     /* Timeouts: 0 returns at once, 30 ms waits about that long (LTP
      * epoll_wait02). */
     struct timespec start;

@@ -161,6 +161,40 @@ fn a_blocked_epoll_wait_parks_and_wakes_on_another_guests_write() {
 }
 
 #[test]
+fn an_exclusive_registration_wakes_one_guest_per_event() {
+    // LTP epoll_wait16, with guests for its processes.
+    let scratch = Scratch::new("posix-epoll-herd");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let mut args: Vec<String> = [
+        "run",
+        "--timeout",
+        "20",
+        "--eventfd",
+        "e=0",
+        "--eventfd",
+        "done=0,semaphore",
+    ]
+    .map(String::from)
+    .to_vec();
+    for name in ["herd1", "herd2", "herd3", "herd4"] {
+        let copy = scratch.path().join(format!("{name}.wasm"));
+        std::fs::copy(&built, &copy).unwrap();
+        args.extend(["--with".to_string(), copy.display().to_string()]);
+    }
+    let shepherd = scratch.path().join("shepherd.wasm");
+    std::fs::copy(&built, &shepherd).unwrap();
+    args.push(shepherd.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        succeeded(&wasi_eventfd(&args)),
+        "event 1 woke one waiter\n\
+         event 2 woke one waiter\n\
+         event 3 woke one waiter\n\
+         event 4 woke one waiter\n"
+    );
+}
+
+#[test]
 fn two_guests_in_epoll_wait_on_eventfds_only_are_a_deadlock() {
     let scratch = Scratch::new("posix-epoll-deadlock");
     let built = build_guest("posix_epoll_pair", scratch.path());

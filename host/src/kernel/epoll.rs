@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::eventfd::{Description, QueueListener, Readiness, WaitQueue};
-use crate::kernel::poll::{PollFile, PollMask, WatchList, WeakPollFile};
+use crate::kernel::poll::{PollFile, PollMask, Slot, WatchList, WeakPollFile};
 
 /// `EPOLL_CTL_ADD`.
 pub const EPOLL_CTL_ADD: i32 = 1;
@@ -41,8 +41,8 @@ pub const EPOLL_CTL_DEL: i32 = 2;
 /// `EPOLL_CTL_MOD`.
 pub const EPOLL_CTL_MOD: i32 = 3;
 
-/// `EPOLLEXCLUSIVE`: wake one of several instances (accepted; every
-/// instance is woken here, which only costs spurious wake-ups).
+/// `EPOLLEXCLUSIVE`: of several instances watching a file this way, a
+/// change wakes one that has a waiter (and those watching it otherwise).
 pub const EPOLLEXCLUSIVE: u32 = 1 << 28;
 /// `EPOLLWAKEUP`: needs `CAP_BLOCK_SUSPEND`, which no guest has: dropped,
 /// as Linux drops it for an unprivileged caller.
@@ -165,9 +165,11 @@ pub struct Epoll {
 /// What an entry reaches of its instance without holding it open.
 struct Shared {
     ready: Mutex<VecDeque<Arc<Item>>>,
-    /// `epoll_wait` and polls of the instance wait here (`ep->wq`).
+    /// `epoll_wait` waits here (`ep->wq`).
     waiters: WaitQueue,
-    /// Entries of other instances watching this one (`ep->poll_wait`).
+    /// Polls of the instance's fd wait here (`ep->poll_wait`)...
+    pollers: WaitQueue,
+    /// ... and entries of other instances watching this one.
     watchers: WatchList,
 }
 
@@ -183,6 +185,7 @@ impl Shared {
             self.ready().push_back(item);
         }
         self.waiters.wake_all();
+        self.pollers.wake_all();
         self.watchers.wake(PollMask::IN);
     }
 
@@ -210,7 +213,9 @@ pub struct Item {
     /// the instance's).
     removed: AtomicBool,
     /// Its place in the file's watch list.
-    slot: AtomicUsize,
+    slot: Mutex<Slot>,
+    /// `EPOLLEXCLUSIVE`, fixed at `EPOLL_CTL_ADD` (`MOD` refuses it).
+    exclusive: bool,
     shared: Arc<Shared>,
     epoll: Weak<Epoll>,
     budget: Arc<WatchBudget>,
@@ -219,7 +224,10 @@ pub struct Item {
 
 impl Item {
     /// The file's readiness changed by `key` (`ep_poll_callback`).
-    pub(crate) fn wake(&self, key: PollMask) {
+    /// Returns whether an exclusive entry woke a waiter of its instance
+    /// (which ends the wake-up of exclusive entries; ordinary ones always
+    /// say true, as the kernel's callback does).
+    pub(crate) fn wake(&self, key: PollMask) -> bool {
         let events = self.events.load(Ordering::SeqCst);
         // A disarmed EPOLLONESHOT entry, or one that does not ask for what
         // changed, stays off the ready list.
@@ -227,11 +235,32 @@ impl Item {
             || (!key.is_empty() && key.bits() & events == 0)
             || self.removed.load(Ordering::SeqCst)
         {
-            return;
+            return !self.exclusive;
         }
+        let woke = self.exclusive && self.shared.waiters.waiting() > 0 && {
+            // The kernel's switch on the key's EPOLLIN | EPOLLOUT bits: a
+            // change of neither wakes; of one, an entry asking for it; of
+            // both, none.
+            match key.bits() & (PollMask::IN.bits() | PollMask::OUT.bits()) {
+                0 => true,
+                changed if changed == PollMask::IN.bits() || changed == PollMask::OUT.bits() => {
+                    events & changed != 0
+                }
+                _ => false,
+            }
+        };
         if let Some(me) = self.me.upgrade() {
             self.shared.enqueue(me);
         }
+        woke || !self.exclusive
+    }
+
+    pub(crate) fn is_exclusive(&self) -> bool {
+        self.exclusive
+    }
+
+    fn slot(&self) -> Slot {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn epoll(&self) -> Option<Arc<Epoll>> {
@@ -256,7 +285,7 @@ impl Item {
             return None;
         }
         let file = self.file.upgrade()?;
-        file.watchers().remove(self.slot.load(Ordering::SeqCst));
+        file.watchers().remove(self.slot());
         Some(file)
     }
 
@@ -296,6 +325,7 @@ impl Epoll {
             shared: Arc::new(Shared {
                 ready: Mutex::new(VecDeque::new()),
                 waiters: WaitQueue::default(),
+                pollers: WaitQueue::default(),
                 watchers: WatchList::default(),
             }),
             budget,
@@ -344,6 +374,13 @@ impl Epoll {
     /// check, then await it.
     pub(crate) fn listen(&self) -> QueueListener<'_> {
         self.shared.waiters.listen()
+    }
+
+    /// A place among those polling the instance's fd (`poll`, `select`):
+    /// woken as `epoll_wait`'s waiters are, but not counted as one by an
+    /// `EPOLLEXCLUSIVE` entry.
+    pub(crate) fn listen_poll(&self) -> QueueListener<'_> {
+        self.shared.pollers.listen()
     }
 
     /// `epoll_ctl(epfd, op, fd, event)` on this instance, `file` being what
@@ -439,7 +476,8 @@ impl Epoll {
             data: AtomicU64::new(data),
             queued: AtomicBool::new(false),
             removed: AtomicBool::new(false),
-            slot: AtomicUsize::new(0),
+            slot: Mutex::new(Slot::None),
+            exclusive: events & EPOLLEXCLUSIVE != 0,
             shared: Arc::clone(&self.shared),
             epoll: Arc::downgrade(self),
             budget: Arc::clone(&self.budget),
@@ -448,7 +486,7 @@ impl Epoll {
         // In the watch list before the first poll, so no change between
         // the two is missed.
         let slot = file.watchers().add(Arc::clone(&item));
-        item.slot.store(slot, Ordering::SeqCst);
+        *item.slot.lock().unwrap_or_else(|p| p.into_inner()) = slot;
         interest.insert(key, Arc::clone(&item));
         drop(interest);
         if file.poll().bits() & events != 0 {
@@ -958,6 +996,47 @@ mod tests {
         // The ready list holds what woke, and the wait reads only that.
         assert_eq!(ep.shared.ready().len(), 2);
         assert_eq!(ep.wait_events(8), [ev(IN, 40_000), ev(IN, 7)]);
+    }
+
+    #[test]
+    fn an_exclusive_change_wakes_one_instance_with_a_waiter() {
+        // LTP epoll_wait16 (one waiter woken per event) and epoll_wait15
+        // (without EPOLLEXCLUSIVE, every one).
+        let table = DescriptionTable::new();
+        let efd = eventfd(&table, 0);
+        let f = file(&efd);
+        let idle = epoll();
+        let (a, b) = (epoll(), epoll());
+        let plain = epoll();
+        for ep in [&idle, &a, &b] {
+            add(ep, 3, &f, IN | EPOLLET | EPOLLEXCLUSIVE, 1);
+        }
+        add(&plain, 3, &f, IN | EPOLLET, 2);
+        // Waiters on a and b (and on plain); none on idle, which is told
+        // of the change but does not end the wake-up.
+        let (_wa, _wb, _wp) = (a.listen(), b.listen(), plain.listen());
+        efd.description().try_write(1).unwrap();
+        let ready = |ep: &Epoll| ep.shared.ready().len();
+        assert_eq!(
+            [ready(&idle), ready(&a), ready(&b), ready(&plain)],
+            [1, 1, 0, 1]
+        );
+        drop(_wa);
+        a.wait_events(1);
+        idle.wait_events(1);
+        plain.wait_events(1);
+        let _wa = a.listen();
+        efd.description().try_write(1).unwrap();
+        assert_eq!(
+            [ready(&idle), ready(&a), ready(&b), ready(&plain)],
+            [1, 1, 0, 1],
+            "the first in order with a waiter, again"
+        );
+        drop(_wa);
+        a.wait_events(1);
+        idle.wait_events(1);
+        efd.description().try_write(1).unwrap();
+        assert_eq!([ready(&idle), ready(&a), ready(&b)], [1, 1, 1]);
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@
 //! nest. Regular files and directories are not (Linux's `file_can_poll` is
 //! false for them: `EPERM` in `epoll_ctl`).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -115,6 +116,12 @@ impl PollFile {
 /// The epoll entries watching one file: told of every change of its
 /// readiness, with the bits that changed (`wake_up_poll`'s key). Waking
 /// with nobody watching (the common case) costs one atomic load.
+///
+/// As the kernel's wait queue, it holds entries of two kinds: ordinary
+/// ones, every one of which is told of every change, and `EPOLLEXCLUSIVE`
+/// ones (`add_wait_queue_exclusive`), told in the order they were added
+/// until one of them wakes a waiter (`__wake_up_common`'s `nr_exclusive`
+/// of 1).
 #[derive(Default)]
 pub(crate) struct WatchList {
     watching: AtomicUsize,
@@ -125,6 +132,19 @@ pub(crate) struct WatchList {
 struct Slots {
     entries: Vec<Option<Arc<Item>>>,
     free: Vec<usize>,
+    /// `EPOLLEXCLUSIVE` entries by the order they were added.
+    exclusive: BTreeMap<usize, Arc<Item>>,
+    next_exclusive: usize,
+}
+
+/// Where an entry sits in a [`WatchList`], to remove it from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Slot {
+    /// Not in any list yet.
+    #[default]
+    None,
+    Ordinary(usize),
+    Exclusive(usize),
 }
 
 impl WatchList {
@@ -133,40 +153,56 @@ impl WatchList {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds `item`; gives the slot to [`remove`](Self::remove) it from.
-    pub(crate) fn add(&self, item: Arc<Item>) -> usize {
+    /// Adds `item` (as an exclusive entry when it is one); gives the slot
+    /// to [`remove`](Self::remove) it from.
+    pub(crate) fn add(&self, item: Arc<Item>) -> Slot {
         let mut slots = self.slots();
         self.watching.fetch_add(1, Ordering::SeqCst);
+        if item.is_exclusive() {
+            let at = slots.next_exclusive;
+            slots.next_exclusive += 1;
+            slots.exclusive.insert(at, item);
+            return Slot::Exclusive(at);
+        }
         match slots.free.pop() {
             Some(index) => {
                 if let Some(slot) = slots.entries.get_mut(index) {
                     *slot = Some(item);
                 }
-                index
+                Slot::Ordinary(index)
             }
             None => {
                 slots.entries.push(Some(item));
-                slots.entries.len() - 1
+                Slot::Ordinary(slots.entries.len() - 1)
             }
         }
     }
 
     /// Removes the entry in `slot`.
-    pub(crate) fn remove(&self, slot: usize) {
+    pub(crate) fn remove(&self, slot: Slot) {
         let mut slots = self.slots();
-        if let Some(entry) = slots.entries.get_mut(slot) {
-            if entry.take().is_some() {
-                self.watching.fetch_sub(1, Ordering::SeqCst);
-                slots.free.push(slot);
+        let removed = match slot {
+            Slot::None => false,
+            Slot::Exclusive(at) => slots.exclusive.remove(&at).is_some(),
+            Slot::Ordinary(index) => {
+                let taken = slots.entries.get_mut(index).and_then(Option::take);
+                if taken.is_some() {
+                    slots.free.push(index);
+                }
+                taken.is_some()
             }
+        };
+        if removed {
+            self.watching.fetch_sub(1, Ordering::SeqCst);
         }
         if self.watching.load(Ordering::SeqCst) == 0 {
             *slots = Slots::default();
         }
     }
 
-    /// Tells every entry that the file's readiness changed by `key`
-    /// (`ep_poll_callback`). Callers changed the file first, so an entry
+    /// Tells the entries that the file's readiness changed by `key`
+    /// (`ep_poll_callback`): every ordinary one, then exclusive ones until
+    /// one has woken a waiter. Callers changed the file first, so an entry
     /// polling after this sees the change.
     pub(crate) fn wake(&self, key: PollMask) {
         if self.watching.load(Ordering::SeqCst) == 0 {
@@ -175,6 +211,11 @@ impl WatchList {
         let slots = self.slots();
         for item in slots.entries.iter().flatten() {
             item.wake(key);
+        }
+        for item in slots.exclusive.values() {
+            if item.wake(key) {
+                break;
+            }
         }
     }
 
@@ -188,6 +229,7 @@ impl WatchList {
             .entries
             .iter()
             .flatten()
+            .chain(slots.exclusive.values())
             .filter_map(|item| item.epoll())
             .collect()
     }
@@ -198,6 +240,11 @@ impl WatchList {
     pub(crate) fn take_all(&self) -> Vec<Arc<Item>> {
         let slots = std::mem::take(&mut *self.slots());
         self.watching.store(0, Ordering::SeqCst);
-        slots.entries.into_iter().flatten().collect()
+        slots
+            .entries
+            .into_iter()
+            .flatten()
+            .chain(slots.exclusive.into_values())
+            .collect()
     }
 }

@@ -178,7 +178,7 @@ impl EventfdP1Ctx {
             // is missed.
             let mut listeners: Vec<QueueListener<'_>> =
                 interests.iter().map(Waiting::listen).collect();
-            listeners.extend(epolls.iter().map(|epoll| epoll.listen()));
+            listeners.extend(epolls.iter().map(|epoll| epoll.listen_poll()));
             let mut ready: Vec<(usize, types::Event)> = entries
                 .iter()
                 .enumerate()

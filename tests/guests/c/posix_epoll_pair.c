@@ -13,8 +13,16 @@
  *
  * Two guests named `stuck*` each wait without a timeout on `e`, which
  * nobody writes: a deadlock the runner reports (exit 3).
+ *
+ * LTP epoll_wait16 (EPOLLEXCLUSIVE wakes one waiter per event): guests
+ * named `herd*` each add `e` to an epoll of their own with
+ * EPOLLIN | EPOLLET | EPOLLEXCLUSIVE and wait, then write 1 to `done` and
+ * end; the guest named `shepherd` writes `e` once per herd guest and
+ * checks that each write woke exactly one (`done` reads 1, and nothing
+ * more comes within 30 ms). Run with --eventfd e=0 --eventfd done=0,semaphore.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +90,44 @@ static int stuck(int e) {
     return 0;
 }
 
+static int herd(int e) {
+    int done = eventfd_preopen("done");
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET | EPOLLEXCLUSIVE};
+    if (done < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev) < 0) {
+        perror("herd: epoll");
+        return 1;
+    }
+    struct epoll_event got;
+    if (epoll_wait(ep, &got, 1, -1) != 1 || eventfd_write(done, 1) < 0) {
+        perror("herd: wait");
+        return 1;
+    }
+    return 0;
+}
+
+static int shepherd(int e, int herd_size) {
+    int done = eventfd_preopen("done");
+    if (done < 0) {
+        perror("shepherd: done");
+        return 1;
+    }
+    /* Let every herd guest reach its epoll_wait. */
+    pause_ms(100);
+    for (int round = 1; round <= herd_size; round++) {
+        eventfd_t v = 0;
+        if (eventfd_write(e, 1) < 0 || eventfd_read(done, &v) < 0) {
+            perror("shepherd: round");
+            return 1;
+        }
+        pause_ms(30);
+        struct pollfd p = {done, POLLIN, 0};
+        int more = poll(&p, 1, 0);
+        printf("event %d woke %s\n", round, more == 0 ? "one waiter" : "more than one");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     int e = eventfd_preopen("e");
@@ -93,5 +139,9 @@ int main(int argc, char **argv) {
         return waker(e);
     if (strstr(argv[0], "stuck"))
         return stuck(e);
+    if (strstr(argv[0], "shepherd"))
+        return shepherd(e, 4);
+    if (strstr(argv[0], "herd"))
+        return herd(e);
     return waiter(e);
 }

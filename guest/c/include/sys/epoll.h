@@ -14,7 +14,8 @@
  * epoll_pwait's signal mask is ignored: a WASI guest gets no signals, so
  * it waits exactly as epoll_wait. EPOLLWAKEUP is dropped (no guest holds
  * CAP_BLOCK_SUSPEND, and Linux drops it then too); EPOLLEXCLUSIVE is
- * accepted where Linux accepts it and wakes every waiter.
+ * accepted where Linux accepts it, and an event wakes one of the epoll
+ * fds registered so that has a waiter, as on Linux.
  *
  * Errors are -1 with errno set, as libc's: EBADF, EINVAL, EEXIST, ENOENT,
  * EPERM, ELOOP, ENOSPC (the guest's registrations in all its epoll fds

@@ -22,8 +22,8 @@
 //! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
 //! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
 //! | `epoll_create1(flags)` | a new epoll fd; flags other than `EPOLL_CLOEXEC` (`O_CLOEXEC`): `-EINVAL` |
-//! | `epoll_ctl(epfd, op, fd, event)` | 0; see [`epoll_ctl`] |
-//! | `epoll_wait(epfd, events, maxevents, timeout_ms)` | how many events were stored at `events`; see [`epoll_wait`] |
+//! | `epoll_ctl(epfd, op, fd, event)` | 0; Linux's errors in the kernel's order: `-EFAULT`, `-EBADF`, `-EPERM` (not an eventfd or epoll fd), `-EINVAL`, `-ELOOP`, `-EEXIST`/`-ENOENT`, `-ENOSPC` |
+//! | `epoll_wait(epfd, events, maxevents, timeout_ms)` | how many events were stored at `events` (0 at the timeout; a negative timeout waits); `-EINVAL` (`maxevents`), `-EFAULT`, `-EBADF`, `-EINVAL` (not an epoll fd) |
 //!
 //! `event` / `events` point to `struct epoll_event` as wasm32 lays it out
 //! (Linux packs it only on x86-64): `u32 events` at 0, `u64 data` at 8,

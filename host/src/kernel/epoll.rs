@@ -3,7 +3,7 @@
 //! list fed by wake-ups of the watched files, so that a wait costs
 //! O(ready entries), not O(registered).
 //!
-//! - An entry ([`Item`]) sits in its file's [`WatchList`]; every change of
+//! - An entry ([`Item`]) sits in its file's watch list; every change of
 //!   the file's readiness calls it back with the bits that changed
 //!   (`ep_poll_callback`): if it asks for them, it joins the ready list
 //!   (once) and wakes whoever waits on the instance.

@@ -1,7 +1,7 @@
 //! What epoll needs of any file it watches, as Linux's `f_op->poll` gives
 //! it (`include/linux/poll.h`): the file's readiness now
 //! ([`PollFile::poll`], a [`PollMask`]), and a way to be told when it may
-//! change ([`WatchList`], the file's wait queue entries of
+//! change (its watch list: the file's wait queue entries of
 //! `ep_ptable_queue_proc`, called back as `ep_poll_callback` is).
 //!
 //! Files of every kind epoll can watch are a [`PollFile`]: an eventfd's

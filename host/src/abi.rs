@@ -22,7 +22,7 @@
 //! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
 //! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
 //! | `epoll_create1(flags)` | a new epoll fd; flags other than `EPOLL_CLOEXEC` (`O_CLOEXEC`): `-EINVAL` |
-//! | `epoll_ctl(epfd, op, fd, event)` | 0; Linux's errors in the kernel's order: `-EFAULT`, `-EBADF`, `-EPERM` (not an eventfd or epoll fd), `-EINVAL`, `-ELOOP`, `-EEXIST`/`-ENOENT`, `-ENOSPC` |
+//! | `epoll_ctl(epfd, op, fd, event)` | 0; Linux's errors in the kernel's order: `-EFAULT`, `-EBADF`, `-EPERM` (not an eventfd, epoll fd or stdio stream), `-EINVAL`, `-ELOOP`, `-EEXIST`/`-ENOENT`, `-ENOSPC` |
 //! | `epoll_wait(epfd, events, maxevents, timeout_ms)` | how many events were stored at `events` (0 at the timeout; a negative timeout waits); `-EINVAL` (`maxevents`), `-EFAULT`, `-EBADF`, `-EINVAL` (not an epoll fd) |
 //!
 //! `event` / `events` point to `struct epoll_event` as wasm32 lays it out
@@ -83,6 +83,9 @@ pub enum AbiErrno {
     Epoll(EpollError),
     /// `EPERM`: `epoll_ctl` on a file that cannot be polled.
     Perm,
+    /// `EIO`: wasmtime-wasi failed to tell a watched stdio stream's
+    /// readiness.
+    Io,
 }
 
 impl From<EpollError> for AbiErrno {
@@ -101,6 +104,7 @@ impl AbiErrno {
             AbiErrno::Noent => 2,
             AbiErrno::Epoll(error) => error.raw(),
             AbiErrno::Perm => 1,
+            AbiErrno::Io => 5,
         }
     }
 }
@@ -235,7 +239,11 @@ pub(crate) fn add_to_linker_async<T: Send + 'static>(
             let span = tracing::debug_span!("epoll_wait", epfd, events, max, timeout);
             Box::new(
                 async move {
-                    result(epoll_wait(&mut caller, get, epfd, events as u32, max, timeout).await)
+                    // A trap of wasmtime-wasi's while it watched a stream
+                    // stops the guest; anything else is the result.
+                    epoll_wait(&mut caller, get, epfd, events as u32, max, timeout)
+                        .await
+                        .map(result)
                 }
                 .instrument(span),
             )
@@ -609,7 +617,7 @@ fn epoll_create1(ctx: &mut EventfdP1Ctx, flags: i32) -> Result<i32, AbiErrno> {
 /// (`do_epoll_ctl`, checked on it): `EFAULT` for an `event` outside memory
 /// (not read for `EPOLL_CTL_DEL`), `EBADF` for `epfd` then `fd`, `EPERM`
 /// for a file that cannot be polled (regular files, directories; here
-/// also stdio and sockets, which this host's epoll does not watch yet),
+/// also sockets, which preview 1's `poll_oneoff` cannot watch),
 /// `EINVAL` when `epfd` is not an epoll or is `fd`, then
 /// [`Epoll::ctl`]'s (`EEXIST`, `ENOENT`, `ELOOP`, `ENOSPC`, `EINVAL`).
 fn epoll_ctl<T>(
@@ -640,7 +648,10 @@ fn epoll_ctl<T>(
     let file = match fds.get(target).ok_or(AbiErrno::Badf)? {
         File::Eventfd(descriptor) => PollFile::Eventfd(Arc::clone(descriptor.description())),
         File::Epoll { epoll, .. } => PollFile::Epoll(Arc::clone(epoll)),
-        File::Wasi { .. } => return Err(AbiErrno::Perm),
+        File::Wasi { file, .. } => match &file.external {
+            Some(stream) => PollFile::External(Arc::clone(stream)),
+            None => return Err(AbiErrno::Perm),
+        },
     };
     let File::Epoll { epoll, .. } = epoll else {
         return Err(Errno::Inval.into());
@@ -657,7 +668,10 @@ fn epoll_ctl<T>(
 /// `EINVAL` for `maxevents <= 0` or past `EP_MAX_EVENTS`, `EFAULT` for
 /// `events` not inside memory, `EBADF`, `EINVAL` for a non-epoll `epfd`.
 /// Without a timeout on eventfds alone the guest is parked for the
-/// deadlock detector as a `poll` is.
+/// deadlock detector as a `poll` is. Stdio streams in the interest list
+/// (through nested instances too) are asked of wasmtime-wasi before each
+/// look at the ready list, and waited on with it: whichever comes first
+/// ends the wait.
 async fn epoll_wait<T>(
     caller: &mut Caller<'_, T>,
     get: GetCtx<T>,
@@ -665,34 +679,59 @@ async fn epoll_wait<T>(
     events_ptr: u32,
     max: i32,
     timeout_ms: i32,
-) -> Result<i32, AbiErrno> {
+) -> wasmtime::Result<Result<i32, AbiErrno>> {
     if max <= 0 || max > EP_MAX_EVENTS {
-        return Err(Errno::Inval.into());
+        return Ok(Err(Errno::Inval.into()));
     }
     let max = max as u32;
-    let (memory, base) = memory_range(caller, get, events_ptr, max * EPOLL_EVENT_SIZE)?;
-    let epoll = match get(caller.data_mut()).fds.get(number(epfd)?) {
+    let (memory, base) = match memory_range(caller, get, events_ptr, max * EPOLL_EVENT_SIZE) {
+        Ok(range) => range,
+        Err(errno) => return Ok(Err(errno)),
+    };
+    let fds = &get(caller.data_mut()).fds;
+    let epoll = match number(epfd).ok().and_then(|fd| fds.get(fd)) {
         Some(File::Epoll { epoll, .. }) => Arc::clone(epoll),
-        Some(_) => return Err(Errno::Inval.into()),
-        None => return Err(AbiErrno::Badf),
+        Some(_) => return Ok(Err(Errno::Inval.into())),
+        None => return Ok(Err(AbiErrno::Badf)),
     };
     let waits = get(caller.data_mut()).eventfd.waits.clone();
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
     let events = loop {
+        let streams = epoll.external_files();
+        if !streams.is_empty() {
+            // What the watched stdio streams are now.
+            let seen = get(caller.data_mut())
+                .observe_streams(&streams, None, &mut [])
+                .await;
+            if let Err(errno) = stream_error(seen)? {
+                return Ok(Err(errno));
+            }
+        }
         // Listen first, then take, so no wake-up between the two is missed.
         let listener = epoll.listen();
         let events = epoll.wait_events(max as usize);
-        if !events.is_empty() || deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+        let now = tokio::time::Instant::now();
+        if !events.is_empty() || deadline.is_some_and(|d| d <= now) {
             break events;
         }
-        let _parked = match (deadline, &waits) {
-            (None, Some(waits)) => {
-                let watched = epoll.watched_eventfds();
-                let parked = Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)));
-                Some(waits.park_poll(parked))
+        if !streams.is_empty() {
+            // Whichever comes first: a stream, a wake-up, the timeout.
+            let timeout = deadline.map(|d| d.saturating_duration_since(now));
+            let seen = get(caller.data_mut())
+                .observe_streams(&streams, Some(timeout), &mut [listener])
+                .await;
+            if let Err(errno) = stream_error(seen)? {
+                return Ok(Err(errno));
             }
+            continue;
+        }
+        let _parked = match (deadline, &waits) {
+            (None, Some(waits)) => epoll.watched_eventfds().map(|watched| {
+                let parked = Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)));
+                waits.park_poll(parked)
+            }),
             _ => None,
         };
         match deadline {
@@ -709,10 +748,24 @@ async fn epoll_wait<T>(
         raw.extend_from_slice(&event.data.to_le_bytes());
     }
     // Wasm memories never shrink: the range checked above still fits.
-    memory
-        .write(&mut *caller, base, &raw)
-        .map_err(|_| AbiErrno::Fault)?;
-    Ok(i32::try_from(events.len()).unwrap_or(i32::MAX))
+    if memory.write(&mut *caller, base, &raw).is_err() {
+        return Ok(Err(AbiErrno::Fault));
+    }
+    Ok(Ok(i32::try_from(events.len()).unwrap_or(i32::MAX)))
+}
+
+/// What wasmtime-wasi's poll of the watched stdio streams ended with: a
+/// trap stops the guest, a preview 1 error is `EIO`.
+fn stream_error(
+    seen: Result<(), wasmtime_wasi::p1::types::Error>,
+) -> wasmtime::Result<Result<(), AbiErrno>> {
+    match seen {
+        Ok(()) => Ok(Ok(())),
+        Err(error) => match error.downcast() {
+            Ok(_) => Ok(Err(AbiErrno::Io)),
+            Err(trap) => Err(trap),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -195,6 +195,69 @@ fn an_exclusive_registration_wakes_one_guest_per_event() {
 }
 
 #[test]
+fn stdin_and_an_eventfd_in_one_epoll_each_wake_it() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let scratch = Scratch::new("posix-epoll-stdin");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let reader = scratch.path().join("reader.wasm");
+    let poker = scratch.path().join("poker.wasm");
+    std::fs::copy(&built, &reader).unwrap();
+    std::fs::copy(&built, &poker).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(["run", "--timeout", "20", "--eventfd", "e=0", "--with"])
+        .arg(&poker)
+        .arg(&reader)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run wasi-eventfd");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    // Stdin open and empty: the other guest's write wakes the wait.
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "eventfd: 1\n");
+    // Then stdin alone wakes it.
+    stdin.write_all(b"later\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "stdin: later\n");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_poll_on_an_epoll_fd_sees_the_stdin_it_watches() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let scratch = Scratch::new("posix-epoll-pollstdin");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let guest = scratch.path().join("pollstdin.wasm");
+    std::fs::copy(&built, &guest).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(["run", "--timeout", "20"])
+        .arg(&guest)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run wasi-eventfd");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Let it block in poll first, on an empty stdin.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(b"x\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "poll(epoll fd) = 1, IN = 1\nepoll_wait = 1, data = 0\n"
+    );
+}
+
+#[test]
 fn two_guests_in_epoll_wait_on_eventfds_only_are_a_deadlock() {
     let scratch = Scratch::new("posix-epoll-deadlock");
     let built = build_guest("posix_epoll_pair", scratch.path());

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::eventfd::{Description, QueueListener, Readiness, WaitQueue};
-use crate::kernel::poll::{PollFile, PollMask, Slot, WatchList, WeakPollFile};
+use crate::kernel::poll::{ExternalFile, PollFile, PollMask, Slot, WatchList, WeakPollFile};
 
 /// `EPOLL_CTL_ADD`.
 pub const EPOLL_CTL_ADD: i32 = 1;
@@ -171,6 +171,9 @@ struct Shared {
     pollers: WaitQueue,
     /// ... and entries of other instances watching this one.
     watchers: WatchList,
+    /// How many entries watch an external stream or another instance
+    /// (which may hold one): none, and there is nothing to observe.
+    externals: AtomicUsize,
 }
 
 impl Shared {
@@ -216,6 +219,8 @@ pub struct Item {
     slot: Mutex<Slot>,
     /// `EPOLLEXCLUSIVE`, fixed at `EPOLL_CTL_ADD` (`MOD` refuses it).
     exclusive: bool,
+    /// Counted in `Shared::externals`.
+    external: bool,
     shared: Arc<Shared>,
     epoll: Weak<Epoll>,
     budget: Arc<WatchBudget>,
@@ -273,6 +278,9 @@ impl Item {
         let first = !self.removed.swap(true, Ordering::SeqCst);
         if first {
             self.budget.give_back();
+            if self.external {
+                self.shared.externals.fetch_sub(1, Ordering::SeqCst);
+            }
         }
         first
     }
@@ -327,6 +335,7 @@ impl Epoll {
                 waiters: WaitQueue::default(),
                 pollers: WaitQueue::default(),
                 watchers: WatchList::default(),
+                externals: AtomicUsize::new(0),
             }),
             budget,
             nonblocking: AtomicBool::new(false),
@@ -425,7 +434,7 @@ impl Epoll {
                         self.check_nesting(target)?;
                         Some(guard)
                     }
-                    PollFile::Eventfd(_) => None,
+                    PollFile::Eventfd(_) | PollFile::External(_) => None,
                 };
                 self.insert(key, file, events, data)
             }
@@ -478,6 +487,7 @@ impl Epoll {
             removed: AtomicBool::new(false),
             slot: Mutex::new(Slot::None),
             exclusive: events & EPOLLEXCLUSIVE != 0,
+            external: !matches!(file, PollFile::Eventfd(_)),
             shared: Arc::clone(&self.shared),
             epoll: Arc::downgrade(self),
             budget: Arc::clone(&self.budget),
@@ -485,6 +495,9 @@ impl Epoll {
         });
         // In the watch list before the first poll, so no change between
         // the two is missed.
+        if item.external {
+            self.shared.externals.fetch_add(1, Ordering::SeqCst);
+        }
         let slot = file.watchers().add(Arc::clone(&item));
         *item.slot.lock().unwrap_or_else(|p| p.into_inner()) = slot;
         interest.insert(key, Arc::clone(&item));
@@ -540,7 +553,7 @@ impl Epoll {
             .values()
             .filter_map(|item| match &item.file {
                 WeakPollFile::Epoll(epoll) => epoll.upgrade(),
-                WeakPollFile::Eventfd(_) => None,
+                WeakPollFile::Eventfd(_) | WeakPollFile::External(_) => None,
             })
             .collect();
         let mut distinct = HashSet::new();
@@ -655,25 +668,25 @@ impl Epoll {
 
     /// The eventfds this instance waits on and for what (`EPOLLIN`:
     /// readable, `EPOLLOUT`: writable), through nested instances too, for
-    /// the deadlock detector: eventfds are all an instance can watch, so a
-    /// wait on it is a wait on these alone. Disarmed `EPOLLONESHOT`
-    /// entries wait for nothing. O(registered): asked only when a guest
-    /// parks with no timeout.
-    pub(crate) fn watched_eventfds(&self) -> Vec<(Arc<Description>, Readiness)> {
+    /// the deadlock detector; `None` when it also watches an external
+    /// stream, which another party may make ready. Disarmed
+    /// `EPOLLONESHOT` entries wait for nothing. O(registered): asked only
+    /// when a guest parks with no timeout.
+    pub(crate) fn watched_eventfds(&self) -> Option<Vec<(Arc<Description>, Readiness)>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        self.collect_eventfds(&mut out, &mut seen, 0);
-        out
+        self.collect_eventfds(&mut out, &mut seen, 0).then_some(out)
     }
 
+    /// Whether everything collected is an eventfd.
     fn collect_eventfds(
         &self,
         out: &mut Vec<(Arc<Description>, Readiness)>,
         seen: &mut HashSet<usize>,
         level: usize,
-    ) {
+    ) -> bool {
         if level > MAX_NESTS || !seen.insert(self as *const Epoll as usize) {
-            return;
+            return true;
         }
         let files: Vec<(PollFile, u32)> = self
             .interest()
@@ -691,7 +704,59 @@ impl Epoll {
                         out.push((description, Readiness::Readable));
                     }
                 }
-                PollFile::Epoll(epoll) => epoll.collect_eventfds(out, seen, level + 1),
+                PollFile::Epoll(epoll) => {
+                    if !epoll.collect_eventfds(out, seen, level + 1) {
+                        return false;
+                    }
+                }
+                PollFile::External(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// The external streams this instance watches, through nested
+    /// instances too, each once with the events asked of it (the union of
+    /// its entries'), for a front end to observe before and while it
+    /// waits. O(1) for an instance that holds neither an external stream
+    /// nor another instance (eventfds alone), O(registered) otherwise.
+    pub fn external_files(&self) -> Vec<(Arc<ExternalFile>, PollMask)> {
+        let mut out: Vec<(Arc<ExternalFile>, PollMask)> = Vec::new();
+        let mut seen = HashSet::new();
+        self.collect_externals(&mut out, &mut seen, 0);
+        out
+    }
+
+    fn collect_externals(
+        &self,
+        out: &mut Vec<(Arc<ExternalFile>, PollMask)>,
+        seen: &mut HashSet<usize>,
+        level: usize,
+    ) {
+        if level > MAX_NESTS
+            || !seen.insert(self as *const Epoll as usize)
+            || self.shared.externals.load(Ordering::SeqCst) == 0
+        {
+            return;
+        }
+        let files: Vec<(PollFile, u32)> = self
+            .interest()
+            .values()
+            .filter(|item| item.events.load(Ordering::SeqCst) & !PRIVATE_BITS != 0)
+            .filter(|item| !matches!(item.file, WeakPollFile::Eventfd(_)))
+            .filter_map(|item| Some((item.file.upgrade()?, item.events.load(Ordering::SeqCst))))
+            .collect();
+        for (file, events) in files {
+            match file {
+                PollFile::External(file) => {
+                    let asked = PollMask::from_bits_truncate(events);
+                    match out.iter_mut().find(|(known, _)| Arc::ptr_eq(known, &file)) {
+                        Some((_, union)) => *union |= asked,
+                        None => out.push((file, asked)),
+                    }
+                }
+                PollFile::Epoll(epoll) => epoll.collect_externals(out, seen, level + 1),
+                PollFile::Eventfd(_) => {}
             }
         }
     }
@@ -1037,6 +1102,37 @@ mod tests {
         idle.wait_events(1);
         efd.description().try_write(1).unwrap();
         assert_eq!([ready(&idle), ready(&a), ready(&b)], [1, 1, 1]);
+    }
+
+    #[test]
+    fn an_external_stream_is_ready_as_last_observed() {
+        let stream = ExternalFile::new(0);
+        let f = PollFile::External(Arc::clone(&stream));
+        let (lt, et, nested) = (epoll(), epoll(), epoll());
+        add(&lt, 0, &f, IN, 1);
+        add(&et, 0, &f, IN | EPOLLET, 2);
+        add(&nested, 5, &PollFile::Epoll(Arc::clone(&lt)), IN, 3);
+        assert_eq!(lt.wait_events(4), [], "not ready until observed");
+        assert_eq!(nested.external_files().len(), 1, "seen through nesting");
+        stream.observed(PollMask::IN, PollMask::IN);
+        assert_eq!(lt.wait_events(4), [ev(IN, 1)]);
+        assert_eq!(nested.wait_events(4), [ev(IN, 3)]);
+        assert_eq!(et.wait_events(4), [ev(IN, 2)]);
+        // Still ready: level-triggered reports again, edge-triggered not.
+        stream.observed(PollMask::IN, PollMask::IN);
+        assert_eq!(lt.wait_events(4), [ev(IN, 1)]);
+        assert_eq!(et.wait_events(4), []);
+        // Seen not ready, then ready again: a new edge.
+        stream.observed(PollMask::IN, PollMask::empty());
+        assert_eq!(lt.wait_events(4), []);
+        stream.observed(PollMask::IN, PollMask::IN);
+        assert_eq!(et.wait_events(4), [ev(IN, 2)]);
+        // A wait on it is not a wait on eventfds alone.
+        assert!(lt.watched_eventfds().is_none());
+        drop(f);
+        drop(stream);
+        assert_eq!((lt.len(), et.len()), (0, 0), "gone with the stream");
+        assert!(lt.external_files().is_empty());
     }
 
     #[tokio::test]

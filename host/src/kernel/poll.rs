@@ -5,12 +5,14 @@
 //! `ep_ptable_queue_proc`, called back as `ep_poll_callback` is).
 //!
 //! Files of every kind epoll can watch are a [`PollFile`]: an eventfd's
-//! [`Description`] and an epoll instance ([`Epoll`]), so that epoll fds
-//! nest. Regular files and directories are not (Linux's `file_can_poll` is
-//! false for them: `EPERM` in `epoll_ctl`).
+//! [`Description`], an epoll instance ([`Epoll`]), so that epoll fds nest,
+//! and an [`ExternalFile`]: a stream whose readiness only the WASI host can
+//! see (stdin, stdout, stderr), which a front end asks the host about and
+//! reports here. Regular files and directories are not (Linux's
+//! `file_can_poll` is false for them: `EPERM` in `epoll_ctl`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::epoll::{Epoll, Item};
@@ -58,6 +60,8 @@ pub enum PollFile {
     Eventfd(Arc<Description>),
     /// An epoll instance (`ep_eventpoll_poll`).
     Epoll(Arc<Epoll>),
+    /// A stream of the WASI host's, by its readiness last seen.
+    External(Arc<ExternalFile>),
 }
 
 /// A [`PollFile`] held weakly.
@@ -65,6 +69,7 @@ pub enum PollFile {
 pub(crate) enum WeakPollFile {
     Eventfd(Weak<Description>),
     Epoll(Weak<Epoll>),
+    External(Weak<ExternalFile>),
 }
 
 impl WeakPollFile {
@@ -73,6 +78,7 @@ impl WeakPollFile {
         match self {
             WeakPollFile::Eventfd(weak) => weak.upgrade().map(PollFile::Eventfd),
             WeakPollFile::Epoll(weak) => weak.upgrade().map(PollFile::Epoll),
+            WeakPollFile::External(weak) => weak.upgrade().map(PollFile::External),
         }
     }
 }
@@ -85,6 +91,7 @@ impl PollFile {
         match self {
             PollFile::Eventfd(description) => description.poll_mask(),
             PollFile::Epoll(epoll) => epoll.poll_mask(),
+            PollFile::External(file) => file.readiness(),
         }
     }
 
@@ -93,6 +100,7 @@ impl PollFile {
         match self {
             PollFile::Eventfd(description) => description.watchers(),
             PollFile::Epoll(epoll) => epoll.watchers(),
+            PollFile::External(file) => &file.watchers,
         }
     }
 
@@ -102,6 +110,7 @@ impl PollFile {
         match self {
             PollFile::Eventfd(description) => Arc::as_ptr(description) as usize,
             PollFile::Epoll(epoll) => Arc::as_ptr(epoll) as usize,
+            PollFile::External(file) => Arc::as_ptr(file) as usize,
         }
     }
 
@@ -109,7 +118,79 @@ impl PollFile {
         match self {
             PollFile::Eventfd(description) => WeakPollFile::Eventfd(Arc::downgrade(description)),
             PollFile::Epoll(epoll) => WeakPollFile::Epoll(Arc::downgrade(epoll)),
+            PollFile::External(file) => WeakPollFile::External(Arc::downgrade(file)),
         }
+    }
+}
+
+/// A stream whose readiness the kernel layer cannot see by itself: the
+/// WASI host's stdin, stdout or stderr. A front end asks the host (a
+/// preview 1 `poll_oneoff`) whenever an epoll watching it waits, and
+/// reports what it saw with [`observed`](Self::observed); a readiness that
+/// appears is a change that wakes the epoll entries watching it, as a
+/// driver's wake-up would. So `EPOLLET` reports the stream each time it
+/// becomes ready (not, as Linux, on every arrival while it stays ready).
+pub struct ExternalFile {
+    /// The host's handle of the stream (preview 1: wasmtime-wasi's fd).
+    handle: u32,
+    readiness: AtomicU32,
+    watchers: WatchList,
+}
+
+impl ExternalFile {
+    /// The stream the host knows as `handle`, not ready until observed.
+    pub fn new(handle: u32) -> Arc<Self> {
+        Arc::new(ExternalFile {
+            handle,
+            readiness: AtomicU32::new(0),
+            watchers: WatchList::default(),
+        })
+    }
+
+    /// The host's handle of the stream.
+    pub fn handle(&self) -> u32 {
+        self.handle
+    }
+
+    /// The readiness last observed.
+    pub fn readiness(&self) -> PollMask {
+        PollMask::from_bits_truncate(self.readiness.load(Ordering::SeqCst))
+    }
+
+    /// Records `now` as the readiness of the bits in `asked` (the others
+    /// stay as they were), waking the watchers with the bits that became
+    /// set.
+    pub fn observed(&self, asked: PollMask, now: PollMask) {
+        let now = now & asked;
+        let before = PollMask::from_bits_truncate(
+            self.readiness
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |bits| {
+                    Some((bits & !asked.bits()) | now.bits())
+                })
+                .unwrap_or(0),
+        );
+        let appeared = now & !before;
+        if !appeared.is_empty() {
+            self.watchers.wake(appeared);
+        }
+    }
+}
+
+impl Drop for ExternalFile {
+    /// The stream's last fd went: its epoll entries go.
+    fn drop(&mut self) {
+        for item in self.watchers.take_all() {
+            item.file_released();
+        }
+    }
+}
+
+impl std::fmt::Debug for ExternalFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalFile")
+            .field("handle", &self.handle)
+            .field("readiness", &self.readiness())
+            .finish()
     }
 }
 

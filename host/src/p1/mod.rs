@@ -79,6 +79,7 @@ use wiggle::GuestMemory;
 
 use crate::kernel::epoll::{Epoll, WatchBudget};
 use crate::kernel::fd_table::FdTable;
+use crate::kernel::poll::ExternalFile;
 use crate::{Description, Descriptor, EventfdCtx};
 
 /// One core-module guest's preview 1 and eventfd state: wasmtime-wasi's
@@ -135,6 +136,11 @@ pub(crate) struct WasiFile {
     /// has it (wasmtime-wasi reports a file readable only after a read in
     /// the background, and a directory not at all).
     pub(crate) always_ready: bool,
+    /// For stdin, stdout and stderr, what epoll watches of them: their
+    /// readiness as wasmtime-wasi's `poll_oneoff` last reported it. (Other
+    /// kinds are `EPERM` to `epoll_ctl`: files and directories as on
+    /// Linux; sockets, which preview 1's `poll_oneoff` cannot watch.)
+    pub(crate) external: Option<Arc<ExternalFile>>,
 }
 
 /// What a guest's fd names, for one call.
@@ -203,6 +209,7 @@ impl EventfdP1Ctx {
                     // Stdio streams have a readiness of their own;
                     // preopens are directories.
                     always_ready: inner > 2,
+                    external: (inner <= 2).then(|| ExternalFile::new(inner)),
                 }),
                 cloexec: false,
             };
@@ -283,6 +290,7 @@ impl EventfdP1Ctx {
             file: Arc::new(WasiFile {
                 fd: inner.into(),
                 always_ready,
+                external: None,
             }),
             cloexec: false,
         };

@@ -20,6 +20,13 @@
  * end; the guest named `shepherd` writes `e` once per herd guest and
  * checks that each write woke exactly one (`done` reads 1, and nothing
  * more comes within 30 ms). Run with --eventfd e=0 --eventfd done=0,semaphore.
+ *
+ * Stdin beside an eventfd: the guest named `reader` (the main guest, with
+ * stdin) waits in epoll_wait on stdin and `e`, printing what woke it,
+ * until it has seen both (the end of stdin counts); the guest named
+ * `poker` writes 1 to `e` after 100 ms. Whoever feeds stdin decides the
+ * order. The guest named `pollstdin` polls an epoll fd watching stdin:
+ * readable once stdin has data.
  */
 #include <errno.h>
 #include <poll.h>
@@ -128,8 +135,71 @@ static int shepherd(int e, int herd_size) {
     return 0;
 }
 
+static int reader(int e) {
+    int ep = epoll_create1(0);
+    struct epoll_event in = {.events = EPOLLIN, .data.u64 = 0};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, 0, &in) < 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev) < 0) {
+        perror("reader: epoll");
+        return 1;
+    }
+    int seen_stdin = 0, seen_eventfd = 0;
+    while (!seen_stdin || !seen_eventfd) {
+        struct epoll_event got[2];
+        int n = epoll_wait(ep, got, 2, -1);
+        if (n <= 0) {
+            perror("reader: epoll_wait");
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (got[i].data.u64 == 0) {
+                char line[64];
+                ssize_t len = read(0, line, sizeof line - 1);
+                if (len <= 0) {
+                    /* At its end stdin stays readable: stop watching it. */
+                    printf("stdin: end\n");
+                    fflush(stdout);
+                    epoll_ctl(ep, EPOLL_CTL_DEL, 0, NULL);
+                    seen_stdin = 1;
+                    continue;
+                }
+                line[len] = 0;
+                printf("stdin: %s", line);
+                fflush(stdout);
+                seen_stdin = 1;
+            } else {
+                eventfd_t v = 0;
+                eventfd_read(e, &v);
+                printf("eventfd: %llu\n", (unsigned long long)v);
+                fflush(stdout);
+                seen_eventfd = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int pollstdin(void) {
+    int ep = epoll_create1(0);
+    struct epoll_event in = {.events = EPOLLIN, .data.u64 = 0};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, 0, &in) < 0) {
+        perror("pollstdin: epoll");
+        return 1;
+    }
+    struct pollfd p = {ep, POLLIN, 0};
+    int n = poll(&p, 1, -1);
+    printf("poll(epoll fd) = %d, IN = %d\n", n, (p.revents & POLLIN) != 0);
+    struct epoll_event got;
+    n = epoll_wait(ep, &got, 1, 0);
+    printf("epoll_wait = %d, data = %llu\n", n, (unsigned long long)got.data.u64);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     (void)argc;
+    if (strstr(argv[0], "pollstdin"))
+        return pollstdin();
     int e = eventfd_preopen("e");
     if (e < 0) {
         printf("eventfd_preopen(e): %s\n", strerror(errno));
@@ -139,6 +209,12 @@ int main(int argc, char **argv) {
         return waker(e);
     if (strstr(argv[0], "stuck"))
         return stuck(e);
+    if (strstr(argv[0], "reader"))
+        return reader(e);
+    if (strstr(argv[0], "poker")) {
+        pause_ms(100);
+        return eventfd_write(e, 1) < 0;
+    }
     if (strstr(argv[0], "shepherd"))
         return shepherd(e, 4);
     if (strstr(argv[0], "herd"))

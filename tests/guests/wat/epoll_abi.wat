@@ -1,6 +1,6 @@
 ;; The wasi_eventfd module's epoll functions at the byte level: the layout
 ;; of struct epoll_event on wasm32 (events at 0, data at 8, 16 bytes), bad
-;; pointers (EFAULT), errors in the kernel's order, and the registrations'
+;; pointers (EFAULT), errors in the kernel's order, stdio watched, and the registrations'
 ;; bound. Run with --max-descriptors 8 (the budget of registrations is the
 ;; descriptor limit). A wrong result exits with the number of the check.
 (module
@@ -42,8 +42,10 @@
       (call $ctl (local.get $ep) (i32.const 2) (local.get $e) (i32.const -16)) (i32.const -2))
     (call $check (i32.const 7)
       (call $ctl (i32.const -1) (i32.const 2) (local.get $e) (i32.const 0)) (i32.const -9))
-    ;; a stdio stream is not watched here (EPERM)
-    (call $check (i32.const 8) (call $add (local.get $ep) (i32.const 1) (i64.const 0)) (i32.const -1))
+    ;; a stdio stream can be watched (and removed again)
+    (call $check (i32.const 8) (call $add (local.get $ep) (i32.const 1) (i64.const 0)) (i32.const 0))
+    (call $check (i32.const 31)
+      (call $ctl (local.get $ep) (i32.const 2) (i32.const 1) (i32.const 0)) (i32.const 0))
     (call $check (i32.const 9)
       (call $add (local.get $ep) (local.get $e) (i64.const 0x1122334455667788)) (i32.const 0))
 

@@ -3,9 +3,11 @@
  * host's `wasi_eventfd` module, on the same fds as preview 1's (wasi-libc
  * has no epoll). Constants are Linux's (include/uapi/linux/eventpoll.h).
  *
- * What an epoll fd watches here: eventfds and other epoll fds (which nest
- * up to 5 deep, as on Linux). Regular files and directories are EPERM, as
- * on Linux; so, for now, are stdio and sockets, which Linux would accept.
+ * What an epoll fd watches here: eventfds, other epoll fds (which nest up
+ * to 5 deep, as on Linux), and stdin, stdout and stderr (EPOLLET on them
+ * reports each time they become ready). Regular files and directories are
+ * EPERM, as on Linux; so are sockets, which Linux would accept (preview 1
+ * cannot watch them).
  *
  * struct epoll_event has wasm32's natural layout: `events` at 0, `data` at
  * 8, 16 bytes (Linux packs it to 12 bytes only on x86-64; on every other

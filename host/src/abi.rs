@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
+use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1 as _;
 
 use crate::kernel::epoll::{Epoll, EpollError, EPOLL_CTL_DEL};
 use crate::kernel::eventfd::{until_any_woken, CreateFlags, Description, Errno};
@@ -698,6 +699,10 @@ async fn epoll_wait<T>(
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    // The fuel wasmtime-wasi spends on a poll of the streams: what a
+    // preview 1 call gets (this module's calls do not set it).
+    let fuel = wasmtime::AsContextMut::as_context_mut(&mut *caller).hostcall_fuel();
+    get(caller.data_mut()).set_hostcall_fuel(fuel);
     let events = loop {
         let streams = epoll.external_files();
         if !streams.is_empty() {

@@ -1106,7 +1106,7 @@ mod tests {
 
     #[test]
     fn an_external_stream_is_ready_as_last_observed() {
-        let stream = ExternalFile::new(0);
+        let stream = ExternalFile::new(0, PollMask::IN);
         let f = PollFile::External(Arc::clone(&stream));
         let (lt, et, nested) = (epoll(), epoll(), epoll());
         add(&lt, 0, &f, IN, 1);

@@ -133,15 +133,20 @@ impl PollFile {
 pub struct ExternalFile {
     /// The host's handle of the stream (preview 1: wasmtime-wasi's fd).
     handle: u32,
+    /// What the host can be asked of it: `IN` for an input stream, `OUT`
+    /// for an output stream. It never becomes ready otherwise.
+    directions: PollMask,
     readiness: AtomicU32,
     watchers: WatchList,
 }
 
 impl ExternalFile {
-    /// The stream the host knows as `handle`, not ready until observed.
-    pub fn new(handle: u32) -> Arc<Self> {
+    /// The stream the host knows as `handle`, which can become ready in
+    /// `directions` (`IN`, `OUT`), not ready until observed.
+    pub fn new(handle: u32, directions: PollMask) -> Arc<Self> {
         Arc::new(ExternalFile {
             handle,
+            directions,
             readiness: AtomicU32::new(0),
             watchers: WatchList::default(),
         })
@@ -150,6 +155,11 @@ impl ExternalFile {
     /// The host's handle of the stream.
     pub fn handle(&self) -> u32 {
         self.handle
+    }
+
+    /// What the host can be asked of the stream (`IN`, `OUT`).
+    pub fn directions(&self) -> PollMask {
+        self.directions
     }
 
     /// The readiness last observed.

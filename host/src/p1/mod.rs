@@ -79,7 +79,7 @@ use wiggle::GuestMemory;
 
 use crate::kernel::epoll::{Epoll, WatchBudget};
 use crate::kernel::fd_table::FdTable;
-use crate::kernel::poll::ExternalFile;
+use crate::kernel::poll::{ExternalFile, PollMask};
 use crate::{Description, Descriptor, EventfdCtx};
 
 /// One core-module guest's preview 1 and eventfd state: wasmtime-wasi's
@@ -209,7 +209,12 @@ impl EventfdP1Ctx {
                     // Stdio streams have a readiness of their own;
                     // preopens are directories.
                     always_ready: inner > 2,
-                    external: (inner <= 2).then(|| ExternalFile::new(inner)),
+                    // stdin can become readable, stdout and stderr writable.
+                    external: match inner {
+                        0 => Some(ExternalFile::new(inner, PollMask::IN)),
+                        1 | 2 => Some(ExternalFile::new(inner, PollMask::OUT)),
+                        _ => None,
+                    },
                 }),
                 cloexec: false,
             };

@@ -100,6 +100,9 @@ const AT_ONCE: u64 = u64::MAX;
 fn hidden_entries(externals: &[(Arc<ExternalFile>, PollMask)]) -> Vec<Entry> {
     let mut entries = Vec::new();
     for (file, asked) in externals {
+        // Only what the stream can be asked: wasmtime-wasi refuses a read
+        // subscription on stdout (EBADF) rather than never answering it.
+        let asked = *asked & file.directions();
         let fd = types::SubscriptionFdReadwrite {
             file_descriptor: file.handle().into(),
         };
@@ -256,8 +259,9 @@ impl EventfdP1Ctx {
                 let _parked = self.eventfd.waits.as_ref().map(|waits| {
                     // An epoll's waits are those of the eventfds it
                     // watches.
-                    // (None only with a stream watched, which makes the
-                    // poll one of wasmtime-wasi's too: it never parks.)
+                    // (None with a stream watched: one that can become
+                    // ready makes this poll one of wasmtime-wasi's, which
+                    // never parks; one that cannot adds no wait.)
                     let watched: Vec<_> = epolls
                         .iter()
                         .filter_map(|epoll| epoll.watched_eventfds())
@@ -313,6 +317,18 @@ impl EventfdP1Ctx {
         listeners: &mut [QueueListener<'_>],
     ) -> Result<(), types::Error> {
         let mut entries = hidden_entries(externals);
+        if entries.is_empty() {
+            // Nothing the streams can be asked (stdout watched for
+            // reading): only the wake-ups and the timeout can end this.
+            match wait {
+                None => {}
+                Some(None) => until_any_woken(listeners).await,
+                Some(Some(timeout)) => {
+                    let _ = tokio::time::timeout(timeout, until_any_woken(listeners)).await;
+                }
+            }
+            return Ok(());
+        }
         if let Some(Some(timeout)) = wait {
             let clock = types::SubscriptionClock {
                 id: types::Clockid::Monotonic,

@@ -153,7 +153,7 @@ impl WatchBudget {
 /// One epoll instance: an open file description of its own.
 pub struct Epoll {
     /// The interest list: (file, fd number) to entry.
-    interest: Mutex<HashMap<(usize, u32), Arc<Item>>>,
+    interest: Mutex<InterestList>,
     shared: Arc<Shared>,
     budget: Arc<WatchBudget>,
     /// `O_NONBLOCK` and `O_APPEND`, kept and reported by `fcntl` (epoll
@@ -319,6 +319,42 @@ impl Item {
     }
 }
 
+/// An interest list: every entry by (file, fd number), and apart those
+/// that watch something other than an eventfd (another instance, an
+/// external stream), so that walking those costs O(their number), not
+/// O(registered).
+#[derive(Default)]
+struct InterestList {
+    all: HashMap<(usize, u32), Arc<Item>>,
+    others: HashMap<(usize, u32), Arc<Item>>,
+}
+
+impl InterestList {
+    fn get(&self, key: &(usize, u32)) -> Option<&Arc<Item>> {
+        self.all.get(key)
+    }
+
+    fn contains_key(&self, key: &(usize, u32)) -> bool {
+        self.all.contains_key(key)
+    }
+
+    fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    fn insert(&mut self, key: (usize, u32), item: Arc<Item>) {
+        if item.external {
+            self.others.insert(key, Arc::clone(&item));
+        }
+        self.all.insert(key, item);
+    }
+
+    fn remove(&mut self, key: &(usize, u32)) -> Option<Arc<Item>> {
+        self.others.remove(key);
+        self.all.remove(key)
+    }
+}
+
 /// Serialises additions of instances to instances, so that two of them
 /// cannot make a loop the other's check misses (the kernel's
 /// `epnested_mutex`).
@@ -329,7 +365,7 @@ impl Epoll {
     /// against `budget` (one per guest).
     pub fn new(budget: Arc<WatchBudget>) -> Arc<Self> {
         Arc::new(Epoll {
-            interest: Mutex::new(HashMap::new()),
+            interest: Mutex::new(InterestList::default()),
             shared: Arc::new(Shared {
                 ready: Mutex::new(VecDeque::new()),
                 waiters: WaitQueue::default(),
@@ -343,7 +379,7 @@ impl Epoll {
         })
     }
 
-    fn interest(&self) -> MutexGuard<'_, HashMap<(usize, u32), Arc<Item>>> {
+    fn interest(&self) -> MutexGuard<'_, InterestList> {
         // Each critical section is a lookup, an insert or a remove.
         self.interest.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -550,6 +586,7 @@ impl Epoll {
         // is held: a last reference dropped there would take it again.
         let mut inner: Vec<Arc<Epoll>> = self
             .interest()
+            .others
             .values()
             .filter_map(|item| match &item.file {
                 WeakPollFile::Epoll(epoll) => epoll.upgrade(),
@@ -690,6 +727,7 @@ impl Epoll {
         }
         let files: Vec<(PollFile, u32)> = self
             .interest()
+            .all
             .values()
             .filter(|item| item.events.load(Ordering::SeqCst) & !PRIVATE_BITS != 0)
             .filter_map(|item| Some((item.file.upgrade()?, item.events.load(Ordering::SeqCst))))
@@ -741,9 +779,9 @@ impl Epoll {
         }
         let files: Vec<(PollFile, u32)> = self
             .interest()
+            .others
             .values()
             .filter(|item| item.events.load(Ordering::SeqCst) & !PRIVATE_BITS != 0)
-            .filter(|item| !matches!(item.file, WeakPollFile::Eventfd(_)))
             .filter_map(|item| Some((item.file.upgrade()?, item.events.load(Ordering::SeqCst))))
             .collect();
         for (file, events) in files {
@@ -766,13 +804,11 @@ impl Drop for Epoll {
     /// The instance's last reference went (`ep_free`): every entry leaves
     /// its file's watch list, and the ready list lets go of them.
     fn drop(&mut self) {
-        let items: Vec<Arc<Item>> = self
-            .interest
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, item)| item)
-            .collect();
+        let items: Vec<Arc<Item>> =
+            std::mem::take(self.interest.get_mut().unwrap_or_else(|p| p.into_inner()))
+                .all
+                .into_values()
+                .collect();
         let mut files = Vec::with_capacity(items.len());
         for item in &items {
             files.extend(item.detach());

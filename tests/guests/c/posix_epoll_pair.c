@@ -119,8 +119,9 @@ static int shepherd(int e, int herd_size) {
         perror("shepherd: done");
         return 1;
     }
-    /* Let every herd guest reach its epoll_wait. */
-    pause_ms(100);
+    /* Let every herd guest reach its epoll_wait (one that had not would
+     * find the event queued, and count as a second waiter woken). */
+    pause_ms(300);
     for (int round = 1; round <= herd_size; round++) {
         eventfd_t v = 0;
         if (eventfd_write(e, 1) < 0 || eventfd_read(done, &v) < 0) {

@@ -1,26 +1,25 @@
-//! The integer-fd ABI for core modules: import module `wasi_eventfd`, whose
-//! functions mirror Linux's system calls, on the same description table as
-//! the component interface.
+//! The integer-fd ABI for core modules: import module `wasi_eventfd`, what
+//! preview 1 lacks for eventfds (creating one, a named one, `dup`), on the
+//! same description table as the component interface.
 //!
 //! Every parameter and result is `i32`; a negative result is `-errno` with
 //! Linux's numbers. Its fd numbers are those of the guest's one fd table
-//! ([`crate::p1`]), beside stdio, directories and files: preview 1's own
-//! `fd_read`, `fd_write`, `poll_oneoff`, `fd_fdstat_*`, `fd_close` work on
-//! an eventfd from here, and this module's `dup`, `dup3` and `close` on
-//! every kind of fd. Its `read`, `write`, `fcntl(F_GETFL/F_SETFL)` and
-//! `poll` serve eventfds only (`-EINVAL`, `POLLNVAL` for another kind):
-//! preview 1's calls are the general ones.
+//! ([`crate::p1`]), beside stdio, directories and files. Everything else
+//! is preview 1's, on the same numbers, so there is one way to do each
+//! thing: `fd_read` and `fd_write` (8 bytes, as `read(2)` and `write(2)`),
+//! `fd_fdstat_get` and `fd_fdstat_set_flags` (`O_NONBLOCK`, as `fcntl`'s
+//! `F_GETFL`/`F_SETFL`), `poll_oneoff` (every kind of fd at once),
+//! `fd_close`. Its `fcntl` does only what preview 1 has no call for: the
+//! number's close-on-exec.
 //!
 //! | function | result |
 //! |---|---|
 //! | `eventfd(initval, flags)` | a new fd; unknown flag bits: `-EINVAL` |
-//! | `read(fd, buf, len)` | 8, the value little-endian at `buf`; `len < 8`: `-EINVAL`; `buf` outside memory: `-EFAULT` without consuming |
-//! | `write(fd, buf, len)` | 8; `len != 8` or the value `u64::MAX`: `-EINVAL` |
-//! | `close(fd)` / `dup(fd)` | 0 / the lowest free fd, close-on-exec clear; any kind of fd |
+//! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT`; the name outside memory: `-EFAULT` |
+//! | `dup(fd)` | the lowest free fd, close-on-exec clear; any kind of fd |
 //! | `dup3(oldfd, newfd, flags)` | `newfd`, what it named closed first; `flags` `O_CLOEXEC` or 0, else `-EINVAL`; `oldfd == newfd`: `-EINVAL`; `newfd` at or above the fd limit: `-EBADF` |
-//! | `fcntl(fd, cmd, arg)` | `F_GETFD` 1, `F_SETFD` 2, `F_GETFL` 3, `F_SETFL` 4 |
-//! | `poll(fds, nfds, timeout_ms)` | how many `struct pollfd` entries have events |
-//! | `preopen(name, name_len)` | a fresh fd of the named preopen, or `-ENOENT` |
+//! | `close(fd)` | 0; any kind of fd (as preview 1's `fd_close`) |
+//! | `fcntl(fd, cmd, arg)` | `F_GETFD` (1): `FD_CLOEXEC` (1) or 0; `F_SETFD` (2): 0; any kind of fd; other commands (`F_GETFL`/`F_SETFL` are `fd_fdstat_get`/`fd_fdstat_set_flags`): `-EINVAL` |
 //! | `epoll_create1(flags)` | a new epoll fd; flags other than `EPOLL_CLOEXEC` (`O_CLOEXEC`): `-EINVAL` |
 //! | `epoll_ctl(epfd, op, fd, event)` | 0; Linux's errors in the kernel's order: `-EFAULT`, `-EBADF`, `-EPERM` (not an eventfd, epoll fd or stdio stream), `-EINVAL`, `-ELOOP`, `-EEXIST`/`-ENOENT`, `-ENOSPC` |
 //! | `epoll_wait(epfd, events, maxevents, timeout_ms)` | how many events were stored at `events` (0 at the timeout; a negative timeout waits); `-EINVAL` (`maxevents`), `-EFAULT`, `-EBADF`, `-EINVAL` (not an epoll fd) |
@@ -37,35 +36,19 @@ use wasmtime::{Caller, Linker, Memory};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1 as _;
 
 use crate::kernel::epoll::{Epoll, EpollError, EPOLL_CTL_DEL};
-use crate::kernel::eventfd::{until_any_woken, CreateFlags, Description, Errno};
+use crate::kernel::eventfd::{CreateFlags, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
 use crate::kernel::poll::PollFile;
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
-use crate::waits::{Interest, Waiting};
-use crate::Readiness;
+use crate::Waiting;
 
 /// The import module name.
 pub const MODULE: &str = "wasi_eventfd";
 
 const F_GETFD: i32 = 1;
 const F_SETFD: i32 = 2;
-const F_GETFL: i32 = 3;
-const F_SETFL: i32 = 4;
 const FD_CLOEXEC: i32 = 1;
 const O_CLOEXEC: i32 = 0o2000000;
-const O_RDWR: i32 = 2;
-const O_NONBLOCK: i32 = 0o4000;
-const O_APPEND: i32 = 0o2000;
-
-const POLLIN: i16 = 0x1;
-const POLLOUT: i16 = 0x4;
-const POLLERR: i16 = 0x8;
-const POLLHUP: i16 = 0x10;
-const POLLNVAL: i16 = 0x20;
-/// The size of Linux's `struct pollfd { int fd; short events; short revents; }`.
-const POLLFD_SIZE: u32 = 8;
-/// Linux refuses more entries than the fd limit; so do we, to bound the work.
-const MAX_POLL_FDS: u32 = 1 << 16;
 
 /// The ABI's errors: the semantics' [`Errno`]s, and those only an
 /// integer-fd ABI has (components get handles that wasmtime checks, and
@@ -136,28 +119,6 @@ pub(crate) fn add_to_linker_async<T: Send + 'static>(
     )?;
     linker.func_wrap_async(
         MODULE,
-        "read",
-        move |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
-            let span = tracing::debug_span!("read", fd, buf, len);
-            Box::new(
-                async move { result(read(&mut caller, get, fd, buf as u32, len as u32).await) }
-                    .instrument(span),
-            )
-        },
-    )?;
-    linker.func_wrap_async(
-        MODULE,
-        "write",
-        move |mut caller: Caller<'_, T>, (fd, buf, len): (i32, i32, i32)| {
-            let span = tracing::debug_span!("write", fd, buf, len);
-            Box::new(
-                async move { result(write(&mut caller, get, fd, buf as u32, len as u32).await) }
-                    .instrument(span),
-            )
-        },
-    )?;
-    linker.func_wrap_async(
-        MODULE,
         "close",
         move |mut caller: Caller<'_, T>, (fd,): (i32,)| {
             let span = tracing::debug_span!("close", fd);
@@ -196,17 +157,6 @@ pub(crate) fn add_to_linker_async<T: Send + 'static>(
         move |mut caller: Caller<'_, T>, fd: i32, cmd: i32, arg: i32| {
             let _span = tracing::debug_span!("fcntl", fd, cmd, arg).entered();
             result(fcntl(&mut get(caller.data_mut()).fds, fd, cmd, arg))
-        },
-    )?;
-    linker.func_wrap_async(
-        MODULE,
-        "poll",
-        move |mut caller: Caller<'_, T>, (ptr, nfds, timeout): (i32, i32, i32)| {
-            let span = tracing::debug_span!("poll", ptr, nfds, timeout);
-            Box::new(
-                async move { result(poll(&mut caller, get, ptr as u32, nfds as u32, timeout).await) }
-                    .instrument(span),
-            )
         },
     )?;
     linker.func_wrap(
@@ -317,20 +267,6 @@ async fn dup3(ctx: &mut EventfdP1Ctx, old: i32, new: i32, flags: i32) -> Result<
     Ok(new)
 }
 
-/// The eventfd description `fd` names: `EBADF` for no file, `EINVAL` for
-/// another kind (as the kernel's `eventfd_ctx_fdget`).
-fn description<T>(
-    caller: &mut Caller<'_, T>,
-    get: GetCtx<T>,
-    fd: i32,
-) -> Result<Arc<Description>, AbiErrno> {
-    match get(caller.data_mut()).fds.get(number(fd)?) {
-        Some(File::Eventfd(descriptor)) => Ok(Arc::clone(descriptor.description())),
-        Some(File::Wasi { .. } | File::Epoll { .. }) => Err(Errno::Inval.into()),
-        None => Err(AbiErrno::Badf),
-    }
-}
-
 /// The guest's exported memory and the byte range `[ptr, ptr + len)` in it,
 /// or `EFAULT` when there is no memory or the range is not inside it.
 fn memory_range<T>(
@@ -371,80 +307,17 @@ fn eventfd<T>(
     Ok(fd_result(fd))
 }
 
-async fn read<T>(
-    caller: &mut Caller<'_, T>,
-    get: GetCtx<T>,
-    fd: i32,
-    buf: u32,
-    len: u32,
-) -> Result<i32, AbiErrno> {
-    let description = description(caller, get, fd)?;
-    if len < 8 {
-        return Err(Errno::Inval.into());
-    }
-    // Checked before the read, so a bad buffer never consumes the count.
-    let (memory, at) = memory_range(caller, get, buf, len)?;
-    let value = {
-        let ctx = get(caller.data_mut());
-        let observer = ctx.eventfd.observer(&description, Interest::Read);
-        description.read_observed(&observer).await?
-    };
-    // Wasm memories never shrink, so the range checked above still fits.
-    memory
-        .write(&mut *caller, at, &value.to_le_bytes())
-        .map_err(|_| AbiErrno::Fault)?;
-    Ok(8)
-}
-
-async fn write<T>(
-    caller: &mut Caller<'_, T>,
-    get: GetCtx<T>,
-    fd: i32,
-    buf: u32,
-    len: u32,
-) -> Result<i32, AbiErrno> {
-    let description = description(caller, get, fd)?;
-    if len != 8 {
-        return Err(Errno::Inval.into());
-    }
-    let (memory, at) = memory_range(caller, get, buf, len)?;
-    let mut bytes = [0; 8];
-    memory
-        .read(&*caller, at, &mut bytes)
-        .map_err(|_| AbiErrno::Fault)?;
-    let value = u64::from_le_bytes(bytes);
-    let ctx = get(caller.data_mut());
-    let observer = ctx.eventfd.observer(&description, Interest::Write(value));
-    description.write_observed(value, &observer).await?;
-    Ok(8)
-}
-
-/// `fcntl(fd, cmd, arg)`: `F_GETFD`/`F_SETFD` on any kind of fd (the
-/// number's close-on-exec), `F_GETFL`/`F_SETFL` on an eventfd (`O_RDWR`,
-/// and the description's `O_NONBLOCK` and `O_APPEND`).
+/// `fcntl(fd, cmd, arg)` for what preview 1 has no call for: `F_GETFD`
+/// and `F_SETFD`, the number's close-on-exec, on any kind of fd. Every
+/// other command is `-EINVAL`: `F_GETFL`/`F_SETFL` are preview 1's
+/// `fd_fdstat_get`/`fd_fdstat_set_flags` (wasi-libc's `fcntl` makes them),
+/// one way to do each thing.
 fn fcntl(fds: &mut FdTable<File>, fd: i32, cmd: i32, arg: i32) -> Result<i32, AbiErrno> {
     let file = fds.get_mut(number(fd)?).ok_or(AbiErrno::Badf)?;
-    match (cmd, &*file) {
-        (F_GETFD, _) => Ok(if file.cloexec() { FD_CLOEXEC } else { 0 }),
-        (F_SETFD, _) => {
+    match cmd {
+        F_GETFD => Ok(if file.cloexec() { FD_CLOEXEC } else { 0 }),
+        F_SETFD => {
             file.set_cloexec(arg & FD_CLOEXEC != 0);
-            Ok(0)
-        }
-        (F_GETFL, File::Eventfd(descriptor)) => {
-            let description = descriptor.description();
-            let mut flags = O_RDWR;
-            if description.is_nonblocking() {
-                flags |= O_NONBLOCK;
-            }
-            if description.is_append() {
-                flags |= O_APPEND;
-            }
-            Ok(flags)
-        }
-        (F_SETFL, File::Eventfd(descriptor)) => {
-            let description = descriptor.description();
-            description.set_nonblocking(arg & O_NONBLOCK != 0);
-            description.set_append(arg & O_APPEND != 0);
             Ok(0)
         }
         _ => Err(Errno::Inval.into()),
@@ -467,131 +340,6 @@ fn preopen<T>(
     let dup = ctx.eventfd.preopened(&name).ok_or(AbiErrno::Noent)??;
     let fd = ctx.fds.insert(File::Eventfd(dup)).map_err(emfile)?;
     Ok(fd_result(fd))
-}
-
-/// One `struct pollfd` entry: where it is, what it asks for and of what.
-struct PollEntry {
-    at: usize,
-    events: i16,
-    target: PollTarget,
-}
-
-/// What a `struct pollfd` entry's fd names.
-enum PollTarget {
-    /// A negative fd: the entry is ignored.
-    Ignored,
-    /// An fd this guest does not have, or not an eventfd (`POLLNVAL`:
-    /// this `poll` serves eventfds only; preview 1's `poll_oneoff` serves
-    /// every kind).
-    Bad,
-    Eventfd(Arc<Description>),
-}
-
-impl PollEntry {
-    /// The kernel's `eventfd_poll` mask, filtered by the requested events
-    /// (`POLLERR` and `POLLHUP` are always reported, `POLLNVAL` for a bad fd).
-    fn revents(&self) -> i16 {
-        match &self.target {
-            PollTarget::Ignored => 0,
-            PollTarget::Bad => POLLNVAL,
-            PollTarget::Eventfd(d) => {
-                let events = d.poll();
-                let mut ready = 0;
-                if events.readable {
-                    ready |= POLLIN;
-                }
-                if events.writable {
-                    ready |= POLLOUT;
-                }
-                if events.error {
-                    ready |= POLLERR;
-                }
-                ready & (self.events | POLLERR | POLLHUP)
-            }
-        }
-    }
-}
-
-async fn poll<T>(
-    caller: &mut Caller<'_, T>,
-    get: GetCtx<T>,
-    ptr: u32,
-    nfds: u32,
-    timeout_ms: i32,
-) -> Result<i32, AbiErrno> {
-    if nfds > MAX_POLL_FDS {
-        return Err(Errno::Inval.into());
-    }
-    let (memory, base) = memory_range(caller, get, ptr, nfds * POLLFD_SIZE)?;
-    let mut entries = Vec::with_capacity(nfds as usize);
-    for i in 0..nfds as usize {
-        let at = base + i * POLLFD_SIZE as usize;
-        let mut raw = [0u8; 8];
-        memory
-            .read(&*caller, at, &mut raw)
-            .map_err(|_| AbiErrno::Fault)?;
-        let fd = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
-        let events = i16::from_le_bytes([raw[4], raw[5]]);
-        let target = if fd < 0 {
-            PollTarget::Ignored
-        } else {
-            description(caller, get, fd).map_or(PollTarget::Bad, PollTarget::Eventfd)
-        };
-        entries.push(PollEntry { at, events, target });
-    }
-    // One wait per description and readiness asked, however many entries
-    // ask it.
-    let interests = Waiting::distinct(entries.iter().flat_map(|entry| {
-        let description = match &entry.target {
-            PollTarget::Eventfd(description) => Some(description),
-            _ => None,
-        };
-        [
-            (POLLIN, Readiness::Readable),
-            (POLLOUT, Readiness::Writable),
-        ]
-        .into_iter()
-        .filter(move |(flag, _)| entry.events & flag != 0)
-        .filter_map(move |(_, readiness)| Some((description?, readiness)))
-    }));
-    let waits = get(caller.data_mut()).eventfd.waits.clone();
-
-    let deadline = u64::try_from(timeout_ms)
-        .ok()
-        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
-    let revents = loop {
-        // Listen first, then check, so no change between the two is missed.
-        let mut listeners: Vec<_> = interests.iter().map(Waiting::listen).collect();
-        let revents: Vec<i16> = entries.iter().map(PollEntry::revents).collect();
-        if revents.iter().any(|&r| r != 0)
-            || deadline.is_some_and(|d| d <= tokio::time::Instant::now())
-        {
-            break revents;
-        }
-        // Without a timeout the guest waits on these interests alone, all
-        // parked at once; with none (nfds 0, events 0, only negative fds)
-        // it waits forever, as Linux sleeps until a signal no guest can
-        // get, and is stuck all the same: a deadlock report names it.
-        let _parked = match (deadline, &waits) {
-            (None, Some(waits)) => Some(waits.park_poll(interests.clone())),
-            _ => None,
-        };
-        let any_event = until_any_woken(&mut listeners);
-        match deadline {
-            Some(deadline) => {
-                let _ = tokio::time::timeout_at(deadline, any_event).await;
-            }
-            None => any_event.await,
-        }
-    };
-
-    for (entry, revents) in entries.iter().zip(&revents) {
-        memory
-            .write(&mut *caller, entry.at + 6, &revents.to_le_bytes())
-            .map_err(|_| AbiErrno::Fault)?;
-    }
-    let ready = revents.iter().filter(|&&r| r != 0).count();
-    Ok(i32::try_from(ready).unwrap_or(i32::MAX))
 }
 
 /// The size of wasm32's `struct epoll_event { uint32_t events; uint64_t
@@ -695,7 +443,7 @@ async fn epoll_wait<T>(
         Some(_) => return Ok(Err(Errno::Inval.into())),
         None => return Ok(Err(AbiErrno::Badf)),
     };
-    let waits = get(caller.data_mut()).eventfd.waits.clone();
+    let observed = get(caller.data_mut()).eventfd.park_observer.is_some();
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
@@ -732,13 +480,18 @@ async fn epoll_wait<T>(
             }
             continue;
         }
-        let _parked = match (deadline, &waits) {
-            (None, Some(waits)) => epoll.watched_eventfds().map(|watched| {
-                let parked = Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)));
-                waits.park_poll(parked)
-            }),
+        // Without a timeout, on eventfds alone, the guest is parked as one
+        // wait on them all (O(registered): only for a host that observes).
+        let parked = match deadline {
+            None if observed => epoll
+                .watched_eventfds()
+                .map(|watched| Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)))),
             _ => None,
         };
+        let ctx = get(caller.data_mut());
+        let _parked = parked
+            .as_deref()
+            .and_then(|waits| ctx.eventfd.park_poll(waits));
         match deadline {
             Some(deadline) => {
                 let _ = tokio::time::timeout_at(deadline, listener).await;
@@ -779,7 +532,7 @@ mod tests {
     use crate::DescriptionTable;
 
     #[test]
-    fn fcntl_flags_split_between_descriptor_and_description() {
+    fn fcntl_keeps_close_on_exec_per_number_and_leaves_status_flags_to_preview_1() {
         let table = DescriptionTable::new();
         let mut fds = FdTable::with_limit(16);
         let flags = CreateFlags::CLOEXEC;
@@ -789,15 +542,15 @@ mod tests {
         let b = fds.insert(fds.get(a).unwrap().dup()).unwrap();
         let (a, b) = (a as i32, b as i32);
         assert_eq!(fcntl(&mut fds, a, F_GETFD, 0), Ok(FD_CLOEXEC));
-        assert_eq!(fcntl(&mut fds, b, F_GETFD, 0), Ok(0));
-        assert_eq!(fcntl(&mut fds, b, F_SETFL, O_NONBLOCK | O_APPEND), Ok(0));
-        assert_eq!(
-            fcntl(&mut fds, a, F_GETFL, 0),
-            Ok(O_RDWR | O_NONBLOCK | O_APPEND)
-        );
+        assert_eq!(fcntl(&mut fds, b, F_GETFD, 0), Ok(0), "a dup has it clear");
         assert_eq!(fcntl(&mut fds, a, F_SETFD, 0), Ok(0));
         assert_eq!(fcntl(&mut fds, a, F_GETFD, 0), Ok(0));
-        assert_eq!(fcntl(&mut fds, a, 1234, 0), Err(Errno::Inval.into()));
+        assert_eq!(fcntl(&mut fds, b, F_SETFD, FD_CLOEXEC), Ok(0));
+        assert_eq!(fcntl(&mut fds, b, F_GETFD, 0), Ok(FD_CLOEXEC));
+        // F_GETFL (3) and F_SETFL (4) are preview 1's fd_fdstat calls.
+        for cmd in [3, 4, 1234] {
+            assert_eq!(fcntl(&mut fds, a, cmd, 0), Err(Errno::Inval.into()));
+        }
         assert_eq!(fcntl(&mut fds, 9, F_GETFD, 0), Err(AbiErrno::Badf));
         assert_eq!(fcntl(&mut fds, -1, F_GETFD, 0), Err(AbiErrno::Badf));
     }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use wasmtime::component::{Resource, ResourceTable};
 
 use crate::kernel::eventfd::CreateFlags;
-use crate::{waits, Description, DescriptionTable, Descriptor, Errno};
+use crate::kernel::waits::{GuestParkObserver, Interest, ObservedOp, PollParked, Waiting};
+use crate::{Description, DescriptionTable, Descriptor, Errno};
 
 /// The eventfd state of one guest: the host's shared table and the eventfds
 /// handed to this guest by name.
@@ -18,8 +19,8 @@ pub struct EventfdCtx {
     pub(crate) descriptors: usize,
     /// At most this many descriptors per guest (`EMFILE` beyond).
     pub(crate) max_descriptors: usize,
-    /// Where this guest's waits are recorded, when someone looks for deadlocks.
-    pub(crate) waits: Option<Arc<waits::GuestWaits>>,
+    /// Told of this guest's waits, when the host looks (for deadlocks).
+    pub(crate) park_observer: Option<Arc<dyn GuestParkObserver>>,
     /// Set by the linker's view of a WASI 0.2 store when its `WasiView` and
     /// `EventfdView` return different resource tables: pollables pushed
     /// into ours would be invisible to `wasi:io/poll`.
@@ -39,7 +40,7 @@ impl EventfdCtx {
                 preopens: Vec::new(),
                 descriptors: 0,
                 max_descriptors: Self::DEFAULT_MAX_DESCRIPTORS,
-                waits: None,
+                park_observer: None,
                 wasi_table_differs: false,
             },
         }
@@ -62,16 +63,32 @@ impl EventfdCtx {
         self.max_descriptors
     }
 
-    /// An observer of one wait of this guest on `description`, if its waits
-    /// are recorded.
+    /// What is told of this guest's waits, if anything is
+    /// ([`EventfdCtxBuilder::park_observer`]): a host that wraps
+    /// `wasi:io/poll` tells it of the guest's polls through this.
+    pub fn park_observer(&self) -> Option<&Arc<dyn GuestParkObserver>> {
+        self.park_observer.as_ref()
+    }
+
+    /// The observer of one operation of this guest that may park on
+    /// `description` for `interest`, if the guest's waits are observed.
     pub(crate) fn observer<'a>(
         &'a self,
         description: &'a Arc<Description>,
-        interest: waits::Interest,
-    ) -> Option<waits::WaitObserver<'a>> {
-        self.waits
+        interest: Interest,
+    ) -> Option<ObservedOp<'a>> {
+        self.park_observer
             .as_deref()
-            .map(|waits| waits.observer(description, interest))
+            .map(|guest| ObservedOp::new(guest, description, interest))
+    }
+
+    /// Tells the guest's observer, if any, that a core module's poll
+    /// without a timeout waits on `waits` alone, until the returned guard
+    /// drops.
+    pub(crate) fn park_poll(&self, waits: &[Waiting]) -> Option<PollParked<'_>> {
+        self.park_observer
+            .as_deref()
+            .map(|guest| PollParked::new(guest, waits.to_vec()))
     }
 
     /// A descriptor of a new description, if the guest may hold one more
@@ -134,9 +151,12 @@ impl EventfdCtxBuilder {
         self
     }
 
-    /// Records the guest's waits in a [`waits::WaitGraph`].
-    pub fn waits(mut self, waits: Arc<waits::GuestWaits>) -> Self {
-        self.ctx.waits = Some(waits);
+    /// Tells `observer` of every wait of the guest: when its operations
+    /// park and resume (see [`GuestParkObserver`] for when, and on which
+    /// thread). The runner's deadlock detector is one; without one the
+    /// waits cost nothing extra.
+    pub fn park_observer(mut self, observer: Arc<dyn GuestParkObserver>) -> Self {
+        self.ctx.park_observer = Some(observer);
         self
     }
 

@@ -245,16 +245,14 @@
 )]
 
 pub mod abi;
+mod conv;
 mod ctx;
 pub mod kernel;
-#[cfg(feature = "runner")]
-mod output;
 pub mod p1;
 pub mod p2;
 pub mod p3;
 #[cfg(feature = "runner")]
 pub mod runner;
-pub mod waits;
 
 use wasmtime::component::HasData;
 
@@ -263,6 +261,7 @@ pub use crate::kernel::description_table::{DescriptionTable, Descriptor, Info};
 pub use crate::kernel::eventfd::{
     CreateFlags, Description, Errno, ParkObserver, PollEvents, Readiness, MAX_COUNT,
 };
+pub use crate::kernel::waits::{GuestParkObserver, Interest, Waiting};
 pub use crate::p2::{add_to_linker_async, add_to_linker_sync, bindings};
 pub use crate::p3::add_to_linker_concurrent;
 

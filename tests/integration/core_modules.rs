@@ -35,6 +35,24 @@ async fn wat_error_paths_give_linux_errnos_and_free_everything() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_read_into_a_buffer_outside_memory_stops_the_guest_and_consumes_nothing() {
+    // wasmtime-wasi's preview 1 stops the guest with an error for a buffer
+    // outside memory (where the integer-fd ABI's own read, now gone, said
+    // EFAULT), as `wasmtime run` does; the places are checked before the
+    // counter is taken.
+    let (runner, fds) = runner_with(&["e=3"]);
+    let outcomes = runner
+        .run(&[GuestSpec::new(test_wat("read_bad_buffer.wat"), [])])
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcomes[..], [Outcome::Failed(error)] if error.contains("out of bounds")),
+        "{outcomes:?}"
+    );
+    assert_eq!(fds[0].description().count(), 3, "nothing was consumed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_core_guest_blocked_in_read_is_woken_by_the_host() {
     let (runner, fds) = runner_with(&["ping=0", "pong=0"]);
     let ping = fds[0].description().clone();

@@ -135,6 +135,7 @@ fn on_wasip1_an_eventfd_is_an_owned_fd_read_and_written_as_any_fd() {
          write of u64::MAX: Err(InvalidArgument)\n\
          preopened: fd 4, read 5\n\
          dup: fd 5, read through the original 7\n\
+         non-blocking through the dup, read of 0: Err(WouldBlock)\n\
          File write, Read: 9\n\
          write of 4 bytes: Err(InvalidInput)\n\
          after closing, a new eventfd takes fd 5\n\

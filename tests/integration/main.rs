@@ -22,5 +22,6 @@ mod posix_c;
 mod readme_examples;
 mod run_files;
 mod scale;
+mod seeded;
 mod waker;
 mod wasi_runtime;

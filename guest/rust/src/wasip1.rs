@@ -1,8 +1,9 @@
 //! `EventFd` for WASI preview 1 core modules (`wasm32-wasip1`): an eventfd
 //! is an ordinary fd of the guest's one fd table, so `EventFd` is an
 //! [`OwnedFd`] underneath. Reads and writes are preview 1's `fd_read` and
-//! `fd_write` (what `std::io` makes of them); creating, naming and
-//! duplicating go through the host's `wasi_eventfd` import module.
+//! `fd_write` (what `std::io` makes of them), `O_NONBLOCK` its
+//! `fd_fdstat_get`/`fd_fdstat_set_flags`; creating, naming, duplicating
+//! and close-on-exec go through the host's `wasi_eventfd` import module.
 //!
 //! Hand it to anything that takes an fd: `std::fs::File::from(OwnedFd::from(efd))`
 //! reads and writes the counter 8 bytes at a time, as on Linux.
@@ -43,10 +44,22 @@ mod abi {
     pub const EFD_NONBLOCK: i32 = 0x800;
     pub const EFD_CLOEXEC: i32 = 0x80000;
     pub const F_SETFD: i32 = 2;
-    pub const F_GETFL: i32 = 3;
-    pub const F_SETFL: i32 = 4;
     pub const FD_CLOEXEC: i32 = 1;
-    pub const O_NONBLOCK: i32 = 0x800;
+}
+
+/// Preview 1's own calls for an fd's status flags, which `std` does not
+/// offer on a raw fd (wasi-libc's `fcntl(F_GETFL/F_SETFL)` makes the same).
+mod p1 {
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    extern "C" {
+        /// Fills the 24-byte, 8-aligned `fdstat` at `fdstat`: the status
+        /// flags are its `u16` at byte 2. Returns preview 1's errno.
+        pub fn fd_fdstat_get(fd: i32, fdstat: *mut u64) -> i32;
+        pub fn fd_fdstat_set_flags(fd: i32, flags: i32) -> i32;
+    }
+
+    /// `__WASI_FDFLAGS_NONBLOCK`.
+    pub const FDFLAGS_NONBLOCK: u16 = 4;
 }
 
 /// Linux's `-errno` from the module, as this crate's [`Error`].
@@ -155,16 +168,22 @@ impl EventFd {
     /// descriptor of it, in every guest, sees the change.
     pub fn set_nonblocking(&self, nonblocking: bool) {
         let fd = self.fd.as_raw_fd();
-        // SAFETY: calls of the host's import with this guest's own fd; an
-        // fd this value owns cannot be bad, so neither fails.
+        let mut fdstat = [0u64; 3];
+        // SAFETY: preview 1 calls with this guest's own fd and a buffer of
+        // the fdstat's size and alignment; an fd this value owns cannot be
+        // bad, so neither fails.
         unsafe {
-            let flags = abi::fcntl(fd, abi::F_GETFL, 0).max(0);
+            if p1::fd_fdstat_get(fd, fdstat.as_mut_ptr()) != 0 {
+                return;
+            }
+            // Little-endian: bytes 2 and 3 of the first word.
+            let flags = (fdstat[0] >> 16) as u16;
             let flags = if nonblocking {
-                flags | abi::O_NONBLOCK
+                flags | p1::FDFLAGS_NONBLOCK
             } else {
-                flags & !abi::O_NONBLOCK
+                flags & !p1::FDFLAGS_NONBLOCK
             };
-            abi::fcntl(fd, abi::F_SETFL, flags);
+            p1::fd_fdstat_set_flags(fd, i32::from(flags));
         }
     }
 

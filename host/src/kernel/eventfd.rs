@@ -516,7 +516,9 @@ pub(crate) async fn until_any_woken(listeners: &mut [QueueListener<'_>]) {
 
 /// Told when an operation parks (waits for another party to change the
 /// counter) and when it resumes, so a host can see who waits on what, e.g.
-/// to find deadlocks. `()` observes nothing.
+/// to find deadlocks. `()` observes nothing. A guest's operations tell the
+/// [`GuestParkObserver`](crate::GuestParkObserver) of its context through
+/// one of these each.
 pub trait ParkObserver {
     /// The operation has checked its condition, found it false, and waits.
     fn parked(&self);

@@ -18,8 +18,8 @@ use wiggle::{GuestMemory, GuestPtr};
 
 use super::{EventfdP1Ctx, Target};
 use crate::kernel::eventfd::Errno;
-use crate::waits::Interest;
 use crate::Description;
+use crate::Interest;
 
 /// The eventfd semantics' errors as preview 1 numbers them.
 impl From<Errno> for types::Error {

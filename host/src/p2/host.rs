@@ -9,65 +9,10 @@ use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use super::bindings::{preopens, types};
 use crate::kernel::eventfd::{Description, Readiness};
-use crate::waits::{GuestWaits, Interest};
-use crate::{Descriptor, EventfdCtxView};
+use crate::kernel::waits::ObservedOp;
+use crate::{Descriptor, EventfdCtxView, GuestParkObserver, Interest};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
-
-/// Conversions between the semantics module's types and those a WIT
-/// interface generates for them. Both interfaces (`types`, and the
-/// experimental `async-types`, which repeats them) get the same ones.
-macro_rules! wit_conversions {
-    ($wit:ident) => {
-        impl From<$crate::kernel::eventfd::Errno> for $wit::ErrorCode {
-            fn from(errno: $crate::kernel::eventfd::Errno) -> Self {
-                use $crate::kernel::eventfd::Errno;
-                match errno {
-                    Errno::Inval => $wit::ErrorCode::InvalidArgument,
-                    Errno::Again => $wit::ErrorCode::WouldBlock,
-                    Errno::Mfile => $wit::ErrorCode::TooManyDescriptors,
-                    Errno::Nfile => $wit::ErrorCode::TooManyDescriptions,
-                }
-            }
-        }
-
-        impl From<$wit::CreateFlags> for $crate::kernel::eventfd::CreateFlags {
-            fn from(flags: $wit::CreateFlags) -> Self {
-                use $crate::kernel::eventfd::CreateFlags;
-                // The WIT numbers its flags by position; ours are Linux's bits.
-                let mut linux = CreateFlags::empty();
-                linux.set(
-                    CreateFlags::CLOEXEC,
-                    flags.contains($wit::CreateFlags::CLOEXEC),
-                );
-                linux.set(
-                    CreateFlags::NONBLOCK,
-                    flags.contains($wit::CreateFlags::NONBLOCK),
-                );
-                linux.set(
-                    CreateFlags::SEMAPHORE,
-                    flags.contains($wit::CreateFlags::SEMAPHORE),
-                );
-                linux
-            }
-        }
-
-        impl From<$crate::Info> for $wit::Info {
-            fn from(info: $crate::Info) -> Self {
-                $wit::Info {
-                    id: info.id,
-                    count: info.count,
-                    semaphore: info.semaphore,
-                    nonblocking: info.nonblocking,
-                    cloexec: info.cloexec,
-                }
-            }
-        }
-    };
-}
-pub(crate) use wit_conversions;
-
-wit_conversions!(types);
 
 impl EventfdCtxView<'_> {
     pub(crate) fn subscribe(
@@ -83,14 +28,14 @@ impl EventfdCtxView<'_> {
             );
         }
         let description = Arc::clone(self.description(&fd)?);
-        let waits = self.ctx.waits.clone();
+        let park_observer = self.ctx.park_observer.clone();
         // A child of the descriptor, as wasi:io pollables are children of
         // their stream: the guest must drop it before the descriptor.
         let pollable = self.table.push_child(
             ReadinessPollable {
                 description,
                 readiness,
-                waits,
+                park_observer,
             },
             &fd,
         )?;
@@ -197,8 +142,8 @@ impl preopens::Host for EventfdCtxView<'_> {
 struct ReadinessPollable {
     description: Arc<Description>,
     readiness: Readiness,
-    /// The guest's place in the wait graph, if its waits are recorded.
-    waits: Option<Arc<GuestWaits>>,
+    /// Told of the guest's waits, if the host looks.
+    park_observer: Option<Arc<dyn GuestParkObserver>>,
 }
 
 #[async_trait::async_trait]
@@ -206,9 +151,9 @@ impl Pollable for ReadinessPollable {
     async fn ready(&mut self) {
         let description = &self.description;
         let observer = self
-            .waits
+            .park_observer
             .as_deref()
-            .map(|waits| waits.observer(description, self.readiness.into()));
+            .map(|guest| ObservedOp::new(guest, description, self.readiness.into()));
         description.ready_observed(self.readiness, &observer).await
     }
 }

@@ -7,14 +7,10 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::DynPollable;
 
 use super::bindings::sync::{preopens, types};
-use super::host::wit_conversions;
 use crate::kernel::eventfd::block_on;
-use crate::waits::Interest;
-use crate::{Descriptor, EventfdCtxView, Readiness};
+use crate::{Descriptor, EventfdCtxView, Interest, Readiness};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
-
-wit_conversions!(types);
 
 impl types::Host for EventfdCtxView<'_> {}
 

@@ -7,7 +7,7 @@
     reason = "generated from the WIT, whose comments become the docs"
 )]
 pub mod bindings;
-pub(crate) mod host;
+mod host;
 mod host_sync;
 
 use wasmtime::component::{Linker, ResourceTable};

@@ -19,8 +19,6 @@ use crate::{Description, Descriptor, Eventfd, EventfdCtxView, Readiness};
 
 type GuestResult<T> = wasmtime::Result<Result<T, async_types::ErrorCode>>;
 
-crate::p2::host::wit_conversions!(async_types);
-
 /// The description behind `fd`, taken out of the store so that the call
 /// can wait without holding it.
 fn description<T>(

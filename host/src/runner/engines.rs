@@ -37,7 +37,18 @@ impl Engines {
     pub(super) fn new(options: &RunOptions, pool: Option<PoolSlots>) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        config.epoch_interruption(true);
+        if options.seeded.is_some() {
+            // A seeded run's guests give way on fuel, which counts
+            // instructions the same on every machine (epochs count the
+            // wall clock); and compute alike everywhere: NaN payloads and
+            // relaxed SIMD would otherwise follow the host's CPU (as
+            // wasmtime's own record and replay requires).
+            config.consume_fuel(true);
+            config.cranelift_nan_canonicalization(true);
+            config.relaxed_simd_deterministic(true);
+        } else {
+            config.epoch_interruption(true);
+        }
         if options.cache {
             // A cache that cannot be set up only costs compile time.
             match wasmtime::Cache::from_file(None) {
@@ -99,15 +110,15 @@ fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         |mut store: StoreContextMut<'_, GuestState>,
          (pollables,): (Vec<Resource<DynPollable>>,)| {
             Box::new(async move {
-                let waits = store.data().eventfd.waits.clone();
+                let waits = store.data().eventfd.park_observer.clone();
                 if let Some(waits) = &waits {
                     let mut reps: Vec<u32> = pollables.iter().map(Resource::rep).collect();
                     reps.sort_unstable();
                     reps.dedup();
-                    waits.enter_poll(reps.len());
+                    waits.entered_poll(reps.len());
                 }
                 let ready = Host::poll(&mut store.data_mut().table, pollables).await;
-                waits.iter().for_each(|w| w.leave_poll());
+                waits.iter().for_each(|w| w.left_poll());
                 Ok((ready?,))
             })
         },
@@ -116,10 +127,10 @@ fn watch_polls(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
         "[method]pollable.block",
         |mut store: StoreContextMut<'_, GuestState>, (pollable,): (Resource<DynPollable>,)| {
             Box::new(async move {
-                let waits = store.data().eventfd.waits.clone();
-                waits.iter().for_each(|w| w.enter_poll(1));
+                let waits = store.data().eventfd.park_observer.clone();
+                waits.iter().for_each(|w| w.entered_poll(1));
                 let done = HostPollable::block(&mut store.data_mut().table, pollable).await;
-                waits.iter().for_each(|w| w.leave_poll());
+                waits.iter().for_each(|w| w.left_poll());
                 done
             })
         },

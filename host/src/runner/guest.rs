@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::output::GuestOutput;
+use super::output::GuestOutput;
+use super::seeded::{GuestRandom, VirtualClocks};
 use crate::p1::EventfdP1Ctx;
 use crate::{EventfdCtx, EventfdCtxView, EventfdView};
 
@@ -73,11 +74,47 @@ impl GuestSpec {
     /// The guest's WASI context, with what it was granted and `output` as
     /// its stdout and stderr (none: discarded). Fails when a granted
     /// directory cannot be opened.
-    pub(crate) fn wasi(&self, output: Option<&GuestOutput>) -> Result<WasiCtxBuilder, String> {
+    ///
+    /// In a seeded run (`seeded`), the guest's clocks, random numbers and
+    /// stdin are the run's (see the `seeded` module), its file operations
+    /// run inline in scheduler order, and a grant of the network, which
+    /// cannot be replayed, is refused.
+    pub(super) fn wasi(
+        &self,
+        output: Option<&GuestOutput>,
+        seeded: Option<SeededWasi>,
+    ) -> Result<WasiCtxBuilder, String> {
         let mut builder = WasiCtx::builder();
+        let is_seeded = seeded.is_some();
+        if let Some(seeded) = seeded {
+            if let Some(grant) = self.nondeterministic_grant() {
+                return Err(format!(
+                    "{grant} cannot be part of a seeded run: the network is outside the run \
+                     and cannot be replayed"
+                ));
+            }
+            let SeededWasi {
+                clocks,
+                random,
+                stdin,
+            } = seeded;
+            builder
+                .wall_clock(clocks)
+                .monotonic_clock(clocks)
+                .secure_random(random.secure)
+                .insecure_random(random.insecure)
+                .insecure_random_seed(random.insecure_seed)
+                // Before `preopened_dir`, which copies it: files opened
+                // under a granted directory are then read and written on
+                // the scheduler's thread, in its order.
+                .allow_blocking_current_thread(true);
+            if self.stdin {
+                builder.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(stdin));
+            }
+        }
         if let Some(output) = output {
             builder.stdout(output.stdout()).stderr(output.stderr());
-            if self.stdin {
+            if self.stdin && !is_seeded {
                 builder.inherit_stdin();
             }
         }
@@ -94,6 +131,29 @@ impl GuestSpec {
         }
         builder.allow_ip_name_lookup(self.allow_ip_name_lookup);
         Ok(builder)
+    }
+}
+
+/// What a guest of a seeded run gets from the run instead of the host.
+pub(super) struct SeededWasi {
+    pub(super) clocks: VirtualClocks,
+    pub(super) random: GuestRandom,
+    /// The bytes of the host's stdin, read before the run (for the guest
+    /// granted stdin).
+    pub(super) stdin: bytes::Bytes,
+}
+
+impl GuestSpec {
+    /// The grant of this guest that a seeded run cannot replay, named as
+    /// the command line spells it.
+    pub fn nondeterministic_grant(&self) -> Option<&'static str> {
+        if self.inherit_network {
+            Some("`-S inherit-network`")
+        } else if self.allow_ip_name_lookup {
+            Some("`-S allow-ip-name-lookup`")
+        } else {
+            None
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wasmtime_wasi::I32Exit;
 
-use crate::waits::StuckGuest;
+use super::deadlock::StuckGuest;
 
 /// How a guest ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

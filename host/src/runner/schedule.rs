@@ -13,10 +13,11 @@ use tokio::task::JoinHandle;
 use wasmtime::{Engine, InstancePre, Store, UpdateDeadline};
 use wasmtime_wasi::p2::bindings::CommandPre;
 
+use super::deadlock::WaitGraph;
 use super::guest::{CoreGuestState, GuestState, StoreData};
 use super::outcome::{not_started, outcome, Outcome};
-use crate::output::{GuestOutput, ReleaseWhenParked};
-use crate::waits::WaitGraph;
+use super::output::{GuestOutput, ReleaseWhenParked};
+use super::seeded::{Switches, FUEL_SLICE};
 
 /// How often running guests are asked to yield, so that a guest that
 /// computes without waiting cannot starve the others on a runtime thread.
@@ -88,7 +89,7 @@ impl Drop for Ticker {
 /// Until then the guest waits in [`NextSlice`], and its task's
 /// [`SliceGate`] holds it without polling it: the guest sees one yield, as
 /// the output wrapper expects of a guest that computes (see
-/// `crate::output::ReleaseWhenParked`). With every guest that computes
+/// `super::output::ReleaseWhenParked`). With every guest that computes
 /// held, the run queue empties and tokio polls its driver at once.
 ///
 /// This is for a current-thread runtime (`wasi-eventfd run`'s default). On
@@ -257,7 +258,7 @@ impl Turns {
 /// A guest waiting for its next slice, in its epoch callback: ready once
 /// the driver has run since the last slice ended. Until then it returns
 /// `Pending` once, waking itself (a yield: its output wrapper keeps a
-/// partial line, see `crate::output::ReleaseWhenParked`), and its task's
+/// partial line, see `super::output::ReleaseWhenParked`), and its task's
 /// [`SliceGate`] polls it again only when its slice can begin: the guest
 /// sees one yield per slice, however long it waits.
 struct NextSlice {
@@ -503,12 +504,30 @@ impl ReaperHandle {
 }
 
 /// What every guest's task of a run shares: where its store goes when it
-/// ends, the turns of guests that compute, and the run's deadline.
+/// ends, how guests give way to each other, and the run's deadline.
 #[derive(Clone)]
 pub(super) struct Shared {
     pub(super) reaper: ReaperHandle,
-    pub(super) turns: Arc<Turns>,
+    pub(super) switching: Switching,
     pub(super) deadline: Option<Deadline>,
+}
+
+/// How a guest's store gives way to the other guests.
+#[derive(Clone)]
+pub(super) enum Switching {
+    /// Epoch slices, taking [`Turns`] (the default).
+    Turns(Arc<Turns>),
+    /// A seeded run's: fuel slices and preemption at host calls, as its
+    /// scheduler decides (`super::seeded`).
+    Seeded(Switches),
+}
+
+impl ReaperHandle {
+    /// No reaper: a finished guest's store is dropped by its task (a seeded
+    /// run's, where no other thread may run).
+    pub(super) fn inline() -> Self {
+        ReaperHandle(None)
+    }
 }
 
 /// When a run's guests are stopped: one instant for all of them, `after`
@@ -526,19 +545,13 @@ pub(super) fn spawn(
     ready: Ready,
     output: Option<GuestOutput>,
     shared: Shared,
+    turns: Arc<Turns>,
     span: tracing::Span,
 ) -> JoinHandle<Outcome> {
     use tracing::Instrument as _;
     let deadline = shared.deadline;
     let slice = Slice::new();
-    let turns = Arc::clone(&shared.turns);
-    let task: Pin<Box<dyn Future<Output = Outcome> + Send>> = match ready {
-        Ready::Component(pre, state) => Box::pin(run_component(pre, state, shared, slice.clone())),
-        Ready::AsyncComponent(pre, state) => {
-            Box::pin(run_async_component(pre, state, shared, slice.clone()))
-        }
-        Ready::Module(pre, state) => Box::pin(run_module(pre, state, shared, slice.clone())),
-    };
+    let task = guest_task(ready, shared, slice.clone());
     let guest: Pin<Box<dyn Future<Output = Outcome> + Send>> = match output {
         Some(output) => Box::pin(ReleaseWhenParked::new(output, task).instrument(span)),
         None => Box::pin(task.instrument(span)),
@@ -549,6 +562,22 @@ pub(super) fn spawn(
         deadline: deadline.map(|d| (Box::pin(tokio::time::sleep_until(d.at)), d.after, false)),
         guest,
     })
+}
+
+/// A guest's run from instantiation to its outcome, its store set up for
+/// `shared`'s switching (`slice`: its epoch slice, for turns).
+pub(super) fn guest_task(
+    ready: Ready,
+    shared: Shared,
+    slice: Slice,
+) -> Pin<Box<dyn Future<Output = Outcome> + Send>> {
+    match ready {
+        Ready::Component(pre, state) => Box::pin(run_component(pre, state, shared, slice)),
+        Ready::AsyncComponent(pre, state) => {
+            Box::pin(run_async_component(pre, state, shared, slice))
+        }
+        Ready::Module(pre, state) => Box::pin(run_module(pre, state, shared, slice)),
+    }
 }
 
 /// Waits for every task and returns their outcomes in order, unless the
@@ -602,7 +631,7 @@ async fn run_component(
     shared: Shared,
     slice: Slice,
 ) -> Outcome {
-    let mut store = new_store(pre.engine(), state, &shared.turns, slice);
+    let mut store = new_store(pre.engine(), state, &shared.switching, slice);
     let command = match pre.instantiate_async(&mut store).await {
         Ok(command) => command,
         Err(e) => return not_started(&e),
@@ -618,7 +647,7 @@ async fn run_async_component(
     shared: Shared,
     slice: Slice,
 ) -> Outcome {
-    let mut store = new_store(pre.engine(), state, &shared.turns, slice);
+    let mut store = new_store(pre.engine(), state, &shared.switching, slice);
     let command = match pre.instantiate_async(&mut store).await {
         Ok(command) => command,
         Err(e) => return not_started(&e),
@@ -637,7 +666,7 @@ async fn run_module(
     shared: Shared,
     slice: Slice,
 ) -> Outcome {
-    let mut store = new_store(pre.module().engine(), state, &shared.turns, slice);
+    let mut store = new_store(pre.module().engine(), state, &shared.switching, slice);
     let instance = match pre.instantiate_async(&mut store).await {
         Ok(instance) => instance,
         Err(e) => return not_started(&e),
@@ -655,17 +684,36 @@ async fn run_module(
 /// [`Turns`] at every epoch tick. Its first epoch check comes at once (a
 /// deadline of 0 has passed): a guest that starts computing while the
 /// driver is behind waits for it like the others.
+///
+/// In a seeded run the store instead runs on fuel, giving way every
+/// [`FUEL_SLICE`] units of it, and at host calls as the scheduler decides
+/// (its call hook).
 fn new_store<T: StoreData>(
     engine: &Engine,
     state: T,
-    turns: &Arc<Turns>,
+    switching: &Switching,
     slice: Slice,
 ) -> Store<T> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| state.limits());
-    let turns = Arc::clone(turns);
-    store.epoch_deadline_callback(move |_| Ok(turns.at_epoch_deadline(&slice)));
-    store.set_epoch_deadline(0);
+    match switching {
+        Switching::Turns(turns) => {
+            let turns = Arc::clone(turns);
+            store.epoch_deadline_callback(move |_| Ok(turns.at_epoch_deadline(&slice)));
+            store.set_epoch_deadline(0);
+        }
+        Switching::Seeded(switches) => {
+            // The seeded engine consumes fuel (Engines::new): these only
+            // fail on an engine without it.
+            if let Err(e) = store
+                .set_fuel(u64::MAX)
+                .and_then(|()| store.fuel_async_yield_interval(Some(FUEL_SLICE)))
+            {
+                tracing::error!("a seeded guest's store has no fuel: {e}");
+            }
+            store.call_hook_async(switches.hook());
+        }
+    }
     store
 }
 

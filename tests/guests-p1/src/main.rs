@@ -28,6 +28,13 @@ fn main() -> std::io::Result<()> {
         copy.as_raw_fd(),
         shared.read()?
     );
+    // O_NONBLOCK is the description's: set through the dup, the original
+    // sees it (a read of 0 would wait otherwise).
+    copy.set_nonblocking(true);
+    println!(
+        "non-blocking through the dup, read of 0: {:?}",
+        shared.read()
+    );
 
     // Any fd API takes it: here std's File, 8 bytes at a time.
     let mut file = std::fs::File::from(OwnedFd::from(copy));

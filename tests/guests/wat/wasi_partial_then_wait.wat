@@ -1,6 +1,6 @@
 ;; Writes `partial` to stdout with WASI preview 1 fd_write, with no newline
 ;; and no flush of any kind, then blocks reading the preopened eventfd `go`
-;; (integer-fd ABI). The runner must put `partial` out while the guest
+;; (preview 1's fd_read on its fd). The runner must put `partial` out while the guest
 ;; waits: the test lets `go` be written only after it has seen `partial` on
 ;; stdout. Once woken it ends the line with ` then woken\n`.
 ;; Exit codes: 10 no eventfd `go`, 11 the read failed, 12 a write failed.
@@ -8,7 +8,8 @@
   (import "wasi_snapshot_preview1" "fd_write"
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
-  (import "wasi_eventfd" "read" (func $read (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read"
+    (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (import "wasi_eventfd" "preopen" (func $preopen (param i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "go")
@@ -29,7 +30,11 @@
     (if (i32.lt_s (local.get $go) (i32.const 0)) (then (call $proc_exit (i32.const 10))))
     (call $print (i32.const 32) (i32.const 7))
     ;; blocks (suspends this guest) until `go` is written
-    (if (i32.ne (call $read (local.get $go) (i32.const 128) (i32.const 8)) (i32.const 8))
+    ;; one iovec {buf 128, len 8} at 272; bytes read stored at 280
+    (i32.store (i32.const 272) (i32.const 128))
+    (i32.store (i32.const 276) (i32.const 8))
+    (if (i32.ne (call $fd_read (local.get $go) (i32.const 272) (i32.const 1) (i32.const 280))
+                (i32.const 0))
       (then (call $proc_exit (i32.const 11))))
     (call $print (i32.const 48) (i32.const 12)))
 )

@@ -10,7 +10,6 @@
   (import "wasi_snapshot_preview1" "fd_write"
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
-  (import "wasi_eventfd" "write" (func $write (param i32 i32 i32) (result i32)))
   (import "wasi_eventfd" "preopen" (func $preopen (param i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "go")
@@ -27,8 +26,12 @@
                 (i32.const 0))
       (then (call $proc_exit (i32.const 11))))
     (if (i32.eqz (i32.load (i32.const 264))) (then (call $proc_exit (i32.const 11))))
+    ;; write(go, 1): one iovec {buf 128, len 8}
     (i64.store (i32.const 128) (i64.const 1))
-    (if (i32.ne (call $write (local.get $go) (i32.const 128) (i32.const 8)) (i32.const 8))
+    (i32.store (i32.const 256) (i32.const 128))
+    (i32.store (i32.const 260) (i32.const 8))
+    (if (i32.ne (call $fd_write (local.get $go) (i32.const 256) (i32.const 1) (i32.const 264))
+                (i32.const 0))
       (then (call $proc_exit (i32.const 12))))
     (i32.store (i32.const 256) (i32.const 32))
     (i32.store (i32.const 260) (i32.const 11))

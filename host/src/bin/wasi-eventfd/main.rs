@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use wasi_eventfd::runner::{guest_labels, DirGrant, GuestSpec, Outcome, Pool, RunOptions, Runner};
+use wasi_eventfd::runner::{
+    guest_labels, DirGrant, GuestSpec, Outcome, Pool, RunOptions, Runner, Schedule, Seeded,
+};
 use wasi_eventfd::{DescriptionTable, EventfdCtx};
 
 use crate::args::{EnvVar, EventfdSpec, WasiGrants, WasiSwitches};
@@ -167,6 +169,27 @@ struct RunArgs {
     #[arg(long)]
     no_cache: bool,
 
+    /// Run seeded: the run becomes a function of N and its inputs (same seed, same output and
+    /// exit status). Guests take turns as a PRNG seeded with N chooses, clocks are virtual,
+    /// random numbers come from N; the network cannot be granted.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+
+    /// Run K seeded schedules (seeds from --seed, default 0, on) on --threads threads, and
+    /// stop at the first that fails, printing the command that replays it.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    explore: Option<u64>,
+
+    /// With --seed or --explore: the probability (0 to 1) that a guest gives way to another
+    /// at a host call [default: 0.01, as Miri's]
+    #[arg(long, value_name = "P", value_parser = parse_rate)]
+    preemption_rate: Option<f64>,
+
+    /// With --seed or --explore: `random` (a random walk, the default) or `pct:D[:STEPS]`
+    /// (PCT aiming at bugs that need D ordered switches, among STEPS host calls, default 1000).
+    #[arg(long, value_name = "random|pct:D[:STEPS]", value_parser = parse_schedule)]
+    schedule: Option<Schedule>,
+
     /// Another guest to run at the same time: no arguments, no stdin; the same --dir, --env
     /// and -S grants.
     #[arg(long = "with", value_name = "GUEST.wasm")]
@@ -299,6 +322,20 @@ fn plan(args: &RunArgs) -> Result<RunFile, String> {
 fn run(args: RunArgs) -> Result<u8, (u8, String)> {
     let usage = |message: String| (EXIT_USAGE, message);
     let plan = plan(&args).map_err(usage)?;
+    let seeded = seeded(&args).map_err(usage)?;
+    if seeded.is_some() {
+        if let Some((guest, grant)) = plan
+            .guests
+            .iter()
+            .find_map(|g| Some((g, g.nondeterministic_grant()?)))
+        {
+            return Err(usage(format!(
+                "{grant} (granted to guest {}) cannot be part of a seeded run (--seed, \
+                 --explore): the network is outside the run and cannot be replayed",
+                args::quoted(guest.name())
+            )));
+        }
+    }
     let runtime = match args.threads {
         // One thread: guests that wake each other take turns on it, with no
         // trip to another core; blocking work (files, DNS) still gets
@@ -334,6 +371,7 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
         detect_deadlocks: true,
         pool: args.pool.map_or(Pool::Auto, Pool::Slots),
         cache: !args.no_cache,
+        seeded,
     };
     let mut runner = Runner::with_options(options)
         .map_err(|e| (EXIT_RUNNER_FAILED, format!("cannot set up wasmtime: {e}")))?;
@@ -356,10 +394,245 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
                 ))
             })?;
     }
+    if let Some(count) = args.explore {
+        drop(runtime);
+        return explore(&runner, &plan.guests, count, usize::from(args.threads));
+    }
+    if let Some(seeded) = seeded {
+        drop(runtime);
+        let run = runner
+            .run_seeded(&plan.guests)
+            .map_err(|e| usage(e.to_string()))?;
+        if run.foreign_wakes > 0 {
+            let plural = if run.foreign_wakes == 1 { "" } else { "s" };
+            report!(
+                "warning: this run may not replay: {} wake-up{plural} of guests came from another \
+                 thread (a component's file streams are served on tokio's blocking threads)",
+                run.foreign_wakes
+            );
+        }
+        return Ok(report(&plan.guests, &run.outcomes, Some(seeded.seed)));
+    }
     let outcomes = runtime
         .block_on(runner.run(&plan.guests))
         .map_err(|e| usage(e.to_string()))?;
-    Ok(report(&plan.guests, &outcomes))
+    Ok(report(&plan.guests, &outcomes, None))
+}
+
+/// The seeded settings of `--seed`, `--explore`, `--preemption-rate` and
+/// `--schedule`; none without `--seed` or `--explore`.
+fn seeded(args: &RunArgs) -> Result<Option<Seeded>, String> {
+    if args.seed.is_none() && args.explore.is_none() {
+        if args.preemption_rate.is_some() || args.schedule.is_some() {
+            return Err(
+                "--preemption-rate and --schedule apply to seeded runs: give --seed N or --explore K"
+                    .into(),
+            );
+        }
+        return Ok(None);
+    }
+    let mut seeded = Seeded::new(args.seed.unwrap_or(0));
+    if let Some(rate) = args.preemption_rate {
+        seeded.preemption_rate = rate;
+    }
+    if let Some(schedule) = args.schedule {
+        seeded.schedule = schedule;
+    }
+    Ok(Some(seeded))
+}
+
+/// `--explore K`: runs the schedules, and prints the first that failed with
+/// the command that replays it (its status is the exit status), or that
+/// none did (0).
+fn explore(
+    runner: &Runner,
+    guests: &[GuestSpec],
+    count: u64,
+    threads: usize,
+) -> Result<u8, (u8, String)> {
+    use std::io::{IsTerminal as _, Write as _};
+    let terminal = std::io::stderr().is_terminal();
+    let shown = std::sync::Mutex::new(std::time::Instant::now());
+    // On a terminal, a line that counts up, at most ten times a second.
+    let progress = |done: u64| {
+        if !terminal {
+            return;
+        }
+        let mut last = shown.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() >= Duration::from_millis(100) || done == count {
+            *last = std::time::Instant::now();
+            let _ = write!(std::io::stderr(), "\rexplored {done} of {count} schedules");
+        }
+    };
+    let found = runner
+        .explore(guests, count, threads, &progress)
+        .map_err(|e| (EXIT_USAGE, e.to_string()))?;
+    if terminal {
+        let _ = write!(std::io::stderr(), "\r\x1b[K");
+    }
+    let Some((seed, run)) = found.failure else {
+        report!("explored {} schedules, no failure", found.explored);
+        return Ok(0);
+    };
+    let labels = guest_labels(guests);
+    let cause = stopped_by(&run.outcomes)
+        .map(|(index, outcome)| match outcome {
+            Outcome::Deadlocked(_) => format!(
+                "deadlock: {}",
+                run.outcomes
+                    .iter()
+                    .filter_map(|o| match o {
+                        Outcome::Deadlocked(stuck) => Some(stuck.to_string()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            outcome => format!(
+                "guest {} {outcome}",
+                labels.get(index).map_or("", String::as_str)
+            ),
+        })
+        .unwrap_or_default();
+    report!("error: schedule with seed {seed} failed: {cause}");
+    report!("replay it with: {}", replay_command(seed));
+    Ok(stopped_by(&run.outcomes).map_or(0, |(_, o)| o.exit_status()))
+}
+
+/// Options of `run` that take a value (the next word, unless given as
+/// `--name=value`): what tells an option's value from the guest's file.
+const OPTIONS_WITH_VALUES: &[&str] = &[
+    "--eventfd",
+    "--dir",
+    "--env",
+    "-S",
+    "--wasi",
+    "--argv0",
+    "--config",
+    "--timeout",
+    "--max-descriptors",
+    "--max-descriptions",
+    "--max-memory",
+    "--pool",
+    "--threads",
+    "--with",
+    "--seed",
+    "--explore",
+    "--preemption-rate",
+    "--schedule",
+];
+
+/// This command as the user gave it, with `--seed SEED` instead of its
+/// `--seed` and `--explore`, quoted for a POSIX shell. The guest's own
+/// words (after its file) are left as they are.
+fn replay_command(seed: u64) -> String {
+    let words: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    let mut kept = vec!["wasi-eventfd".to_string()];
+    let mut rest = words.into_iter();
+    let mut options_over = false;
+    while let Some(word) = rest.next() {
+        if options_over {
+            kept.push(word);
+            continue;
+        }
+        if word == "run" && kept.len() == 1 {
+            kept.push(word);
+            kept.push("--seed".into());
+            kept.push(seed.to_string());
+            continue;
+        }
+        let name = word.split_once('=').map_or(word.as_str(), |(name, _)| name);
+        let dropped = name == "--seed" || name == "--explore";
+        let takes_value = OPTIONS_WITH_VALUES.contains(&word.as_str());
+        if word == "--" || !word.starts_with('-') {
+            // The guest's file: everything after it is the guest's.
+            options_over = true;
+        }
+        if !dropped {
+            kept.push(word);
+        }
+        if takes_value {
+            if let Some(value) = rest.next() {
+                if !dropped {
+                    kept.push(value);
+                }
+            }
+        }
+    }
+    kept.iter()
+        .map(|word| shell_quoted(word))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds only
+/// characters a shell leaves alone, otherwise in single quotes.
+fn shell_quoted(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// `--preemption-rate P`: a probability from 0 to 1.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("{} is not a probability from 0 to 1", args::quoted(text)))
+}
+
+/// `--schedule random` or `--schedule pct:D[:STEPS]`.
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    if text == "random" {
+        return Ok(Schedule::RandomWalk);
+    }
+    let bad = || {
+        format!(
+            "{} is not a schedule: `random`, or `pct:D[:STEPS]` with a depth D from 1 to 100 \
+             and STEPS from 1",
+            args::quoted(text)
+        )
+    };
+    let spec = text.strip_prefix("pct:").ok_or_else(bad)?;
+    let (depth, steps) = match spec.split_once(':') {
+        Some((depth, steps)) => (depth, Some(steps)),
+        None => (spec, None),
+    };
+    let depth = depth
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=100).contains(d))
+        .ok_or_else(bad)?;
+    let steps = match steps {
+        Some(steps) => steps
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s >= 1)
+            .ok_or_else(bad)?,
+        None => DEFAULT_PCT_STEPS,
+    };
+    Ok(Schedule::Pct { depth, steps })
+}
+
+/// The switch points PCT draws its change points among when not told.
+const DEFAULT_PCT_STEPS: u64 = 1000;
+
+/// The outcome that makes a run's exit status, with the guest's index:
+/// a deadlock, then a timeout, then the first guest that did not succeed.
+fn stopped_by(outcomes: &[Outcome]) -> Option<(usize, &Outcome)> {
+    let find = |stop: fn(&Outcome) -> bool| outcomes.iter().enumerate().find(|(_, o)| stop(o));
+    find(|o| matches!(o, Outcome::Deadlocked(_)))
+        .or_else(|| find(|o| matches!(o, Outcome::TimedOut(_))))
+        .or_else(|| find(|o| !o.is_success()))
 }
 
 /// Prints what went wrong, and returns the run's exit status:
@@ -368,7 +641,9 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
 ///   guest first), that did not succeed: its exit code, 134 for a trap, 1
 ///   for a guest that could not start;
 /// - 0 when every guest succeeded.
-fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
+///
+/// A seeded run's deadlock report names its seed.
+fn report(guests: &[GuestSpec], outcomes: &[Outcome], seed: Option<u64>) -> u8 {
     // Guests are named apart (copies of one file by position); copies that
     // ended alike are told once, keyed by file name and outcome.
     let labels = guest_labels(guests);
@@ -381,8 +656,10 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
         })
         .collect::<Vec<_>>();
     if !deadlocked.is_empty() {
+        let under = seed.map_or(String::new(), |seed| format!(" (seed {seed})"));
         report!(
-            "error: deadlock: every guest left waits on an eventfd that none of them can change"
+            "error: deadlock: every guest left waits on an eventfd that none of them can \
+             change{under}"
         );
         print_alike(deadlocked.iter().map(|stuck| {
             let alike = format!("{} {}", name(stuck.id as usize), stuck.waits());
@@ -402,11 +679,7 @@ fn report(guests: &[GuestSpec], outcomes: &[Outcome]) -> u8 {
                 (alike, format!("error: guest {label} {outcome}"))
             }),
     );
-    let stopped_by = |stop: fn(&Outcome) -> bool| outcomes.iter().find(|o| stop(o));
-    stopped_by(|o| matches!(o, Outcome::Deadlocked(_)))
-        .or_else(|| stopped_by(|o| matches!(o, Outcome::TimedOut(_))))
-        .or_else(|| outcomes.iter().find(|o| !o.is_success()))
-        .map_or(0, Outcome::exit_status)
+    stopped_by(outcomes).map_or(0, |(_, outcome)| outcome.exit_status())
 }
 
 /// Prints the first line of each kind of `(kind, line)` to stderr, in order
@@ -455,4 +728,47 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
                 args::quoted(text)
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_words_are_quoted_only_when_a_shell_would_change_them() {
+        assert_eq!(shell_quoted("--seed"), "--seed");
+        assert_eq!(shell_quoted("a/b.wasm"), "a/b.wasm");
+        assert_eq!(shell_quoted("two words"), "'two words'");
+        assert_eq!(shell_quoted("it's"), "'it'\\''s'");
+        assert_eq!(shell_quoted(""), "''");
+        assert_eq!(shell_quoted("$HOME"), "'$HOME'");
+    }
+
+    #[test]
+    fn schedules_parse_as_documented() {
+        assert_eq!(parse_schedule("random"), Ok(Schedule::RandomWalk));
+        assert_eq!(
+            parse_schedule("pct:3"),
+            Ok(Schedule::Pct {
+                depth: 3,
+                steps: DEFAULT_PCT_STEPS
+            })
+        );
+        assert_eq!(
+            parse_schedule("pct:2:50"),
+            Ok(Schedule::Pct {
+                depth: 2,
+                steps: 50
+            })
+        );
+        for bad in [
+            "", "pct", "pct:", "pct:0", "pct:101", "pct:2:0", "pct:2:x", "walk",
+        ] {
+            assert!(parse_schedule(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_rate("0"), Ok(0.0));
+        assert_eq!(parse_rate("1"), Ok(1.0));
+        assert!(parse_rate("NaN").is_err());
+        assert!(parse_rate("1.01").is_err());
+    }
 }

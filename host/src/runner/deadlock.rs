@@ -1,105 +1,28 @@
-//! Who waits on what: the wait graph a runner keeps of its guests, to find
-//! deadlocks (every guest waiting on an eventfd that nobody can change).
+//! Who waits on what: the wait graph the runner keeps of its guests, to
+//! find deadlocks (every guest waiting on an eventfd that nobody can
+//! change). Each guest's [`GuestWaits`] is the [`GuestParkObserver`] of
+//! its context: the library's front ends tell it of the guest's waits.
 //!
 //! A guest is *parked* while one of its eventfd operations waits for
-//! another party (see [`ParkObserver`]). It is *stuck* when it is parked
+//! another party. It is *stuck* when it is parked
 //! and has nothing else to wait for: a blocking read or write, a core
-//! module's `poll` without a timeout (even one that asks no eventfd for
-//! anything: Linux sleeps until a signal then, which no guest can get), or
-//! a `wasi:io/poll` whose every pollable is an eventfd's. The guests are deadlocked when every one still
+//! module's `poll_oneoff` without a clock whose every subscription is an
+//! eventfd's, or a `wasi:io/poll` whose every pollable is an eventfd's. The guests are deadlocked when every one still
 //! running is stuck and no wait it is stuck on could succeed now: nobody is
 //! left to write or read, so nothing will ever change. That holds only if
 //! the host itself will not touch the eventfds either, which is why a
-//! runner asks for the check (`RunOptions::detect_deadlocks` of the
-//! `runner` module, cargo feature `runner`).
+//! runner asks for the check ([`RunOptions::detect_deadlocks`](super::RunOptions::detect_deadlocks)).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::kernel::eventfd::{Description, QueueListener, Readiness};
-use crate::ParkObserver;
+use crate::{GuestParkObserver, Interest, Waiting};
 
 /// At most this many distinct waits of one stuck guest are named in its
 /// report; the rest are counted. A guest can wait on thousands at once (a
 /// core `poll` takes 65536 entries), and the report is one line.
 pub const MAX_WAITS_LISTED: usize = 8;
-
-/// What a parked operation waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Interest {
-    /// A blocking read: the counter to go above 0.
-    Read,
-    /// A blocking write of this value: room for it.
-    Write(u64),
-    /// A readable pollable or `POLLIN`: the counter to go above 0.
-    Readable,
-    /// A writable pollable or `POLLOUT`: room for a write of 1.
-    Writable,
-}
-
-impl From<Readiness> for Interest {
-    fn from(readiness: Readiness) -> Self {
-        match readiness {
-            Readiness::Readable => Interest::Readable,
-            Readiness::Writable => Interest::Writable,
-        }
-    }
-}
-
-/// One parked operation: the description and what it waits for there.
-#[derive(Clone)]
-pub struct Waiting {
-    /// The description waited on.
-    pub description: Arc<Description>,
-    /// What the operation needs from it.
-    pub interest: Interest,
-}
-
-impl Waiting {
-    /// Whether the operation could proceed now.
-    pub fn could_proceed(&self) -> bool {
-        let d = &self.description;
-        match self.interest {
-            Interest::Read | Interest::Readable => d.is_ready(Readiness::Readable),
-            Interest::Write(value) => d.has_room_for(value),
-            Interest::Writable => d.is_ready(Readiness::Writable),
-        }
-    }
-
-    /// What tells this wait from another: the same description and
-    /// interest is the same wait, however many operations share it.
-    fn key(&self) -> (u64, Interest) {
-        (self.description.id(), self.interest)
-    }
-
-    /// The waits of a poll over `entries`, each description and readiness
-    /// once however many entries ask it: one listener per distinct wait is
-    /// woken by the same reads and writes, and spares a poll over 65536
-    /// entries of one fd as many listeners and waits in the graph.
-    pub(crate) fn distinct<'a>(
-        entries: impl IntoIterator<Item = (&'a Arc<Description>, Readiness)>,
-    ) -> Vec<Waiting> {
-        let mut seen = HashSet::new();
-        entries
-            .into_iter()
-            .filter(|(description, readiness)| seen.insert((description.id(), *readiness)))
-            .map(|(description, readiness)| Waiting {
-                description: Arc::clone(description),
-                interest: Interest::from(readiness),
-            })
-            .collect()
-    }
-
-    /// A place in the wait queue of a poll's wait (readable or writable).
-    pub(crate) fn listen(&self) -> QueueListener<'_> {
-        match self.interest {
-            Interest::Read | Interest::Readable => self.description.listen(Readiness::Readable),
-            Interest::Write(_) | Interest::Writable => self.description.listen(Readiness::Writable),
-        }
-    }
-}
 
 /// The wait graph of a set of guests.
 ///
@@ -188,7 +111,7 @@ impl GuestEntry {
 
     /// Parks `waiting` in a free slot; returns the slot's index.
     fn park(&mut self, waiting: Waiting) -> usize {
-        if matches!(waiting.interest, Interest::Read | Interest::Write(_)) {
+        if waiting.interest.is_blocking() {
             self.blocking += 1;
         }
         self.parked += 1;
@@ -207,7 +130,7 @@ impl GuestEntry {
         let Some(waiting) = self.slots.get_mut(index).and_then(Option::take) else {
             return;
         };
-        if matches!(waiting.interest, Interest::Read | Interest::Write(_)) {
+        if waiting.interest.is_blocking() {
             self.blocking = self.blocking.saturating_sub(1);
         }
         self.parked = self.parked.saturating_sub(1);
@@ -252,8 +175,9 @@ impl GuestEntry {
 /// small poll; a larger one's are given back.
 const KEPT_SLOTS: usize = 16;
 
-/// The wait of a core `poll` without a timeout whose entries ask nothing
-/// an eventfd can give (`nfds` 0, `events` 0, only negative fds): Linux
+/// The wait of a core poll without a timeout on nothing at all, as a
+/// front end may report it ([`GuestParkObserver::parked_poll`] with no
+/// waits; preview 1 refuses such a poll with `EINVAL` instead): Linux
 /// sleeps until a signal, which a guest cannot get, so it waits forever.
 const NOTHING_TO_WAIT_FOR: &str = "poll without a timeout on nothing that can become ready";
 
@@ -415,42 +339,40 @@ impl GuestWaits {
         }
         Some(result)
     }
+}
 
-    /// An observer for one operation of this guest that would wait on
-    /// `description` for `interest`. Cheap to make: it touches the graph
-    /// only if the operation really parks.
-    pub fn observer<'a>(
-        &'a self,
-        description: &'a Arc<Description>,
-        interest: Interest,
-    ) -> WaitObserver<'a> {
-        WaitObserver {
-            guest: self,
-            description,
-            interest,
-            slot: AtomicUsize::new(0),
-        }
+impl GuestParkObserver for GuestWaits {
+    fn parked(&self, waiting: Waiting) -> usize {
+        // A guest that already left has no slot: usize::MAX is never one.
+        self.change(|entry| entry.park(waiting))
+            .unwrap_or(usize::MAX)
     }
 
-    /// The guest entered `wasi:io/poll` on `pollables` distinct pollables
-    /// (wasmtime waits once on a pollable listed twice).
-    pub fn enter_poll(&self, pollables: usize) {
+    fn resumed(&self, slot: usize) {
+        self.change(|entry| entry.unpark(slot));
+    }
+
+    /// wasmtime waits once on a pollable listed twice: `pollables` counts
+    /// distinct ones.
+    fn entered_poll(&self, pollables: usize) {
         self.change(|entry| entry.polling = Some(pollables));
     }
 
-    /// The guest left `wasi:io/poll`.
-    pub fn leave_poll(&self) {
+    fn left_poll(&self) {
         self.change(|entry| entry.polling = None);
     }
 
-    /// The guest waits in a core module's `poll` without a timeout, on
-    /// `waits` alone, until the returned guard drops: one change for the
-    /// whole poll, whatever its number of entries. With no waits (no entry
-    /// asks for an event an eventfd can give) nothing can end the call, and
-    /// the guest is stuck all the same.
-    pub fn park_poll(&self, waits: Vec<Waiting>) -> PollParking<'_> {
-        self.change(|entry| entry.core_poll = Some(waits));
-        PollParking { guest: self }
+    /// One change for the whole poll, whatever its number of entries.
+    fn parked_poll(&self, waits: Vec<Waiting>) {
+        // The waits it replaces, if any, are dropped outside the lock.
+        let old = self.change(|entry| entry.core_poll.replace(waits));
+        drop(old);
+    }
+
+    fn resumed_poll(&self) {
+        // The waits are dropped outside the lock.
+        let waits = self.change(|entry| entry.core_poll.take());
+        drop(waits);
     }
 }
 
@@ -471,57 +393,20 @@ impl Drop for GuestWaits {
     }
 }
 
-/// A core module's `poll` parked in the graph; it resumes when dropped.
-pub struct PollParking<'a> {
-    guest: &'a GuestWaits,
-}
-
-impl Drop for PollParking<'_> {
-    fn drop(&mut self) {
-        // The waits are dropped outside the lock.
-        let waits = self.guest.change(|entry| entry.core_poll.take());
-        drop(waits);
-    }
-}
-
-/// Records one operation's parking in the graph.
-pub struct WaitObserver<'a> {
-    guest: &'a GuestWaits,
-    description: &'a Arc<Description>,
-    interest: Interest,
-    /// The index of its slot plus 1 while parked, 0 otherwise.
-    slot: AtomicUsize,
-}
-
-impl ParkObserver for WaitObserver<'_> {
-    fn parked(&self) {
-        let waiting = Waiting {
-            description: Arc::clone(self.description),
-            interest: self.interest,
-        };
-        let slot = self.guest.change(|entry| entry.park(waiting) + 1);
-        self.slot.store(slot.unwrap_or(0), Ordering::SeqCst);
-    }
-
-    fn resumed(&self) {
-        let slot = self.slot.swap(0, Ordering::SeqCst);
-        if slot != 0 {
-            self.guest.change(|entry| entry.unpark(slot - 1));
-        }
-    }
-}
-
-impl Drop for WaitObserver<'_> {
-    fn drop(&mut self) {
-        // An operation dropped while parked no longer waits.
-        self.resumed();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CreateFlags, DescriptionTable};
+    use crate::kernel::waits::{ObservedOp, PollParked};
+    use crate::{CreateFlags, Description, DescriptionTable, ParkObserver};
+
+    /// The observer the front ends make for one operation of `guest`.
+    fn observer<'a>(
+        guest: &'a GuestWaits,
+        description: &'a Arc<Description>,
+        interest: Interest,
+    ) -> ObservedOp<'a> {
+        ObservedOp::new(guest, description, interest)
+    }
 
     #[test]
     fn only_blocking_waits_and_polls_make_a_guest_stuck() {
@@ -532,17 +417,17 @@ mod tests {
         let description = fd.description();
 
         // A pollable's `ready()` outside a poll parks for a moment only.
-        let ready_check = waits.observer(description, Interest::Readable);
+        let ready_check = observer(&waits, description, Interest::Readable);
         ready_check.parked();
         assert!(graph.deadlock().is_none());
         // The same wait inside a poll of that one pollable is stuck.
-        waits.enter_poll(1);
+        waits.entered_poll(1);
         assert!(graph.deadlock().is_some());
-        waits.leave_poll();
+        waits.left_poll();
         ready_check.resumed();
         assert!(graph.deadlock().is_none());
 
-        let read = waits.observer(description, Interest::Read);
+        let read = observer(&waits, description, Interest::Read);
         read.parked();
         let stuck = graph
             .deadlock()
@@ -556,7 +441,7 @@ mod tests {
     fn a_core_poll_on_nothing_is_stuck_and_parks_in_one_change() {
         let graph = Arc::new(WaitGraph::default());
         let waits = graph.join(1, "sleeper");
-        let parked = waits.park_poll(Vec::new());
+        let parked = PollParked::new(&*waits, Vec::new());
         let stuck = graph.deadlock().expect("nothing can end the poll");
         assert_eq!(stuck[0].waits_on, [NOTHING_TO_WAIT_FOR]);
         drop(parked);
@@ -579,7 +464,7 @@ mod tests {
                 interest: Interest::Readable,
             })
             .collect();
-        let _parked = waits.park_poll(polled);
+        let _parked = PollParked::new(&*waits, polled);
         let stuck = graph.deadlock().expect("nobody writes them");
         assert_eq!(stuck[0].id, 7);
         assert_eq!(stuck[0].waits_on.len(), MAX_WAITS_LISTED);
@@ -605,11 +490,11 @@ mod tests {
         let fd = table.create(0, CreateFlags::default()).unwrap();
         let description = fd.description();
         let reads: Vec<_> = (0..4)
-            .map(|_| a.observer(description, Interest::Read))
+            .map(|_| observer(&a, description, Interest::Read))
             .collect();
         reads.iter().for_each(ParkObserver::parked);
         assert!(graph.deadlock().is_none(), "`b` still runs");
-        let b_read = b.observer(description, Interest::Read);
+        let b_read = observer(&b, description, Interest::Read);
         b_read.parked();
         assert_eq!(graph.deadlock().map(|s| s.len()), Some(2));
         // Resumed in any order, then parked again: the slots are reused.

@@ -229,8 +229,15 @@ impl Writer {
 
     /// Queues whole lines (or a released partial one), to go out in one
     /// write. Never waits; [`Writer::room`] is how guests are held back.
+    /// On a thread where [`WriteHere`] is on, writes them now instead.
     fn send(&self, sink: Sink, chunk: Vec<u8>) -> Result<(), Failure> {
         self.check()?;
+        if WRITE_HERE.get() {
+            return sink.write_all(&chunk).map_err(|e| {
+                self.fail(sink, &e);
+                Failure::of(&e)
+            });
+        }
         let len = chunk.len();
         self.queued.fetch_add(len, Ordering::AcqRel);
         if let Err(unsent) = self.queue.send(chunk) {
@@ -272,6 +279,29 @@ impl Writer {
             }
             written.await;
         }
+    }
+}
+
+thread_local! {
+    /// Whether guests' output is written by the thread that runs them.
+    static WRITE_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, guests' output is written by this thread as they write it
+/// (a seeded run's, whose order must not depend on a writer thread; a
+/// reader that stalls stalls the run). Off again when dropped.
+pub(crate) struct WriteHere(());
+
+impl WriteHere {
+    pub(crate) fn start() -> Self {
+        WRITE_HERE.set(true);
+        WriteHere(())
+    }
+}
+
+impl Drop for WriteHere {
+    fn drop(&mut self) {
+        WRITE_HERE.set(false);
     }
 }
 
@@ -362,6 +392,9 @@ pub(crate) struct ReleaseWhenParked<F> {
     output: GuestOutput,
     /// The flagging waker handed to the task, and the same as a `Waker`.
     waker: Option<(Arc<FlaggingWaker>, Waker)>,
+    /// Each yield counts as [`STALE_AFTER`] of computing, instead of the
+    /// CPU time the thread measured (a seeded run's: the same every run).
+    counting_yields: bool,
 }
 
 impl<F> ReleaseWhenParked<F> {
@@ -370,7 +403,15 @@ impl<F> ReleaseWhenParked<F> {
             task: Box::pin(task),
             output,
             waker: None,
+            counting_yields: false,
         }
+    }
+
+    /// Counts yields, not CPU time: a flushed partial line goes out at the
+    /// second yield that added nothing to it.
+    pub(crate) fn counting_yields(mut self) -> Self {
+        self.counting_yields = true;
+        self
     }
 }
 
@@ -426,11 +467,15 @@ impl<F: Future> Future for ReleaseWhenParked<F> {
         flagging.woken.store(false, Ordering::Release);
         // Timed only when a partial line may be going stale: most polls
         // (a ping-pong's) have nothing pending.
-        let resumed = this.output.has_pending().then(thread_cpu_time);
+        let resumed = (this.output.has_pending() && !this.counting_yields).then(thread_cpu_time);
         let poll = this.task.as_mut().poll(&mut Context::from_waker(waker));
         if poll.is_pending() {
             if flagging.woken.load(Ordering::Acquire) {
-                let ran = resumed.map_or(Duration::ZERO, |at| thread_cpu_time().saturating_sub(at));
+                let ran = match resumed {
+                    _ if this.counting_yields => STALE_AFTER,
+                    Some(at) => thread_cpu_time().saturating_sub(at),
+                    None => Duration::ZERO,
+                };
                 this.output.yielded(ran);
             } else {
                 this.output.release();

@@ -8,6 +8,9 @@
   (import "wasi_eventfd" "epoll_create1" (func $create (param i32) (result i32)))
   (import "wasi_eventfd" "epoll_ctl" (func $ctl (param i32 i32 i32 i32) (result i32)))
   (import "wasi_eventfd" "epoll_wait" (func $wait (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_eventfd" "fcntl" (func $fcntl (param i32 i32 i32) (result i32)))
+  (import "wasi_eventfd" "dup" (func $dup (param i32) (result i32)))
+  (import "wasi_eventfd" "close" (func $close (param i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   (memory (export "memory") 1)
@@ -32,6 +35,15 @@
     (call $check (i32.const 2) (local.get $ep) (i32.const 3))
     (local.set $e (call $eventfd (i32.const 1) (i32.const 0)))
     (call $check (i32.const 3) (local.get $e) (i32.const 4))
+    ;; LTP epoll_create1_01: EPOLL_CLOEXEC sets FD_CLOEXEC on the number
+    ;; (F_GETFD 1), a dup has it clear, and flags 0 leave it clear
+    (call $check (i32.const 40) (call $fcntl (local.get $ep) (i32.const 1) (i32.const 0)) (i32.const 1))
+    (local.set $a (call $dup (local.get $ep)))
+    (call $check (i32.const 41) (call $fcntl (local.get $a) (i32.const 1) (i32.const 0)) (i32.const 0))
+    (call $check (i32.const 42) (call $close (local.get $a)) (i32.const 0))
+    (local.set $a (call $create (i32.const 0)))
+    (call $check (i32.const 43) (call $fcntl (local.get $a) (i32.const 1) (i32.const 0)) (i32.const 0))
+    (call $check (i32.const 44) (call $close (local.get $a)) (i32.const 0))
 
     ;; epoll_ctl: the event read first (EFAULT before EBADF), but not for DEL
     (call $check (i32.const 4)

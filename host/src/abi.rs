@@ -20,13 +20,27 @@
 //! | `dup3(oldfd, newfd, flags)` | `newfd`, what it named closed first; `flags` `O_CLOEXEC` or 0, else `-EINVAL`; `oldfd == newfd`: `-EINVAL`; `newfd` at or above the fd limit: `-EBADF` |
 //! | `close(fd)` | 0; any kind of fd (as preview 1's `fd_close`) |
 //! | `fcntl(fd, cmd, arg)` | `F_GETFD` (1): `FD_CLOEXEC` (1) or 0; `F_SETFD` (2): 0; any kind of fd; other commands (`F_GETFL`/`F_SETFL` are `fd_fdstat_get`/`fd_fdstat_set_flags`): `-EINVAL` |
+//! | `epoll_create1(flags)` | a new epoll fd; flags other than `EPOLL_CLOEXEC` (`O_CLOEXEC`): `-EINVAL` |
+//! | `epoll_ctl(epfd, op, fd, event)` | 0; Linux's errors in the kernel's order: `-EFAULT`, `-EBADF`, `-EPERM` (not an eventfd, epoll fd or stdio stream), `-EINVAL`, `-ELOOP`, `-EEXIST`/`-ENOENT`, `-ENOSPC` |
+//! | `epoll_wait(epfd, events, maxevents, timeout_ms)` | how many events were stored at `events` (0 at the timeout; a negative timeout waits); `-EINVAL` (`maxevents`), `-EFAULT`, `-EBADF`, `-EINVAL` (not an epoll fd) |
+//!
+//! `event` / `events` point to `struct epoll_event` as wasm32 lays it out
+//! (Linux packs it only on x86-64): `u32 events` at 0, `u64 data` at 8,
+//! 16 bytes each.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
+use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1 as _;
 
+use crate::kernel::epoll::{Epoll, EpollError, EPOLL_CTL_DEL};
 use crate::kernel::eventfd::{CreateFlags, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
+use crate::kernel::poll::PollFile;
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
+use crate::Waiting;
 
 /// The import module name.
 pub const MODULE: &str = "wasi_eventfd";
@@ -49,6 +63,19 @@ pub enum AbiErrno {
     Fault,
     /// `ENOENT`: no preopen of that name.
     Noent,
+    /// An error of an epoll operation.
+    Epoll(EpollError),
+    /// `EPERM`: `epoll_ctl` on a file that cannot be polled.
+    Perm,
+    /// `EIO`: wasmtime-wasi failed to tell a watched stdio stream's
+    /// readiness.
+    Io,
+}
+
+impl From<EpollError> for AbiErrno {
+    fn from(error: EpollError) -> Self {
+        AbiErrno::Epoll(error)
+    }
 }
 
 impl AbiErrno {
@@ -59,6 +86,9 @@ impl AbiErrno {
             AbiErrno::Badf => 9,
             AbiErrno::Fault => 14,
             AbiErrno::Noent => 2,
+            AbiErrno::Epoll(error) => error.raw(),
+            AbiErrno::Perm => 1,
+            AbiErrno::Io => 5,
         }
     }
 }
@@ -135,6 +165,39 @@ pub(crate) fn add_to_linker_async<T: Send + 'static>(
         move |mut caller: Caller<'_, T>, name: i32, len: i32| {
             let _span = tracing::debug_span!("preopen", name, len).entered();
             result(preopen(&mut caller, get, name as u32, len as u32))
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "epoll_create1",
+        move |mut caller: Caller<'_, T>, flags: i32| {
+            let _span = tracing::debug_span!("epoll_create1", flags).entered();
+            result(epoll_create1(get(caller.data_mut()), flags))
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "epoll_ctl",
+        move |mut caller: Caller<'_, T>, epfd: i32, op: i32, fd: i32, event: i32| {
+            let _span = tracing::debug_span!("epoll_ctl", epfd, op, fd, event).entered();
+            result(epoll_ctl(&mut caller, get, epfd, op, fd, event as u32))
+        },
+    )?;
+    linker.func_wrap_async(
+        MODULE,
+        "epoll_wait",
+        move |mut caller: Caller<'_, T>, (epfd, events, max, timeout): (i32, i32, i32, i32)| {
+            let span = tracing::debug_span!("epoll_wait", epfd, events, max, timeout);
+            Box::new(
+                async move {
+                    // A trap of wasmtime-wasi's while it watched a stream
+                    // stops the guest; anything else is the result.
+                    epoll_wait(&mut caller, get, epfd, events as u32, max, timeout)
+                        .await
+                        .map(result)
+                }
+                .instrument(span),
+            )
         },
     )?;
     Ok(())
@@ -277,6 +340,190 @@ fn preopen<T>(
     let dup = ctx.eventfd.preopened(&name).ok_or(AbiErrno::Noent)??;
     let fd = ctx.fds.insert(File::Eventfd(dup)).map_err(emfile)?;
     Ok(fd_result(fd))
+}
+
+/// The size of wasm32's `struct epoll_event { uint32_t events; uint64_t
+/// data; }`: 4 bytes of padding after `events`.
+const EPOLL_EVENT_SIZE: u32 = 16;
+/// Linux's `EP_MAX_EVENTS`: `INT_MAX / sizeof(struct epoll_event)`.
+const EP_MAX_EVENTS: i32 = i32::MAX / EPOLL_EVENT_SIZE as i32;
+
+/// `epoll_create1(flags)`: a new instance at the lowest free number;
+/// `EINVAL` for flags other than `EPOLL_CLOEXEC`, `EMFILE` when out of
+/// numbers (`do_epoll_create`).
+fn epoll_create1(ctx: &mut EventfdP1Ctx, flags: i32) -> Result<i32, AbiErrno> {
+    if flags & !O_CLOEXEC != 0 {
+        return Err(Errno::Inval.into());
+    }
+    let file = File::Epoll {
+        epoll: Epoll::new(Arc::clone(&ctx.watches)),
+        cloexec: flags & O_CLOEXEC != 0,
+    };
+    ctx.fds.insert(file).map(fd_result).map_err(emfile)
+}
+
+/// `epoll_ctl(epfd, op, fd, event)`, errors in the kernel's order
+/// (`do_epoll_ctl`, checked on it): `EFAULT` for an `event` outside memory
+/// (not read for `EPOLL_CTL_DEL`), `EBADF` for `epfd` then `fd`, `EPERM`
+/// for a file that cannot be polled (regular files, directories; here
+/// also sockets, which preview 1's `poll_oneoff` cannot watch),
+/// `EINVAL` when `epfd` is not an epoll or is `fd`, then
+/// [`Epoll::ctl`]'s (`EEXIST`, `ENOENT`, `ELOOP`, `ENOSPC`, `EINVAL`).
+fn epoll_ctl<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
+    epfd: i32,
+    op: i32,
+    fd: i32,
+    event: u32,
+) -> Result<i32, AbiErrno> {
+    let (events, data) = if op != EPOLL_CTL_DEL {
+        let (memory, at) = memory_range(caller, get, event, EPOLL_EVENT_SIZE)?;
+        let mut raw = [0u8; EPOLL_EVENT_SIZE as usize];
+        memory
+            .read(&*caller, at, &mut raw)
+            .map_err(|_| AbiErrno::Fault)?;
+        let (events, rest) = raw.split_at(4);
+        let events = u32::from_le_bytes(events.try_into().map_err(|_| AbiErrno::Fault)?);
+        let data = rest.get(4..12).ok_or(AbiErrno::Fault)?;
+        let data = u64::from_le_bytes(data.try_into().map_err(|_| AbiErrno::Fault)?);
+        (events, data)
+    } else {
+        (0, 0)
+    };
+    let fds = &get(caller.data_mut()).fds;
+    let epoll = fds.get(number(epfd)?).ok_or(AbiErrno::Badf)?;
+    let target = number(fd)?;
+    let file = match fds.get(target).ok_or(AbiErrno::Badf)? {
+        File::Eventfd(descriptor) => PollFile::Eventfd(Arc::clone(descriptor.description())),
+        File::Epoll { epoll, .. } => PollFile::Epoll(Arc::clone(epoll)),
+        File::Wasi { file, .. } => match &file.external {
+            Some(stream) => PollFile::External(Arc::clone(stream)),
+            None => return Err(AbiErrno::Perm),
+        },
+    };
+    let File::Epoll { epoll, .. } = epoll else {
+        return Err(Errno::Inval.into());
+    };
+    let epoll = Arc::clone(epoll);
+    epoll.ctl(op, target, &file, events, data)?;
+    Ok(0)
+}
+
+/// `epoll_wait(epfd, events, maxevents, timeout_ms)`: waits until an entry
+/// is ready or `timeout_ms` passes (0: not at all; negative: no timeout),
+/// stores at most `maxevents` events at `events` and returns how many (0
+/// at the timeout). Errors in the kernel's order (`do_epoll_wait`):
+/// `EINVAL` for `maxevents <= 0` or past `EP_MAX_EVENTS`, `EFAULT` for
+/// `events` not inside memory, `EBADF`, `EINVAL` for a non-epoll `epfd`.
+/// Without a timeout on eventfds alone the guest is parked for the
+/// deadlock detector as a `poll` is. Stdio streams in the interest list
+/// (through nested instances too) are asked of wasmtime-wasi before each
+/// look at the ready list, and waited on with it: whichever comes first
+/// ends the wait.
+async fn epoll_wait<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
+    epfd: i32,
+    events_ptr: u32,
+    max: i32,
+    timeout_ms: i32,
+) -> wasmtime::Result<Result<i32, AbiErrno>> {
+    if max <= 0 || max > EP_MAX_EVENTS {
+        return Ok(Err(Errno::Inval.into()));
+    }
+    let max = max as u32;
+    let (memory, base) = match memory_range(caller, get, events_ptr, max * EPOLL_EVENT_SIZE) {
+        Ok(range) => range,
+        Err(errno) => return Ok(Err(errno)),
+    };
+    let fds = &get(caller.data_mut()).fds;
+    let epoll = match number(epfd).ok().and_then(|fd| fds.get(fd)) {
+        Some(File::Epoll { epoll, .. }) => Arc::clone(epoll),
+        Some(_) => return Ok(Err(Errno::Inval.into())),
+        None => return Ok(Err(AbiErrno::Badf)),
+    };
+    let observed = get(caller.data_mut()).eventfd.park_observer.is_some();
+    let deadline = u64::try_from(timeout_ms)
+        .ok()
+        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+    // The fuel wasmtime-wasi spends on a poll of the streams: what a
+    // preview 1 call gets (this module's calls do not set it).
+    let fuel = wasmtime::AsContextMut::as_context_mut(&mut *caller).hostcall_fuel();
+    get(caller.data_mut()).set_hostcall_fuel(fuel);
+    let events = loop {
+        let streams = epoll.external_files();
+        if !streams.is_empty() {
+            // What the watched stdio streams are now.
+            let seen = get(caller.data_mut())
+                .observe_streams(&streams, None, &mut [])
+                .await;
+            if let Err(errno) = stream_error(seen)? {
+                return Ok(Err(errno));
+            }
+        }
+        // Listen first, then take, so no wake-up between the two is missed.
+        let listener = epoll.listen();
+        let events = epoll.wait_events(max as usize);
+        let now = tokio::time::Instant::now();
+        if !events.is_empty() || deadline.is_some_and(|d| d <= now) {
+            break events;
+        }
+        if !streams.is_empty() {
+            // Whichever comes first: a stream, a wake-up, the timeout.
+            let timeout = deadline.map(|d| d.saturating_duration_since(now));
+            let seen = get(caller.data_mut())
+                .observe_streams(&streams, Some(timeout), &mut [listener])
+                .await;
+            if let Err(errno) = stream_error(seen)? {
+                return Ok(Err(errno));
+            }
+            continue;
+        }
+        // Without a timeout, on eventfds alone, the guest is parked as one
+        // wait on them all (O(registered): only for a host that observes).
+        let parked = match deadline {
+            None if observed => epoll
+                .watched_eventfds()
+                .map(|watched| Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)))),
+            _ => None,
+        };
+        let ctx = get(caller.data_mut());
+        let _parked = parked
+            .as_deref()
+            .and_then(|waits| ctx.eventfd.park_poll(waits));
+        match deadline {
+            Some(deadline) => {
+                let _ = tokio::time::timeout_at(deadline, listener).await;
+            }
+            None => listener.await,
+        }
+    };
+    let mut raw = Vec::with_capacity(events.len() * EPOLL_EVENT_SIZE as usize);
+    for event in &events {
+        raw.extend_from_slice(&event.events.to_le_bytes());
+        raw.extend_from_slice(&[0; 4]);
+        raw.extend_from_slice(&event.data.to_le_bytes());
+    }
+    // Wasm memories never shrink: the range checked above still fits.
+    if memory.write(&mut *caller, base, &raw).is_err() {
+        return Ok(Err(AbiErrno::Fault));
+    }
+    Ok(Ok(i32::try_from(events.len()).unwrap_or(i32::MAX)))
+}
+
+/// What wasmtime-wasi's poll of the watched stdio streams ended with: a
+/// trap stops the guest, a preview 1 error is `EIO`.
+fn stream_error(
+    seen: Result<(), wasmtime_wasi::p1::types::Error>,
+) -> wasmtime::Result<Result<(), AbiErrno>> {
+    match seen {
+        Ok(()) => Ok(Ok(())),
+        Err(error) => match error.downcast() {
+            Ok(_) => Ok(Err(AbiErrno::Io)),
+            Err(trap) => Err(trap),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod conformance;
 mod core_modules;
 mod deadlocks;
 mod differential;
+mod epoll;
 mod eventfds;
 mod faults;
 mod guest_crate;

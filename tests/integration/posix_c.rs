@@ -43,12 +43,24 @@ fn build_guest(name: &str, out: &Path) -> PathBuf {
 
 #[test]
 fn a_c_program_prints_the_same_as_a_guest_as_on_linux() {
-    let scratch = Scratch::new("posix-c");
-    let native = scratch.path().join("posix_eventfd");
+    prints_the_same_natively_and_as_a_guest("posix_eventfd", 80);
+}
+
+#[test]
+fn a_c_program_on_epoll_prints_the_same_as_a_guest_as_on_linux() {
+    prints_the_same_natively_and_as_a_guest("posix_epoll", 120);
+}
+
+/// Builds `tests/guests/c/NAME.c` natively and as a guest, runs both with
+/// a directory of their own as fd 3, and compares what they print line by
+/// line (at least `lines` lines).
+fn prints_the_same_natively_and_as_a_guest(name: &str, lines: usize) {
+    let scratch = Scratch::new(&format!("posix-c-{name}"));
+    let native = scratch.path().join(name);
     let built = Command::new("cc")
         .args(["-O2", "-o"])
         .arg(&native)
-        .arg(repo_root().join("tests/guests/c/posix_eventfd.c"))
+        .arg(repo_root().join(format!("tests/guests/c/{name}.c")))
         .output()
         .expect("run cc");
     assert!(
@@ -56,7 +68,7 @@ fn a_c_program_prints_the_same_as_a_guest_as_on_linux() {
         "{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let guest = build_guest("posix_eventfd", scratch.path());
+    let guest = build_guest(name, scratch.path());
 
     let native_dir = scratch.path().join("native");
     let guest_dir = scratch.path().join("guest");
@@ -80,7 +92,7 @@ fn a_c_program_prints_the_same_as_a_guest_as_on_linux() {
     let as_guest = succeeded(&as_guest);
     let on_linux = String::from_utf8_lossy(&on_linux.stdout).into_owned();
     assert!(
-        on_linux.lines().count() > 80,
+        on_linux.lines().count() > lines,
         "the program printed its results:\n{on_linux}"
     );
     for (line, (linux, guest)) in on_linux.lines().zip(as_guest.lines()).enumerate() {
@@ -120,6 +132,160 @@ fn blocked_read_poll_and_select_park_and_wake_across_guests() {
          blocking read = 0, value = 2\n\
          select = 1, read = 0, value = 3\n"
     );
+}
+
+#[test]
+fn a_blocked_epoll_wait_parks_and_wakes_on_another_guests_write() {
+    let scratch = Scratch::new("posix-epoll-pair");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let waiter = scratch.path().join("waiter.wasm");
+    let waker = scratch.path().join("waker.wasm");
+    std::fs::copy(&built, &waiter).unwrap();
+    std::fs::copy(&built, &waker).unwrap();
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "20",
+        "--eventfd",
+        "e=0",
+        "--with",
+        &waker.display().to_string(),
+        &waiter.display().to_string(),
+    ]);
+    assert_eq!(
+        succeeded(&output),
+        "epoll_wait = 1, data = 77, IN = 1, read = 0, value = 1\n\
+         epoll_wait with a timeout, nothing ready = 0\n\
+         nested epoll_wait = 1, data = 88, read = 0, value = 2\n"
+    );
+}
+
+#[test]
+fn an_exclusive_registration_wakes_one_guest_per_event() {
+    // LTP epoll_wait16, with guests for its processes.
+    let scratch = Scratch::new("posix-epoll-herd");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let mut args: Vec<String> = [
+        "run",
+        "--timeout",
+        "20",
+        "--eventfd",
+        "e=0",
+        "--eventfd",
+        "done=0,semaphore",
+    ]
+    .map(String::from)
+    .to_vec();
+    for name in ["herd1", "herd2", "herd3", "herd4"] {
+        let copy = scratch.path().join(format!("{name}.wasm"));
+        std::fs::copy(&built, &copy).unwrap();
+        args.extend(["--with".to_string(), copy.display().to_string()]);
+    }
+    let shepherd = scratch.path().join("shepherd.wasm");
+    std::fs::copy(&built, &shepherd).unwrap();
+    args.push(shepherd.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        succeeded(&wasi_eventfd(&args)),
+        "event 1 woke one waiter\n\
+         event 2 woke one waiter\n\
+         event 3 woke one waiter\n\
+         event 4 woke one waiter\n"
+    );
+}
+
+#[test]
+fn stdin_and_an_eventfd_in_one_epoll_each_wake_it() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let scratch = Scratch::new("posix-epoll-stdin");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let reader = scratch.path().join("reader.wasm");
+    let poker = scratch.path().join("poker.wasm");
+    std::fs::copy(&built, &reader).unwrap();
+    std::fs::copy(&built, &poker).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(["run", "--timeout", "20", "--eventfd", "e=0", "--with"])
+        .arg(&poker)
+        .arg(&reader)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run wasi-eventfd");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    // Stdin open and empty: the other guest's write wakes the wait.
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "eventfd: 1\n");
+    // Then stdin alone wakes it.
+    stdin.write_all(b"later\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "stdin: later\n");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_poll_on_an_epoll_fd_sees_the_stdin_it_watches() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let scratch = Scratch::new("posix-epoll-pollstdin");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let guest = scratch.path().join("pollstdin.wasm");
+    std::fs::copy(&built, &guest).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(["run", "--timeout", "20"])
+        .arg(&guest)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run wasi-eventfd");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Let it block in poll first, on an empty stdin.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin.write_all(b"x\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "poll(epoll fd) = 1, IN = 1\nepoll_wait = 1, data = 0\n"
+    );
+}
+
+#[test]
+fn two_guests_in_epoll_wait_on_eventfds_only_are_a_deadlock() {
+    let scratch = Scratch::new("posix-epoll-deadlock");
+    let built = build_guest("posix_epoll_pair", scratch.path());
+    let one = scratch.path().join("stuck1.wasm");
+    let two = scratch.path().join("stuck2.wasm");
+    std::fs::copy(&built, &one).unwrap();
+    std::fs::copy(&built, &two).unwrap();
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "20",
+        "--eventfd",
+        "e=0",
+        "--with",
+        &two.display().to_string(),
+        &one.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "", "neither woke");
+    let report = stderr(&output);
+    for guest in ["stuck1.wasm", "stuck2.wasm"] {
+        assert!(
+            report.contains(&format!(
+                "guest `{guest}` waits: poll for readable on eventfd `e` (id 1, count 0)"
+            )),
+            "{report}"
+        );
+    }
 }
 
 #[test]

@@ -10,9 +10,7 @@
 #include <unistd.h>
 
 #include "wasi-eventfd.h"
-
-#define WASI_EVENTFD_IMPORT(name) \
-    __attribute__((import_module("wasi_eventfd"), import_name(name)))
+#include "host.h"
 
 WASI_EVENTFD_IMPORT("eventfd") int32_t __wasi_eventfd_eventfd(int32_t initval, int32_t flags);
 WASI_EVENTFD_IMPORT("dup") int32_t __wasi_eventfd_dup(int32_t fd);
@@ -25,22 +23,29 @@ WASI_EVENTFD_IMPORT("preopen") int32_t __wasi_eventfd_preopen(int32_t name, int3
 #define LINUX_EFD_NONBLOCK 0x800
 #define LINUX_F_GETFD 1
 
-/* A host result: the value, or -1 with errno set from Linux's -errno
- * (wasi-libc numbers errors its own way: its EAGAIN is 6, Linux's 11). */
-static int from_host(int32_t result) {
+/* Linux's errno numbers, as the host returns them, to wasi-libc's. */
+int __wasi_eventfd_result(int32_t result) {
     if (result >= 0)
         return result;
     switch (-result) {
+    case 1: errno = EPERM; break;
     case 2: errno = ENOENT; break;
     case 9: errno = EBADF; break;
     case 11: errno = EAGAIN; break;
     case 14: errno = EFAULT; break;
+    case 17: errno = EEXIST; break;
     case 22: errno = EINVAL; break;
     case 23: errno = ENFILE; break;
     case 24: errno = EMFILE; break;
+    case 28: errno = ENOSPC; break;
+    case 40: errno = ELOOP; break;
     default: errno = EIO; break;
     }
     return -1;
+}
+
+static int from_host(int32_t result) {
+    return __wasi_eventfd_result(result);
 }
 
 int eventfd(unsigned int initval, int flags) {

@@ -19,6 +19,8 @@ use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener};
 
+use crate::kernel::poll::{PollMask, WatchList};
+
 /// The largest value the counter can hold through `write`: `0xffff_ffff_ffff_fffe`.
 ///
 /// `u64::MAX` itself is reserved: writing it is `EINVAL`.
@@ -106,6 +108,10 @@ pub struct Description {
     /// Writers and writable pollables wait here; every successful read
     /// wakes them.
     writers: WaitQueue,
+    /// Epoll entries watching the description, told of every read
+    /// (`EPOLLOUT`) and write (`EPOLLIN`), as the kernel's wake-ups of
+    /// `wqh` reach `ep_poll_callback`.
+    watchers: WatchList,
     /// Called with the id when the last reference goes: whoever registered
     /// the description (its table) frees its slot then.
     on_release: Option<Box<dyn FnOnce(u64) + Send + Sync>>,
@@ -147,6 +153,7 @@ impl Description {
             append: AtomicBool::new(false),
             readers: WaitQueue::default(),
             writers: WaitQueue::default(),
+            watchers: WatchList::default(),
             on_release: None,
         }
     }
@@ -223,6 +230,22 @@ impl Description {
         }
     }
 
+    /// [`poll`](Self::poll) as epoll's bits (`EPOLLIN`, `EPOLLOUT`,
+    /// `EPOLLERR`), exactly the mask `eventfd_poll` returns.
+    pub fn poll_mask(&self) -> PollMask {
+        let events = self.poll();
+        let mut mask = PollMask::empty();
+        mask.set(PollMask::IN, events.readable);
+        mask.set(PollMask::OUT, events.writable);
+        mask.set(PollMask::ERR, events.error);
+        mask
+    }
+
+    /// The epoll entries watching this description.
+    pub(crate) fn watchers(&self) -> &WatchList {
+        &self.watchers
+    }
+
     /// Whether writing `value` would succeed now without waiting.
     pub fn has_room_for(&self, value: u64) -> bool {
         room_for(self.count(), value)
@@ -268,6 +291,7 @@ impl Description {
         // The kernel wakes the queue after every successful read, with
         // EPOLLOUT: writers waiting for room re-check.
         self.writers.wake_all();
+        self.watchers.wake(PollMask::OUT);
         Ok(if self.semaphore { 1 } else { taken })
     }
 
@@ -284,6 +308,7 @@ impl Description {
             .map_err(|_| Errno::Again)?;
         // Even `write(0)` wakes readers (and pollers), as the kernel does.
         self.readers.wake_all();
+        self.watchers.wake(PollMask::IN);
         Ok(())
     }
 
@@ -419,7 +444,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
 /// so that waking nobody (the common case) costs one atomic load instead of
 /// the event's lock.
 #[derive(Default)]
-struct WaitQueue {
+pub(crate) struct WaitQueue {
     event: Event,
     waiters: AtomicUsize,
 }
@@ -429,7 +454,7 @@ impl WaitQueue {
     /// only if it is still false, so no wake-up between the two is lost:
     /// either `wake_all` sees this waiter, or the check sees the change
     /// made before `wake_all` (all four accesses are `SeqCst`).
-    fn listen(&self) -> QueueListener<'_> {
+    pub(crate) fn listen(&self) -> QueueListener<'_> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         QueueListener {
             listener: self.event.listen(),
@@ -438,13 +463,13 @@ impl WaitQueue {
     }
 
     /// Wakes every waiter, as the kernel's non-exclusive wake-up does.
-    fn wake_all(&self) {
+    pub(crate) fn wake_all(&self) {
         if self.waiters.load(Ordering::SeqCst) > 0 {
             self.event.notify(usize::MAX);
         }
     }
 
-    fn waiting(&self) -> usize {
+    pub(crate) fn waiting(&self) -> usize {
         self.waiters.load(Ordering::SeqCst)
     }
 }
@@ -550,6 +575,11 @@ fn room_for(count: u64, value: u64) -> bool {
 
 impl Drop for Description {
     fn drop(&mut self) {
+        // The last reference: every epoll entry on it goes
+        // (`eventpoll_release`).
+        for item in self.watchers.take_all() {
+            item.file_released();
+        }
         if let Some(release) = self.on_release.take() {
             release(self.id);
         }

@@ -8,12 +8,17 @@
 //! - `description_table`: the open descriptions of a host, shared by all its
 //!   guests, and the [`Descriptor`](crate::Descriptor)s that point to them;
 //! - [`fd_table`]: a process's numbers for its open files (`fs/file.c`);
+//! - [`poll`]: what epoll needs of any file it watches (readiness now, and
+//!   wake-ups when it may change);
+//! - [`epoll`]: epoll instances (`fs/eventpoll.c`);
 //! - `waits`: what a guest waits on ([`Waiting`](crate::Waiting)), and the
 //!   hook through which a host is told of it
 //!   ([`GuestParkObserver`](crate::GuestParkObserver)), e.g. to find
 //!   deadlocks.
 
 pub(crate) mod description_table;
+pub mod epoll;
 pub(crate) mod eventfd;
 pub mod fd_table;
+pub mod poll;
 pub(crate) mod waits;

@@ -8,7 +8,8 @@
 //! `ftruncate` `EINVAL`; `fallocate` `ENODEV`; `futimens` `EOPNOTSUPP`;
 //! `posix_fadvise` succeeds; every `*at` call with it as the directory
 //! `ENOTDIR`, as `getdents`; socket calls `ENOTSOCK`; `fstat` a file of no
-//! type (an anonymous inode), size 0, one link.
+//! type (an anonymous inode), size 0, one link. An epoll fd answers the
+//! same, but `read`/`write` are `EINVAL` (checked on the kernel).
 
 use tracing::Instrument as _;
 use wasmtime_wasi::p1::types;
@@ -139,15 +140,29 @@ fn not_a_directory<T>() -> Result<T, types::Error> {
 }
 
 /// The fd of each import, translated: `$wasi` is wasmtime-wasi's number of
-/// the guest's `$fd`, or the call returns what `$eventfd` says.
+/// the guest's `$fd`, or the call returns what `$eventfd` (and `$epoll`)
+/// says. With `|_|` for the eventfd, an epoll answers the same: both are
+/// anonymous inodes, alike in every call but read, write and their flags
+/// (checked on the kernel).
 macro_rules! on_fd {
-    ($self:ident, $fd:expr, |$wasi:ident| $on_wasi:expr, |$eventfd:pat_param| $on_eventfd:expr) => {
+    ($self:ident, $fd:expr, |$wasi:ident| $on_wasi:expr, |_| $on_anon:expr) => {
+        match $self.target($fd)? {
+            Target::Wasi($wasi) => {
+                $self.refuel();
+                $on_wasi
+            }
+            Target::Eventfd(_) | Target::Epoll(_) => $on_anon,
+        }
+    };
+    ($self:ident, $fd:expr, |$wasi:ident| $on_wasi:expr, |$eventfd:pat_param| $on_eventfd:expr,
+     |$epoll:pat_param| $on_epoll:expr) => {
         match $self.target($fd)? {
             Target::Wasi($wasi) => {
                 $self.refuel();
                 $on_wasi
             }
             Target::Eventfd($eventfd) => $on_eventfd,
+            Target::Epoll($epoll) => $on_epoll,
         }
     };
 }
@@ -290,6 +305,23 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
                     fs_rights_base: eventfd_rights(),
                     fs_rights_inheriting: types::Rights::empty(),
                 })
+            },
+            // An epoll is open for reading and writing too (`F_GETFL`
+            // says O_RDWR), and keeps the status flags it is given.
+            |epoll| {
+                let mut fs_flags = types::Fdflags::empty();
+                if epoll.is_nonblocking() {
+                    fs_flags |= types::Fdflags::NONBLOCK;
+                }
+                if epoll.is_append() {
+                    fs_flags |= types::Fdflags::APPEND;
+                }
+                Ok(types::Fdstat {
+                    fs_filetype: types::Filetype::Unknown,
+                    fs_flags,
+                    fs_rights_base: eventfd_rights(),
+                    fs_rights_inheriting: types::Rights::empty(),
+                })
             }
         )
     }
@@ -309,6 +341,13 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
                 // description and ignores the sync flags (`SETFL_MASK`).
                 description.set_nonblocking(flags.contains(types::Fdflags::NONBLOCK));
                 description.set_append(flags.contains(types::Fdflags::APPEND));
+                Ok(())
+            },
+            |epoll| {
+                epoll.set_status(
+                    flags.contains(types::Fdflags::NONBLOCK),
+                    flags.contains(types::Fdflags::APPEND),
+                );
                 Ok(())
             }
         )
@@ -408,7 +447,10 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
                 self.eventfd_read(memory, &description, iovs)
                     .instrument(span)
                     .await
-            }
+            },
+            // An epoll has no read (`EINVAL`, as the kernel's `vfs_read`
+            // of a file without one).
+            |_| Err(types::Errno::Inval.into())
         )
     }
 
@@ -442,7 +484,8 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
                 self.eventfd_write(memory, &description, ciovs)
                     .instrument(span)
                     .await
-            }
+            },
+            |_| Err(types::Errno::Inval.into())
         )
     }
 

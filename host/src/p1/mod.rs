@@ -77,7 +77,9 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1 as _;
 use wasmtime_wasi::p1::{types, WasiP1Ctx};
 use wiggle::GuestMemory;
 
+use crate::kernel::epoll::{Epoll, WatchBudget};
 use crate::kernel::fd_table::FdTable;
+use crate::kernel::poll::{ExternalFile, PollMask};
 use crate::{Description, Descriptor, EventfdCtx};
 
 /// One core-module guest's preview 1 and eventfd state: wasmtime-wasi's
@@ -92,6 +94,9 @@ pub struct EventfdP1Ctx {
     pub(crate) eventfd: EventfdCtx,
     /// The guest's fd table: every number it holds, of every kind.
     pub(crate) fds: FdTable<File>,
+    /// The guest's epoll registrations, in all its instances: at most as
+    /// many as it may hold descriptors (`ENOSPC` beyond).
+    pub(crate) watches: Arc<WatchBudget>,
     /// The most recent `set_hostcall_fuel`, handed again to wasmtime-wasi
     /// before each call made for the guest: it spends fuel per call, and a
     /// `poll_oneoff` may make several.
@@ -112,6 +117,12 @@ pub(crate) enum File {
     },
     /// An eventfd (its descriptor holds `FD_CLOEXEC`).
     Eventfd(Descriptor),
+    /// An epoll instance, shared by every number `dup` made of it.
+    Epoll {
+        epoll: Arc<Epoll>,
+        /// `FD_CLOEXEC`, on the number.
+        cloexec: bool,
+    },
 }
 
 /// One open file of wasmtime-wasi, shared by every number that `dup` made
@@ -125,6 +136,11 @@ pub(crate) struct WasiFile {
     /// has it (wasmtime-wasi reports a file readable only after a read in
     /// the background, and a directory not at all).
     pub(crate) always_ready: bool,
+    /// For stdin, stdout and stderr, what epoll watches of them: their
+    /// readiness as wasmtime-wasi's `poll_oneoff` last reported it. (Other
+    /// kinds are `EPERM` to `epoll_ctl`: files and directories as on
+    /// Linux; sockets, which preview 1's `poll_oneoff` cannot watch.)
+    pub(crate) external: Option<Arc<ExternalFile>>,
 }
 
 /// What a guest's fd names, for one call.
@@ -132,6 +148,7 @@ pub(crate) enum Target {
     /// wasmtime-wasi's number of the file.
     Wasi(types::Fd),
     Eventfd(Arc<Description>),
+    Epoll(Arc<Epoll>),
 }
 
 impl File {
@@ -143,13 +160,17 @@ impl File {
                 cloexec: false,
             },
             File::Eventfd(descriptor) => File::Eventfd(descriptor.dup()),
+            File::Epoll { epoll, .. } => File::Epoll {
+                epoll: Arc::clone(epoll),
+                cloexec: false,
+            },
         }
     }
 
     /// `FD_CLOEXEC`.
     pub(crate) fn cloexec(&self) -> bool {
         match self {
-            File::Wasi { cloexec, .. } => *cloexec,
+            File::Wasi { cloexec, .. } | File::Epoll { cloexec, .. } => *cloexec,
             File::Eventfd(descriptor) => descriptor.cloexec(),
         }
     }
@@ -157,7 +178,7 @@ impl File {
     /// `fcntl(F_SETFD)`.
     pub(crate) fn set_cloexec(&mut self, enabled: bool) {
         match self {
-            File::Wasi { cloexec, .. } => *cloexec = enabled,
+            File::Wasi { cloexec, .. } | File::Epoll { cloexec, .. } => *cloexec = enabled,
             File::Eventfd(descriptor) => descriptor.set_cloexec(enabled),
         }
     }
@@ -188,6 +209,12 @@ impl EventfdP1Ctx {
                     // Stdio streams have a readiness of their own;
                     // preopens are directories.
                     always_ready: inner > 2,
+                    // stdin can become readable, stdout and stderr writable.
+                    external: match inner {
+                        0 => Some(ExternalFile::new(inner, PollMask::IN)),
+                        1 | 2 => Some(ExternalFile::new(inner, PollMask::OUT)),
+                        _ => None,
+                    },
                 }),
                 cloexec: false,
             };
@@ -200,6 +227,7 @@ impl EventfdP1Ctx {
         }
         EventfdP1Ctx {
             wasi,
+            watches: WatchBudget::new(eventfd.max_descriptors),
             eventfd,
             fds,
             fuel: 0,
@@ -223,7 +251,7 @@ impl EventfdP1Ctx {
     pub fn eventfd(&self, fd: u32) -> Option<&Descriptor> {
         match self.fds.get(fd)? {
             File::Eventfd(descriptor) => Some(descriptor),
-            File::Wasi { .. } => None,
+            File::Wasi { .. } | File::Epoll { .. } => None,
         }
     }
 
@@ -239,6 +267,7 @@ impl EventfdP1Ctx {
             Some(File::Eventfd(descriptor)) => {
                 Ok(Target::Eventfd(Arc::clone(descriptor.description())))
             }
+            Some(File::Epoll { epoll, .. }) => Ok(Target::Epoll(Arc::clone(epoll))),
             None => Err(types::Errno::Badf.into()),
         }
     }
@@ -266,6 +295,7 @@ impl EventfdP1Ctx {
             file: Arc::new(WasiFile {
                 fd: inner.into(),
                 always_ready,
+                external: None,
             }),
             cloexec: false,
         };
@@ -282,7 +312,8 @@ impl EventfdP1Ctx {
 
     /// Closes what a number referred to, once nothing else refers to it:
     /// wasmtime-wasi's file when its last number goes, an eventfd's
-    /// description when its last descriptor anywhere goes.
+    /// description when its last descriptor anywhere goes, an epoll
+    /// instance (and its interest list) when its last number goes.
     pub(crate) async fn release(
         &mut self,
         memory: &mut GuestMemory<'_>,
@@ -291,6 +322,10 @@ impl EventfdP1Ctx {
         match file {
             File::Eventfd(descriptor) => {
                 drop(descriptor);
+                Ok(())
+            }
+            File::Epoll { epoll, .. } => {
+                drop(epoll);
                 Ok(())
             }
             File::Wasi { file, .. } => match Arc::into_inner(file) {

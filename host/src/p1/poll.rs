@@ -11,6 +11,12 @@
 //! whichever comes first: wasmtime-wasi's poll, or a change of an eventfd
 //! (a wake-up of its wait queue, after which readiness is checked again).
 //! Whatever is ready then is reported together, in subscription order.
+//!
+//! An epoll fd is readable while one of its entries is ready
+//! (`ep_eventpoll_poll`), and never writable; a wake-up of its ready list
+//! ends the wait as an eventfd's does. The stdio streams it watches are
+//! asked of wasmtime-wasi beside the other subscriptions, as hidden ones
+//! whose answers go to the epoll (see [`ExternalFile`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,7 +27,9 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 use super::{EventfdP1Ctx, File};
+use crate::kernel::epoll::Epoll;
 use crate::kernel::eventfd::{any_woken, until_any_woken, QueueListener};
+use crate::kernel::poll::{ExternalFile, PollMask};
 use crate::Waiting;
 use crate::{Description, Readiness};
 
@@ -34,6 +42,12 @@ enum Entry {
     Now(types::Subscription, types::Errno),
     /// By an eventfd's readiness.
     Eventfd(types::Subscription, Arc<Description>, Readiness),
+    /// By an epoll instance's readiness.
+    Epoll(types::Subscription, Arc<Epoll>, Readiness),
+    /// By wasmtime-wasi, for an epoll: a stream an epoll watches (its
+    /// handle there in the subscription), whose answer is recorded in the
+    /// stream as the bit given, and never reported.
+    Hidden(types::Subscription, Arc<ExternalFile>, PollMask),
 }
 
 impl Entry {
@@ -41,11 +55,15 @@ impl Entry {
     /// (eventfds and the always-ready; wasmtime-wasi's are asked apart).
     fn ready_now(&self) -> Option<types::Event> {
         match self {
-            Entry::Inner(_) => None,
+            Entry::Inner(_) | Entry::Hidden(..) => None,
             Entry::Now(sub, error) => Some(event(sub, *error, 1)),
             Entry::Eventfd(sub, description, readiness) => description
                 .is_ready(*readiness)
                 .then(|| event(sub, types::Errno::Success, 8)),
+            Entry::Epoll(sub, epoll, Readiness::Readable) => epoll
+                .is_ready()
+                .then(|| event(sub, types::Errno::Success, 1)),
+            Entry::Epoll(_, _, Readiness::Writable) => None,
         }
     }
 }
@@ -75,6 +93,36 @@ fn event(sub: &types::Subscription, error: types::Errno, nbytes: u64) -> types::
 
 /// Marks the zero-timeout clock added to ask wasmtime-wasi without waiting.
 const AT_ONCE: u64 = u64::MAX;
+
+/// The hidden subscriptions asking wasmtime-wasi about `externals` (each
+/// stream with the events epoll asks of it): readable for `EPOLLIN`,
+/// writable for `EPOLLOUT`.
+fn hidden_entries(externals: &[(Arc<ExternalFile>, PollMask)]) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (file, asked) in externals {
+        // Only what the stream can be asked: wasmtime-wasi refuses a read
+        // subscription on stdout (EBADF) rather than never answering it.
+        let asked = *asked & file.directions();
+        let fd = types::SubscriptionFdReadwrite {
+            file_descriptor: file.handle().into(),
+        };
+        if asked.contains(PollMask::IN) {
+            let sub = types::Subscription {
+                userdata: 0,
+                u: types::SubscriptionU::FdRead(fd.clone()),
+            };
+            entries.push(Entry::Hidden(sub, Arc::clone(file), PollMask::IN));
+        }
+        if asked.contains(PollMask::OUT) {
+            let sub = types::Subscription {
+                userdata: 0,
+                u: types::SubscriptionU::FdWrite(fd),
+            };
+            entries.push(Entry::Hidden(sub, Arc::clone(file), PollMask::OUT));
+        }
+    }
+    entries
+}
 
 impl EventfdP1Ctx {
     /// Where the subscription `sub` is answered. Relative timeouts become
@@ -116,6 +164,7 @@ impl EventfdP1Ctx {
                 let description = Arc::clone(descriptor.description());
                 Ok(Entry::Eventfd(sub, description, readiness))
             }
+            Some(File::Epoll { epoll, .. }) => Ok(Entry::Epoll(sub, Arc::clone(epoll), readiness)),
             Some(File::Wasi { file, .. }) if file.always_ready => {
                 Ok(Entry::Now(sub, types::Errno::Success))
             }
@@ -144,21 +193,52 @@ impl EventfdP1Ctx {
             let entry = self.entry(memory, sub)?;
             entries.push(entry);
         }
+        // The stdio streams epoll fds among the subscriptions watch: asked
+        // of wasmtime-wasi with the others, as hidden subscriptions.
+        let externals = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Epoll(_, epoll, Readiness::Readable) => Some(epoll.external_files()),
+                _ => None,
+            })
+            .flatten()
+            .collect::<Vec<_>>();
+        entries.extend(hidden_entries(&externals));
+        let hidden: Vec<usize> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| matches!(entry, Entry::Hidden(..)).then_some(i))
+            .collect();
         let inner: Vec<usize> = entries
             .iter()
             .enumerate()
-            .filter_map(|(i, entry)| matches!(entry, Entry::Inner(_)).then_some(i))
+            .filter_map(|(i, entry)| {
+                matches!(entry, Entry::Inner(_) | Entry::Hidden(..)).then_some(i)
+            })
             .collect();
         let interests = Waiting::distinct(entries.iter().filter_map(|entry| match entry {
             Entry::Eventfd(_, description, readiness) => Some((description, *readiness)),
             _ => None,
         }));
+        let epolls: Vec<&Arc<Epoll>> = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Epoll(_, epoll, Readiness::Readable) => Some(epoll),
+                _ => None,
+            })
+            .collect();
 
         let mut ready = loop {
             // Listen first, then check, so that no change between the two
             // is missed.
+            if !hidden.is_empty() {
+                // What the epolls' streams are now, before their
+                // readiness is looked at.
+                self.poll_inner(&entries, &hidden, true, &mut []).await?;
+            }
             let mut listeners: Vec<QueueListener<'_>> =
                 interests.iter().map(Waiting::listen).collect();
+            listeners.extend(epolls.iter().map(|epoll| epoll.listen_poll()));
             let mut ready: Vec<(usize, types::Event)> = entries
                 .iter()
                 .enumerate()
@@ -176,7 +256,28 @@ impl EventfdP1Ctx {
                 // Eventfds alone, with no timeout: the guest waits on them
                 // and nothing else, parked as one wait in the deadlock
                 // detector's graph.
-                let _parked = self.eventfd.park_poll(&interests);
+                // An epoll's waits are those of the eventfds it watches
+                // (None with a stream watched: one that can become ready
+                // makes this poll one of wasmtime-wasi's, which never
+                // parks; one that cannot adds no wait). O(registered):
+                // only for a host that observes.
+                let with_epolls;
+                let parked: &[Waiting] =
+                    match epolls.is_empty() || self.eventfd.park_observer.is_none() {
+                        true => &interests,
+                        false => {
+                            let watched: Vec<_> = epolls
+                                .iter()
+                                .filter_map(|epoll| epoll.watched_eventfds())
+                                .flatten()
+                                .collect();
+                            let mut all = interests.clone();
+                            all.extend(Waiting::distinct(watched.iter().map(|(d, r)| (d, *r))));
+                            with_epolls = all;
+                            &with_epolls
+                        }
+                    };
+                let _parked = self.eventfd.park_poll(parked);
                 until_any_woken(&mut listeners).await;
                 continue;
             }
@@ -193,7 +294,11 @@ impl EventfdP1Ctx {
                         .enumerate()
                         .filter_map(|(i, entry)| Some((i, entry.ready_now()?))),
                 );
-                break ready;
+                // Only a hidden subscription answered, and made no epoll
+                // ready (its entry asked for something else): wait on.
+                if !ready.is_empty() {
+                    break ready;
+                }
             }
         };
 
@@ -205,6 +310,48 @@ impl EventfdP1Ctx {
             count += 1;
         }
         Ok(count)
+    }
+
+    /// Asks wasmtime-wasi about the stdio streams `externals` that an epoll
+    /// watches (each with the events asked of it), and records what it
+    /// sees in them, which wakes the epoll's entries: at once when `wait`
+    /// is `None`; otherwise until a stream is ready, one of `listeners`
+    /// fires, or the timeout `Some(d)` passes (`None`: no timeout).
+    pub(crate) async fn observe_streams(
+        &mut self,
+        externals: &[(Arc<ExternalFile>, PollMask)],
+        wait: Option<Option<std::time::Duration>>,
+        listeners: &mut [QueueListener<'_>],
+    ) -> Result<(), types::Error> {
+        let mut entries = hidden_entries(externals);
+        if entries.is_empty() {
+            // Nothing the streams can be asked (stdout watched for
+            // reading): only the wake-ups and the timeout can end this.
+            match wait {
+                None => {}
+                Some(None) => until_any_woken(listeners).await,
+                Some(Some(timeout)) => {
+                    let _ = tokio::time::timeout(timeout, until_any_woken(listeners)).await;
+                }
+            }
+            return Ok(());
+        }
+        if let Some(Some(timeout)) = wait {
+            let clock = types::SubscriptionClock {
+                id: types::Clockid::Monotonic,
+                timeout: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
+                precision: 0,
+                flags: types::Subclockflags::empty(),
+            };
+            entries.push(Entry::Inner(types::Subscription {
+                userdata: 0,
+                u: types::SubscriptionU::Clock(clock),
+            }));
+        }
+        let all: Vec<usize> = (0..entries.len()).collect();
+        self.poll_inner(&entries, &all, wait.is_none(), listeners)
+            .await?;
+        Ok(())
     }
 
     /// Asks wasmtime-wasi about the subscriptions `inner` of `entries`
@@ -251,7 +398,7 @@ impl EventfdP1Ctx {
         let subs = GuestPtr::<types::Subscription>::new(0).as_array(count32);
         let mut places = subs.iter();
         for &i in inner {
-            let Some(Entry::Inner(sub)) = entries.get(i) else {
+            let (Some(Entry::Inner(sub)) | Some(Entry::Hidden(sub, ..))) = entries.get(i) else {
                 continue;
             };
             let mut sub = sub.clone();
@@ -306,6 +453,7 @@ impl EventfdP1Ctx {
         };
 
         let mut ready = Vec::with_capacity(answered as usize);
+        let mut streams_ready = Vec::new();
         for place in events.as_array(answered).iter() {
             let mut event = memory.read(place?)?;
             if event.userdata == AT_ONCE {
@@ -314,10 +462,26 @@ impl EventfdP1Ctx {
             let i = event.userdata as usize;
             let original = match entries.get(i) {
                 Some(Entry::Inner(sub)) => sub.userdata,
+                Some(Entry::Hidden(..)) => {
+                    streams_ready.push(i);
+                    continue;
+                }
                 _ => continue,
             };
             event.userdata = original;
             ready.push((i, event));
+        }
+        // What the hidden subscriptions found: ready as answered, the
+        // others not (at that moment), recorded in their streams, which
+        // wakes the epoll entries watching them.
+        for &i in inner {
+            if let Some(Entry::Hidden(_, file, bit)) = entries.get(i) {
+                let now = match streams_ready.contains(&i) {
+                    true => *bit,
+                    false => PollMask::empty(),
+                };
+                file.observed(*bit, now);
+            }
         }
         Ok(Some(ready))
     }

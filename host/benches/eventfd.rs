@@ -6,8 +6,7 @@
 //! --quick` is the smoke run CI does: small counts, and it fails unless
 //! every picked row ran; it never checks a timing. Words after `--` other
 //! than `--quick` pick rows: a row runs when a word is part of its id
-//! (`binary-pair-component`, `binary-pair-core`, `binary-pair-core-p1`,
-//! `binary-ping-pong`, `floor-async`, `floor-sync`,
+//! (`binary-pair-component`, `binary-pair-core`, `binary-ping-pong`, `floor-async`, `floor-sync`,
 //! `in-process-pair-component`, `in-process-pair-core`,
 //! `in-process-ping-pong-single`, `in-process-ping-pong-multi`,
 //! `in-process-contention`, `file-write-in-process`, `file-write-binary`,
@@ -46,8 +45,12 @@
 //! alternately; the file-write rows 21 times (2), their three measures taking
 //! turns in rotating order. The tables give the median and the range, the
 //! ratio of the medians and the goal (issue 13's goals apply to the rows
-//! through the binary, issue 18's to the preview 1 op pair and to the
-//! in-process file-write row).
+//! through the binary, issue 18's to the core module's op pair, now made
+//! of preview 1's `fd_write` and `fd_read`, and to the in-process
+//! file-write row). Each row's name says which calls it makes: a
+//! component's `eventfd.write`/`eventfd.read` (the WIT interface), a core
+//! module's preview 1 `fd_write`/`fd_read` on an eventfd of its fd table
+//! (the `wasi_eventfd` module only creates and names eventfds).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -470,14 +473,10 @@ fn binary_pair_component(pairs: u64) -> f64 {
     binary_elapsed(&["run".into(), guest, pairs.to_string()]) / pairs as f64
 }
 
+/// The op pair of a core module: preview 1's `fd_write` and `fd_read` on
+/// an eventfd of the one table (the one way a core module reads and writes
+/// an eventfd).
 fn binary_pair_core(pairs: u64) -> f64 {
-    let guest = path_arg(&guests::test_wat("bench_pair_out.wat"));
-    binary_elapsed(&["run".into(), guest, pairs.to_string()]) / pairs as f64
-}
-
-/// The op pair through preview 1's `fd_write` and `fd_read` on an eventfd
-/// of the one table.
-fn binary_pair_core_p1(pairs: u64) -> f64 {
     let guest = path_arg(&guests::test_wat("bench_pair_p1.wat"));
     binary_elapsed(&["run".into(), guest, pairs.to_string()]) / pairs as f64
 }
@@ -1085,15 +1084,26 @@ fn scale_in_child(guests: usize, kind: &str) -> Scale {
 }
 
 /// The columns of the scale table, in order.
+/// Components block in `eventfd.read` and post with `eventfd.write`; core
+/// modules block in preview 1's `fd_read` and post with `fd_write`.
 const SCALE_VARIANTS: [(&str, &str); 5] = [
-    ("binary-component", "components, `wasi-eventfd run`"),
-    ("binary-core", "core modules, `wasi-eventfd run`"),
+    (
+        "binary-component",
+        "components (`eventfd.read`), `wasi-eventfd run`",
+    ),
+    (
+        "binary-core",
+        "core modules (`fd_read`), `wasi-eventfd run`",
+    ),
     ("native", "native threads (64 KiB stacks)"),
     (
         "in-process-on-demand",
-        "core modules, in-process, on demand",
+        "core modules (`fd_read`), in-process, on demand",
     ),
-    ("in-process-pooling", "core modules, in-process, `--pool`"),
+    (
+        "in-process-pooling",
+        "core modules (`fd_read`), in-process, `--pool`",
+    ),
 ];
 
 fn scale_run(variant: &str, guests: usize) -> Scale {
@@ -1311,24 +1321,17 @@ fn main() {
     };
     pair_row(
         "binary-pair-component",
-        "op pair (write 1 + read), component, `wasi-eventfd run`",
+        "op pair (`eventfd.write` 1 + `eventfd.read`), component, `wasi-eventfd run`",
         "per pair",
         Some(0.5),
         &mut || binary_pair_component(s.pairs),
     );
     pair_row(
         "binary-pair-core",
-        "op pair (write 1 + read), core module, `wasi-eventfd run`",
+        "op pair (`fd_write` 1 + `fd_read`), core module, preview 1, `wasi-eventfd run`",
         "per pair",
         Some(0.5),
         &mut || binary_pair_core(s.pairs),
-    );
-    pair_row(
-        "binary-pair-core-p1",
-        "op pair (fd_write 1 + fd_read), core module, preview 1, `wasi-eventfd run`",
-        "per pair",
-        Some(0.5),
-        &mut || binary_pair_core_p1(s.pairs),
     );
     pair_row(
         "floor-async",
@@ -1346,14 +1349,14 @@ fn main() {
     );
     pair_row(
         "in-process-pair-component",
-        "op pair (write 1 + read), component, in-process runner",
+        "op pair (`eventfd.write` 1 + `eventfd.read`), component, in-process runner",
         "per pair",
         None,
         &mut || guest_pair_component(s.pairs),
     );
     pair_row(
         "in-process-pair-core",
-        "op pair (write 1 + read), core module, in-process runner",
+        "op pair (`fd_write` 1 + `fd_read`), core module, preview 1, in-process runner",
         "per pair",
         None,
         &mut || guest_pair_core(s.pairs),
@@ -1499,7 +1502,6 @@ fn main() {
     let expected = [
         "binary-pair-component",
         "binary-pair-core",
-        "binary-pair-core-p1",
         "floor-async",
         "floor-sync",
         "in-process-pair-component",

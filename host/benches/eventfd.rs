@@ -800,7 +800,7 @@ mod file_write {
 
     use wasi_eventfd::p1::EventfdP1Ctx;
     use wasi_eventfd::{DescriptionTable, EventfdCtx};
-    use wasmtime::{InstancePre, Linker, Module, Store};
+    use wasmtime::{Instance, InstancePre, Linker, Module, Store};
     use wasmtime_wasi::p1::WasiP1Ctx;
     use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
     use wasmtime_wasi::{FsPerms, WasiCtx};
@@ -847,8 +847,9 @@ mod file_write {
     }
 
     /// Runs `_start` of `pre` with `data` as the runner runs a core module:
-    /// a store that yields at every epoch tick, ticks every 10 ms.
-    fn run<T: Send + 'static>(pre: &InstancePre<T>, data: T) {
+    /// a store that yields at every epoch tick, ticks every 10 ms; `ready`
+    /// sees the instance first.
+    fn run<T: Send + 'static>(pre: &InstancePre<T>, data: T, ready: fn(&mut Store<T>, &Instance)) {
         let ran = super::with_epoch_ticks(engine(), || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -858,6 +859,7 @@ mod file_write {
                 let mut store = Store::new(engine(), data);
                 store.epoch_deadline_async_yield_and_update(1);
                 let instance = pre.instantiate_async(&mut store).await?;
+                ready(&mut store, &instance);
                 let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
                 start.call_async(&mut store, ()).await
             })
@@ -881,12 +883,19 @@ mod file_write {
             Host::OneTable => {
                 let descriptions = DescriptionTable::new();
                 let eventfd = EventfdCtx::builder(&descriptions).build();
+                // As the runner: the store's one instance, its memory kept.
                 run(
                     &linked.one_table,
                     EventfdP1Ctx::new(wasi.build_p1(), eventfd),
+                    |store, instance| {
+                        let memory = instance.get_memory(&mut *store, "memory");
+                        if let Some(memory) = memory {
+                            store.data_mut().keep_memory(memory);
+                        }
+                    },
                 );
             }
-            Host::WasiAlone => run(&linked.wasi_alone, wasi.build_p1()),
+            Host::WasiAlone => run(&linked.wasi_alone, wasi.build_p1(), |_, _| {}),
         }
         super::elapsed_in(&stdout.contents()) / writes as f64
     }

@@ -973,15 +973,31 @@ fn size_result(
     }
 }
 
-/// The eventfd description behind `fd`, if it names one.
-fn eventfd_of(ctx: &EventfdP1Ctx, fd: i32) -> Option<Arc<Description>> {
+/// What a guest's fd names, for the fast paths.
+enum Fast {
+    Eventfd(Arc<Description>),
+    /// wasmtime-wasi's number of the file.
+    Wasi(i32),
+    /// No file: `EBADF`.
+    Closed,
+}
+
+fn fast_target(ctx: &EventfdP1Ctx, fd: i32) -> Fast {
     match ctx.fds.get(fd as u32) {
-        Some(super::File::Eventfd(descriptor)) => Some(Arc::clone(descriptor.description())),
-        _ => None,
+        Some(super::File::Eventfd(descriptor)) => {
+            Fast::Eventfd(Arc::clone(descriptor.description()))
+        }
+        // wasmtime-wasi's numbers are its table's, below 2^31.
+        Some(super::File::Wasi { file, .. }) => Fast::Wasi(file.fd as i32),
+        None => Fast::Closed,
     }
 }
 
-/// Preview 1's `fd_read(fd, iovs, iovs_len, nread) -> errno`.
+/// Preview 1's `fd_read(fd, iovs, iovs_len, nread) -> errno`: with a kept
+/// memory, an eventfd is read here and a file of wasmtime-wasi's is read
+/// by wasmtime-wasi's generated function under its own number (what the
+/// trait's `fd_read` above would do, one lookup and one call sooner);
+/// without one, as the glue.
 async fn fd_read_fast<T>(
     caller: &mut Caller<'_, T>,
     get: GetCtx<T>,
@@ -990,24 +1006,36 @@ async fn fd_read_fast<T>(
     iovs_len: i32,
     nread: i32,
 ) -> wasmtime::Result<i32> {
-    let ctx = get(caller.data_mut());
-    if let (Some(memory), Some(description)) = (ctx.kept_memory, eventfd_of(ctx, fd)) {
-        let span = tracing::debug_span!("eventfd read", fd);
-        let (bytes, data) = memory.data_and_store_mut(&mut *caller);
-        let memory = &mut GuestMemory::Unshared(bytes);
-        let iovs = GuestPtr::new((iovs as u32, iovs_len as u32));
-        let result = get(data)
-            .eventfd_read(memory, &description, iovs)
-            .instrument(span)
-            .await;
-        return size_result(memory, result, "fd_read", nread);
+    let fuel = caller.as_context_mut().hostcall_fuel();
+    let Some(memory) = get(caller.data_mut()).kept_memory else {
+        return with_memory!(caller, get, |ctx, memory| {
+            wasi_snapshot_preview1::fd_read(ctx, memory, fd, iovs, iovs_len, nread).await
+        });
+    };
+    let (bytes, data) = memory.data_and_store_mut(&mut *caller);
+    let ctx = get(data);
+    let memory = &mut GuestMemory::Unshared(bytes);
+    match fast_target(ctx, fd) {
+        Fast::Eventfd(description) => {
+            let span = tracing::debug_span!("eventfd read", fd);
+            let iovs = GuestPtr::new((iovs as u32, iovs_len as u32));
+            let result = ctx
+                .eventfd_read(memory, &description, iovs)
+                .instrument(span)
+                .await;
+            size_result(memory, result, "fd_read", nread)
+        }
+        Fast::Wasi(inner) => {
+            ctx.set_hostcall_fuel(fuel);
+            wasi_snapshot_preview1::fd_read(&mut ctx.wasi, memory, inner, iovs, iovs_len, nread)
+                .await
+        }
+        Fast::Closed => Ok(types::Errno::Badf as i32),
     }
-    with_memory!(caller, get, |ctx, memory| {
-        wasi_snapshot_preview1::fd_read(ctx, memory, fd, iovs, iovs_len, nread).await
-    })
 }
 
-/// Preview 1's `fd_write(fd, ciovs, ciovs_len, nwritten) -> errno`.
+/// Preview 1's `fd_write(fd, ciovs, ciovs_len, nwritten) -> errno`, as
+/// [`fd_read_fast`].
 async fn fd_write_fast<T>(
     caller: &mut Caller<'_, T>,
     get: GetCtx<T>,
@@ -1016,21 +1044,39 @@ async fn fd_write_fast<T>(
     ciovs_len: i32,
     nwritten: i32,
 ) -> wasmtime::Result<i32> {
-    let ctx = get(caller.data_mut());
-    if let (Some(memory), Some(description)) = (ctx.kept_memory, eventfd_of(ctx, fd)) {
-        let span = tracing::debug_span!("eventfd write", fd);
-        let (bytes, data) = memory.data_and_store_mut(&mut *caller);
-        let memory = &mut GuestMemory::Unshared(bytes);
-        let ciovs = GuestPtr::new((ciovs as u32, ciovs_len as u32));
-        let result = get(data)
-            .eventfd_write(memory, &description, ciovs)
-            .instrument(span)
-            .await;
-        return size_result(memory, result, "fd_write", nwritten);
+    let fuel = caller.as_context_mut().hostcall_fuel();
+    let Some(memory) = get(caller.data_mut()).kept_memory else {
+        return with_memory!(caller, get, |ctx, memory| {
+            wasi_snapshot_preview1::fd_write(ctx, memory, fd, ciovs, ciovs_len, nwritten).await
+        });
+    };
+    let (bytes, data) = memory.data_and_store_mut(&mut *caller);
+    let ctx = get(data);
+    let memory = &mut GuestMemory::Unshared(bytes);
+    match fast_target(ctx, fd) {
+        Fast::Eventfd(description) => {
+            let span = tracing::debug_span!("eventfd write", fd);
+            let ciovs = GuestPtr::new((ciovs as u32, ciovs_len as u32));
+            let result = ctx
+                .eventfd_write(memory, &description, ciovs)
+                .instrument(span)
+                .await;
+            size_result(memory, result, "fd_write", nwritten)
+        }
+        Fast::Wasi(inner) => {
+            ctx.set_hostcall_fuel(fuel);
+            wasi_snapshot_preview1::fd_write(
+                &mut ctx.wasi,
+                memory,
+                inner,
+                ciovs,
+                ciovs_len,
+                nwritten,
+            )
+            .await
+        }
+        Fast::Closed => Ok(types::Errno::Badf as i32),
     }
-    with_memory!(caller, get, |ctx, memory| {
-        wasi_snapshot_preview1::fd_write(ctx, memory, fd, ciovs, ciovs_len, nwritten).await
-    })
 }
 
 #[cfg(test)]

@@ -41,6 +41,13 @@
 //!   eventfd, with the guests' measure: from one write until every one has
 //!   returned from its read and posted `done`.
 //!
+//! - **100 000 guests** (opt-in, long: `WASI_EVENTFD_BENCH_100K=1 cargo
+//!   bench -p wasi-eventfd -- scale-100k`, or with any run that picks
+//!   `scale-100k`): the scale row's components, 99 999 waiting and the
+//!   waker (a run's most), through the binary with default options, once;
+//!   the table gives start-up,
+//!   resident memory per guest and wake-all, or what stopped the run.
+//!
 //! Each row is measured 7 times (2 with `--quick`), ours and the anchor
 //! alternately; the file-write rows 21 times (2), their three measures taking
 //! turns in rotating order. The tables give the median and the range, the
@@ -1067,28 +1074,79 @@ const SCALE_CHILD: &str = "--scale-child";
 /// resident memory starts from the same state and no run reuses memory
 /// another freed.
 fn scale_in_child(guests: usize, kind: &str) -> Scale {
+    scale_in_child_or_why(guests, kind)
+        .unwrap_or_else(|why| panic!("scale run ({kind}) failed: {why}"))
+}
+
+/// As [`scale_in_child`], or what the child printed when it failed.
+fn scale_in_child_or_why(guests: usize, kind: &str) -> Result<Scale, String> {
     let output = Command::new(std::env::current_exe().expect("own path"))
         .args([SCALE_CHILD, &guests.to_string(), kind])
         .output()
         .expect("run the scale child");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "scale run ({kind}) failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    if !output.status.success() {
+        return Err(format!(
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
     let figures: Vec<f64> = stdout
         .split_whitespace()
-        .map(|f| f.parse().expect("a figure"))
+        .filter_map(|f| f.parse().ok())
         .collect();
     let [start, rss_per_guest, wake_all] = figures[..] else {
-        panic!("scale child printed {stdout}");
+        return Err(format!("scale child printed {stdout}"));
     };
-    Scale {
+    Ok(Scale {
         start,
         launch: None,
         rss_per_guest,
         wake_all,
+    })
+}
+
+/// The environment variable that adds the 100 000-guest row.
+const HUGE_SCALE_VAR: &str = "WASI_EVENTFD_BENCH_100K";
+
+/// Waiting guests in the opt-in row: with the waker, 100 000 components,
+/// the most one run takes.
+const HUGE_SCALE_GUESTS: usize = 99_999;
+
+/// The opt-in row: [`HUGE_SCALE_GUESTS`] components through the binary with
+/// default options, once, in a child process (a failure is reported, not
+/// a panic of the benchmark): start until all wait, resident memory per
+/// guest, wake-all; or the first lines of what stopped it.
+fn huge_scale_row() -> String {
+    let head = format!(
+        "\n| scale: 100 000 components ({HUGE_SCALE_GUESTS} blocked reading one semaphore \
+         eventfd, and the waker), `wasi-eventfd run`, default options (one run) | result |\n\
+         |---|---|\n"
+    );
+    match scale_in_child_or_why(HUGE_SCALE_GUESTS, "binary-component") {
+        Ok(run) => {
+            head + &format!(
+                "| start-up: from the first guest's start until all wait | {:.1} s |\n\
+                 | resident memory per blocked guest | {:.1} KiB |\n\
+                 | wake-all: one write until every guest has posted `done` | {:.1} ms |\n",
+                run.start,
+                run.rss_per_guest / 1024.0,
+                run.wake_all * 1e3
+            )
+        }
+        Err(why) => {
+            // The lines that say why, without a backtrace or the command.
+            let why: Vec<&str> = why
+                .lines()
+                .filter(|l| l.contains("error") || l.contains("failed") || l.contains("panicked"))
+                .take(3)
+                .map(|l| l.trim())
+                .collect();
+            head + &format!(
+                "| did not run | {} |\n",
+                why.join(" / ").replace('|', "\\|")
+            )
+        }
     }
 }
 
@@ -1269,6 +1327,7 @@ fn main() {
             let guests = guests.parse().expect("guests");
             let run = match kind.as_str() {
                 "native" => native_scale(guests),
+                "binary-component" => binary_scale(&guests::guest("bench_scale_wait"), guests),
                 kind => in_process_scale(guests, kind == "pooling"),
             };
             println!("{} {} {}", run.start, run.rss_per_guest, run.wake_all);
@@ -1775,6 +1834,11 @@ fn main() {
             goal: Some(SCALE_GOAL_S / native_wake),
             met: Some(met),
         });
+    }
+    // The opt-in row, last: it is long, and on a machine with the default
+    // vm.max_map_count it stops at the map limit (see its table).
+    if std::env::var_os(HUGE_SCALE_VAR).is_some() && wanted("scale-100k") {
+        md += &huge_scale_row();
     }
     println!("{md}");
     println!("(measured in {:.1} s)", started.elapsed().as_secs_f64());

@@ -11,15 +11,18 @@
 //! type (an anonymous inode), size 0, one link. An epoll fd answers the
 //! same, but `read`/`write` are `EINVAL` (checked on the kernel).
 
-use tracing::Instrument as _;
-use wasmtime_wasi::p1::types;
-use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
-use wiggle::{GuestMemory, GuestPtr};
+use std::sync::Arc;
 
-use super::{EventfdP1Ctx, Target};
+use tracing::Instrument as _;
+use wasmtime::{AsContextMut as _, Caller, Extern, Linker};
+use wasmtime_wasi::p1::types;
+use wasmtime_wasi::p1::wasi_snapshot_preview1::{self, WasiSnapshotPreview1};
+use wiggle::{GuestError, GuestMemory, GuestPtr};
+
+use super::{EventfdP1Ctx, GetCtx, Target};
 use crate::kernel::eventfd::Errno;
-use crate::Description;
 use crate::Interest;
+use crate::{Description, EventfdCtx};
 
 /// The eventfd semantics' errors as preview 1 numbers them.
 impl From<Errno> for types::Error {
@@ -60,7 +63,7 @@ impl EventfdP1Ctx {
     async fn eventfd_read(
         &mut self,
         memory: &mut GuestMemory<'_>,
-        description: &std::sync::Arc<Description>,
+        description: &Arc<Description>,
         iovs: types::IovecArray,
     ) -> Result<types::Size, types::Error> {
         // The places the 8 bytes go, checked before the read so that a bad
@@ -90,8 +93,17 @@ impl EventfdP1Ctx {
         if room < 8 {
             return Err(Errno::Inval.into());
         }
-        let observer = self.eventfd.observer(description, Interest::Read);
-        let value = description.read_observed(&observer).await?;
+        // A read that need not wait is done here; one that must (a zero
+        // counter, blocking) waits in a future of its own, boxed, so that
+        // the common call carries none of the waiting's state. The wait
+        // loop tries once more before it parks: the same answers as one
+        // `read_observed`.
+        let value = match description.try_read() {
+            Err(Errno::Again) if !description.is_nonblocking() => {
+                Box::pin(eventfd_wait_read(&self.eventfd, description)).await?
+            }
+            done => done?,
+        };
         let mut bytes = &value.to_le_bytes()[..];
         for place in places.into_iter().flatten() {
             let (now, rest) = bytes.split_at(place.len() as usize);
@@ -108,7 +120,7 @@ impl EventfdP1Ctx {
     async fn eventfd_write(
         &mut self,
         memory: &mut GuestMemory<'_>,
-        description: &std::sync::Arc<Description>,
+        description: &Arc<Description>,
         ciovs: types::CiovecArray,
     ) -> Result<types::Size, types::Error> {
         let mut written: types::Size = 0;
@@ -120,8 +132,14 @@ impl EventfdP1Ctx {
                 let mut bytes = [0u8; 8];
                 bytes.copy_from_slice(&memory.as_cow(ciov.buf.as_array(8))?);
                 let value = u64::from_le_bytes(bytes);
-                let observer = self.eventfd.observer(description, Interest::Write(value));
-                description.write_observed(value, &observer).await
+                // As in `eventfd_read`: only a write that must wait waits,
+                // in a future of its own.
+                match description.try_write(value) {
+                    Err(Errno::Again) if !description.is_nonblocking() => {
+                        Box::pin(eventfd_wait_write(&self.eventfd, description, value)).await
+                    }
+                    done => done,
+                }
             };
             match result {
                 Ok(()) => written += 8,
@@ -132,6 +150,28 @@ impl EventfdP1Ctx {
         // (`writev` of no buffers writes nothing, and is no error.)
         Ok(written)
     }
+}
+
+/// A blocking `read` of an eventfd that found its counter at 0: the kernel
+/// layer's wait loop, with the deadlock detector told (through `eventfd`,
+/// the guest's context) whenever the guest parks.
+async fn eventfd_wait_read(
+    eventfd: &EventfdCtx,
+    description: &Arc<Description>,
+) -> Result<u64, Errno> {
+    let observer = eventfd.observer(description, Interest::Read);
+    description.read_observed(&observer).await
+}
+
+/// A blocking `write` of `value` that found no room, as
+/// [`eventfd_wait_read`].
+async fn eventfd_wait_write(
+    eventfd: &EventfdCtx,
+    description: &Arc<Description>,
+    value: u64,
+) -> Result<(), Errno> {
+    let observer = eventfd.observer(description, Interest::Write(value));
+    description.write_observed(value, &observer).await
 }
 
 /// `ENOTDIR`: an eventfd given where a directory is wanted.
@@ -913,5 +953,355 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
             |inner| self.wasi.sock_shutdown(memory, inner, how),
             |_| Err(types::Errno::Notsock.into())
         )
+    }
+}
+
+// --- fd_read and fd_write, linked without wasmtime-wasi's glue ------------
+//
+// wasmtime-wasi's generated glue for each preview 1 import looks the
+// caller's `memory` export up by name, wraps it in wiggle's `GuestMemory`
+// and calls the generic function of the module, which calls the trait. For
+// `fd_read` and `fd_write`, the calls a program makes most, these functions
+// take the place of that glue: they reach a kept memory directly
+// ([`EventfdP1Ctx::keep_memory`]), serve an eventfd's 8 bytes at once, and
+// hand every other kind of file to the same generated function the glue
+// calls, with the same memory and fuel. What the guest sees (results,
+// errnos, the bytes written back, traps) is the glue's.
+
+/// The module preview 1's imports live in.
+const PREVIEW1: &str = "wasi_snapshot_preview1";
+
+/// Replaces the `fd_read` and `fd_write` that wasmtime-wasi's
+/// `add_to_linker` defined in `linker` (which must allow shadowing).
+pub(super) fn add_fast_paths<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: GetCtx<T>,
+) -> wasmtime::Result<()> {
+    linker.func_wrap_async(
+        PREVIEW1,
+        "fd_read",
+        move |mut caller: Caller<'_, T>, (fd, iovs, iovs_len, nread): (i32, i32, i32, i32)| {
+            Box::new(async move { fd_read_fast(&mut caller, get, fd, iovs, iovs_len, nread).await })
+        },
+    )?;
+    linker.func_wrap_async(
+        PREVIEW1,
+        "fd_write",
+        move |mut caller: Caller<'_, T>, (fd, ciovs, ciovs_len, nwritten): (i32, i32, i32, i32)| {
+            Box::new(async move {
+                fd_write_fast(&mut caller, get, fd, ciovs, ciovs_len, nwritten).await
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// The guest memory of one call, and the context, as the generated glue
+/// makes them: the kept memory, or else the caller's `memory` export (a
+/// shared one included); no such export is the glue's error. The fuel of
+/// the store is handed to the context first (wasmtime-wasi spends it on
+/// some calls and fails them with `ENOMEM` without it).
+macro_rules! with_memory {
+    ($caller:ident, $get:ident, |$ctx:ident, $memory:ident| $call:expr) => {{
+        let fuel = $caller.as_context_mut().hostcall_fuel();
+        let kept = $get($caller.data_mut()).kept_memory;
+        let export = match kept {
+            Some(memory) => Some(Extern::Memory(memory)),
+            None => $caller.get_export("memory"),
+        };
+        match export {
+            Some(Extern::Memory(memory)) => {
+                let (bytes, data) = memory.data_and_store_mut(&mut *$caller);
+                let $ctx = $get(data);
+                $ctx.set_hostcall_fuel(fuel);
+                let $memory = &mut GuestMemory::Unshared(bytes);
+                $call
+            }
+            Some(Extern::SharedMemory(memory)) => {
+                let $ctx = $get($caller.data_mut());
+                $ctx.set_hostcall_fuel(fuel);
+                let $memory = &mut GuestMemory::Shared(memory.data());
+                $call
+            }
+            _ => Err(wasmtime::format_err!("missing required memory export")),
+        }
+    }};
+}
+
+/// What the generated function makes of the trait's result: `Ok` writes
+/// the size to `at` (a trap, as the glue's, when it cannot) and returns
+/// errno 0; an errno is returned; a trap stays one.
+fn size_result(
+    memory: &mut GuestMemory<'_>,
+    result: Result<types::Size, types::Error>,
+    func: &'static str,
+    at: i32,
+) -> wasmtime::Result<i32> {
+    match result {
+        Ok(size) => {
+            memory
+                .write(GuestPtr::<types::Size>::new(at as u32), size)
+                .map_err(|e| GuestError::InFunc {
+                    modulename: PREVIEW1,
+                    funcname: func,
+                    location: "write size",
+                    err: Box::new(e),
+                })?;
+            Ok(types::Errno::Success as i32)
+        }
+        Err(error) => Ok(error.downcast()? as i32),
+    }
+}
+
+/// What a guest's fd names, for the fast paths.
+enum Fast {
+    Eventfd(Arc<Description>),
+    /// wasmtime-wasi's number of the file.
+    Wasi(i32),
+    /// Another kind of ours (an epoll fd): the trait's general path.
+    Other,
+    /// No file: `EBADF`.
+    Closed,
+}
+
+fn fast_target(ctx: &EventfdP1Ctx, fd: i32) -> Fast {
+    match ctx.fds.get(fd as u32) {
+        Some(super::File::Eventfd(descriptor)) => {
+            Fast::Eventfd(Arc::clone(descriptor.description()))
+        }
+        // wasmtime-wasi's numbers are its table's, below 2^31.
+        Some(super::File::Wasi { file, .. }) => Fast::Wasi(file.fd as i32),
+        Some(super::File::Epoll { .. }) => Fast::Other,
+        None => Fast::Closed,
+    }
+}
+
+/// Preview 1's `fd_read(fd, iovs, iovs_len, nread) -> errno`: with a kept
+/// memory, an eventfd is read here and a file of wasmtime-wasi's is read
+/// by wasmtime-wasi's generated function under its own number (what the
+/// trait's `fd_read` above would do, one lookup and one call sooner);
+/// without one, as the glue.
+async fn fd_read_fast<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nread: i32,
+) -> wasmtime::Result<i32> {
+    let fuel = caller.as_context_mut().hostcall_fuel();
+    let Some(memory) = get(caller.data_mut()).kept_memory else {
+        return with_memory!(caller, get, |ctx, memory| {
+            wasi_snapshot_preview1::fd_read(ctx, memory, fd, iovs, iovs_len, nread).await
+        });
+    };
+    let (bytes, data) = memory.data_and_store_mut(&mut *caller);
+    let ctx = get(data);
+    let memory = &mut GuestMemory::Unshared(bytes);
+    match fast_target(ctx, fd) {
+        Fast::Eventfd(description) => {
+            let span = tracing::debug_span!("eventfd read", fd);
+            let iovs = GuestPtr::new((iovs as u32, iovs_len as u32));
+            let result = ctx
+                .eventfd_read(memory, &description, iovs)
+                .instrument(span)
+                .await;
+            size_result(memory, result, "fd_read", nread)
+        }
+        Fast::Wasi(inner) => {
+            ctx.set_hostcall_fuel(fuel);
+            wasi_snapshot_preview1::fd_read(&mut ctx.wasi, memory, inner, iovs, iovs_len, nread)
+                .await
+        }
+        Fast::Other => {
+            ctx.set_hostcall_fuel(fuel);
+            wasi_snapshot_preview1::fd_read(ctx, memory, fd, iovs, iovs_len, nread).await
+        }
+        Fast::Closed => Ok(types::Errno::Badf as i32),
+    }
+}
+
+/// Preview 1's `fd_write(fd, ciovs, ciovs_len, nwritten) -> errno`, as
+/// [`fd_read_fast`].
+async fn fd_write_fast<T>(
+    caller: &mut Caller<'_, T>,
+    get: GetCtx<T>,
+    fd: i32,
+    ciovs: i32,
+    ciovs_len: i32,
+    nwritten: i32,
+) -> wasmtime::Result<i32> {
+    let fuel = caller.as_context_mut().hostcall_fuel();
+    let Some(memory) = get(caller.data_mut()).kept_memory else {
+        return with_memory!(caller, get, |ctx, memory| {
+            wasi_snapshot_preview1::fd_write(ctx, memory, fd, ciovs, ciovs_len, nwritten).await
+        });
+    };
+    let (bytes, data) = memory.data_and_store_mut(&mut *caller);
+    let ctx = get(data);
+    let memory = &mut GuestMemory::Unshared(bytes);
+    match fast_target(ctx, fd) {
+        Fast::Eventfd(description) => {
+            let span = tracing::debug_span!("eventfd write", fd);
+            let ciovs = GuestPtr::new((ciovs as u32, ciovs_len as u32));
+            let result = ctx
+                .eventfd_write(memory, &description, ciovs)
+                .instrument(span)
+                .await;
+            size_result(memory, result, "fd_write", nwritten)
+        }
+        Fast::Wasi(inner) => {
+            ctx.set_hostcall_fuel(fuel);
+            wasi_snapshot_preview1::fd_write(
+                &mut ctx.wasi,
+                memory,
+                inner,
+                ciovs,
+                ciovs_len,
+                nwritten,
+            )
+            .await
+        }
+        Fast::Other => {
+            ctx.set_hostcall_fuel(fuel);
+            wasi_snapshot_preview1::fd_write(ctx, memory, fd, ciovs, ciovs_len, nwritten).await
+        }
+        Fast::Closed => Ok(types::Errno::Badf as i32),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::{Config, Engine, Linker, Module, Store};
+    use wasmtime_wasi::WasiCtx;
+
+    use super::super::{add_to_linker_async, EventfdP1Ctx};
+    use crate::{DescriptionTable, EventfdCtx};
+
+    /// A guest whose `call(op, fd, iovs, iovs_len, out)` makes one
+    /// `fd_write` (op 0) or `fd_read` (op 1) with exactly those arguments.
+    /// Memory: 0..8 the value 5; 8: an iovec of it; 16: an iovec of the
+    /// 4 bytes at 64; 24: an iovec of 8 bytes at 64; 32: two iovecs (4
+    /// bytes at 64, 4 at 72); 65535: the last byte.
+    const GUEST: &str = r#"(module
+        (import "wasi_eventfd" "eventfd" (func $eventfd (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write"
+            (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read"
+            (func $fd_read (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "\05\00\00\00\00\00\00\00")
+        (data (i32.const 8) "\00\00\00\00\08\00\00\00")
+        (data (i32.const 16) "\40\00\00\00\04\00\00\00")
+        (data (i32.const 24) "\40\00\00\00\08\00\00\00")
+        (data (i32.const 32) "\40\00\00\00\04\00\00\00\48\00\00\00\04\00\00\00")
+        (func (export "eventfd") (param i32) (result i32)
+            (call $eventfd (i32.const 0) (local.get 0)))
+        (func (export "call") (param $op i32) (param $fd i32) (param $iovs i32)
+                (param $len i32) (param $out i32) (result i32)
+            (if (result i32) (local.get $op)
+                (then (call $fd_read (local.get $fd) (local.get $iovs) (local.get $len) (local.get $out)))
+                (else (call $fd_write (local.get $fd) (local.get $iovs) (local.get $len) (local.get $out))))))"#;
+
+    /// Each call's errno, or its trap, and the guest's bytes 64..100 after
+    /// it, for one run of `calls` on a fresh guest whose fd 3 is a
+    /// non-blocking eventfd; `keep` keeps the guest's memory.
+    async fn outcomes(keep: bool, calls: &[[i32; 5]]) -> Vec<(Result<i32, String>, Vec<u8>)> {
+        let engine = Engine::new(&Config::new()).expect("engine");
+        let module = Module::new(&engine, GUEST).expect("the guest compiles");
+        let mut linker = Linker::new(&engine);
+        add_to_linker_async(&mut linker, |ctx: &mut EventfdP1Ctx| ctx).expect("link");
+        let descriptions = DescriptionTable::new();
+        let ctx = EventfdP1Ctx::new(
+            WasiCtx::builder().build_p1(),
+            EventfdCtx::builder(&descriptions).build(),
+        );
+        let mut store = Store::new(&engine, ctx);
+        let instance = linker
+            .instantiate_async(&mut store, &module)
+            .await
+            .expect("instantiate");
+        let memory = instance.get_memory(&mut store, "memory").expect("a memory");
+        if keep {
+            store.data_mut().keep_memory(memory);
+        }
+        let eventfd = instance
+            .get_typed_func::<i32, i32>(&mut store, "eventfd")
+            .expect("eventfd");
+        // EFD_NONBLOCK
+        assert_eq!(eventfd.call_async(&mut store, 0x800).await.ok(), Some(3));
+        let call = instance
+            .get_typed_func::<(i32, i32, i32, i32, i32), i32>(&mut store, "call")
+            .expect("call");
+        let mut seen = Vec::new();
+        for &[op, fd, iovs, len, out] in calls {
+            let result = call
+                .call_async(&mut store, (op, fd, iovs, len, out))
+                .await
+                // The message and its causes, without a host backtrace (its
+                // frames differ between the two paths).
+                .map_err(|trap| format!("{trap:#}"));
+            let bytes = memory
+                .data(&store)
+                .get(64..100)
+                .unwrap_or_default()
+                .to_vec();
+            seen.push((result, bytes));
+        }
+        seen
+    }
+
+    /// The fast `fd_read`/`fd_write` with a kept memory answer every call
+    /// as wasmtime-wasi's glue path does: errnos, bytes, traps.
+    #[tokio::test]
+    async fn kept_memory_answers_as_the_glue() {
+        const WRITE: i32 = 0;
+        const READ: i32 = 1;
+        let calls = [
+            [WRITE, 3, 8, 1, 96],     // writes 5: errno 0, nwritten 8 at 96
+            [READ, 3, 24, 1, 96],     // reads 5 into 64..72
+            [READ, 3, 24, 1, 96],     // EAGAIN: nothing to read
+            [WRITE, 3, 8, 1, 96],     // 5 again
+            [READ, 3, 16, 1, 96],     // EINVAL: 4 bytes of room
+            [READ, 3, 32, 2, 96],     // 8 bytes spread over two buffers
+            [WRITE, 3, 16, 1, 96],    // EINVAL: a 4-byte write
+            [WRITE, 9, 8, 1, 96],     // EBADF
+            [WRITE, -1, 8, 1, 96],    // EBADF
+            [WRITE, 3, 8, 0, 96],     // no buffers: 0 written
+            [WRITE, 3, 9, 1, 96],     // a misaligned iovec: trap
+            [WRITE, 3, 65536, 1, 96], // iovec outside memory: trap
+            [WRITE, 3, 8, 1, 65534],  // nwritten outside memory: trap
+            [READ, 3, 24, 1, 97],     // nread misaligned: trap (after the read)
+            [WRITE, 1, 8, 1, 96],     // stdout: wasmtime-wasi's, 8 written
+            [READ, 0, 24, 1, 96],     // stdin (empty): 0 read
+        ];
+        let kept = outcomes(true, &calls).await;
+        let glue = outcomes(false, &calls).await;
+        for (i, (kept, glue)) in kept.iter().zip(&glue).enumerate() {
+            assert_eq!(kept, glue, "call {i}: {:?}", calls.get(i));
+        }
+        let errno = |i: usize| kept.get(i).and_then(|(r, _)| r.clone().ok());
+        let bytes = |i: usize| kept.get(i).map(|(_, b)| b.clone()).unwrap_or_default();
+        assert_eq!(errno(0), Some(0));
+        assert_eq!(bytes(0).get(32..36), Some(&8u32.to_le_bytes()[..]));
+        assert_eq!(errno(1), Some(0));
+        assert_eq!(bytes(1).get(0..8), Some(&5u64.to_le_bytes()[..]));
+        assert_eq!(errno(2), Some(6), "EAGAIN");
+        assert_eq!(errno(4), Some(28), "EINVAL");
+        assert_eq!(errno(5), Some(0));
+        assert_eq!(errno(6), Some(28), "EINVAL");
+        assert_eq!(errno(7), Some(8), "EBADF");
+        assert_eq!(errno(8), Some(8), "EBADF");
+        assert_eq!(errno(9), Some(0));
+        assert_eq!(bytes(9).get(32..36), Some(&0u32.to_le_bytes()[..]));
+        for trap in 10..14 {
+            assert!(
+                kept.get(trap).is_some_and(|(r, _)| r.is_err()),
+                "call {trap} traps: {:?}",
+                kept.get(trap)
+            );
+        }
+        assert_eq!(errno(14), Some(0));
+        assert_eq!(errno(15), Some(0));
     }
 }

@@ -104,6 +104,10 @@ pub struct EventfdP1Ctx {
     /// The guest's exported memory, for the `wasi_eventfd` module, found on
     /// first use.
     pub(crate) memory: Option<Memory>,
+    /// The memory of the one instance this context serves, when its host
+    /// said which ([`EventfdP1Ctx::keep_memory`]): preview 1's `fd_read`
+    /// and `fd_write` reach it without looking the export up per call.
+    pub(crate) kept_memory: Option<Memory>,
 }
 
 /// What one number of the fd table refers to.
@@ -232,7 +236,22 @@ impl EventfdP1Ctx {
             fds,
             fuel: 0,
             memory: None,
+            kept_memory: None,
         }
+    }
+
+    /// Keeps `memory`, the `memory` export of the one instance this context
+    /// serves, for preview 1's `fd_read` and `fd_write`: they then reach the
+    /// guest's bytes directly, where wasmtime-wasi's generated glue looks
+    /// the caller's export up by name on every call. Results, errnos and
+    /// traps are the same either way.
+    ///
+    /// Only for a store that holds one instance importing preview 1, as the
+    /// runner's stores do (call it after instantiating): a second
+    /// instance's calls would reach this memory instead of its own. Without
+    /// it every call finds the calling instance's export itself.
+    pub fn keep_memory(&mut self, memory: Memory) {
+        self.kept_memory = Some(memory);
     }
 
     /// wasmtime-wasi's preview 1 context, for what this crate does not do
@@ -347,10 +366,19 @@ pub type GetCtx<T> = fn(&mut T) -> &mut EventfdP1Ctx;
 /// API, both on the one fd table of the [`EventfdP1Ctx`] that `get` finds
 /// in the store's data. Use it instead of
 /// `wasmtime_wasi::p1::add_to_linker_async`, not beside it.
+///
+/// `fd_read` and `fd_write`, the calls a program makes most, replace the
+/// glue wasmtime-wasi generates for them with their own (see
+/// [`EventfdP1Ctx::keep_memory`]); to do so this turns the linker's
+/// shadowing on and leaves it off, wasmtime's default, on return.
 pub fn add_to_linker_async<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: GetCtx<T>,
 ) -> wasmtime::Result<()> {
     wasmtime_wasi::p1::wasi_snapshot_preview1::add_to_linker(linker, get)?;
+    linker.allow_shadowing(true);
+    let replaced = host::add_fast_paths(linker, get);
+    linker.allow_shadowing(false);
+    replaced?;
     crate::abi::add_to_linker_async(linker, get)
 }

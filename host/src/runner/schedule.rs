@@ -671,6 +671,10 @@ async fn run_module(
         Ok(instance) => instance,
         Err(e) => return not_started(&e),
     };
+    // The store's one instance: preview 1's hot calls may keep its memory.
+    if let Some(memory) = instance.get_memory(&mut store, "memory") {
+        store.data_mut().p1.keep_memory(memory);
+    }
     let result = async {
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
         start.call_async(&mut store, ()).await

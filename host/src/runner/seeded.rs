@@ -47,8 +47,8 @@ use rand_pcg::Pcg64;
 use wasmtime::{CallHook, CallHookHandler, StoreContextMut};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
 
-use super::outcome::Outcome;
 use super::deadlock::WaitGraph;
+use super::outcome::Outcome;
 
 /// A seeded run's settings ([`RunOptions::seeded`](super::RunOptions::seeded)).
 #[derive(Debug, Clone, Copy, PartialEq)]

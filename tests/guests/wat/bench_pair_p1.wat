@@ -2,8 +2,8 @@
 ;; `bench_pair_p1.wat N` times N non-blocking write(1) + read() pairs on an
 ;; eventfd through preview 1's own `fd_write` and `fd_read` (the eventfd an
 ;; ordinary fd of the one table, as wasi-libc's write and read use it) and
-;; prints `elapsed_ns NS` on stdout. bench_pair_out.wat is the same loop
-;; through the `wasi_eventfd` module's read and write.
+;; prints `elapsed_ns NS` on stdout. bench_pair.wat is the same loop for
+;; the in-process runner (N from and the time into eventfds).
 (module
   (import "wasi_eventfd" "eventfd" (func $eventfd (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))

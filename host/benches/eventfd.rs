@@ -10,7 +10,7 @@
 //! `in-process-pair-component`, `in-process-pair-core`,
 //! `in-process-ping-pong-single`, `in-process-ping-pong-multi`,
 //! `in-process-contention`, `file-write-in-process`, `file-write-binary`,
-//! `scale`), so `binary`, `pair`, `ping-pong`, `floor`, `in-process` or
+//! `seeded-explore`, `scale`), so `binary`, `pair`, `ping-pong`, `floor`, `in-process` or
 //! `file-write` pick groups.
 //!
 //! Rows:
@@ -35,6 +35,12 @@
 //!   floor's engine (the runner's) and a one-thread runtime (the binary's
 //!   default); and, for reference, the binary with `--dir` against the same
 //!   wasmtime-wasi samples;
+//! - **seeded schedules** (issue 19): the worker pool of the seeded tests
+//!   (three workers, a dispatcher handing out 4 jobs) explored with
+//!   `--explore K` in one process, its wall time ÷ K, against one separate
+//!   `wasi-eventfd run --seed 0` of the same guests (each a whole process,
+//!   start-up and compilation included): what reusing compiled code and
+//!   the process buys a search of interleavings;
 //! - **native anchors**: the kernel's eventfd from Rust threads (ping-pong
 //!   also with both threads pinned to one CPU, as `taskset -c 0`), and for
 //!   the scale row 10 000 threads (64 KiB stacks) blocked on one semaphore
@@ -88,6 +94,8 @@ struct Settings {
     /// others', as a write's time (a hand-off to a blocking thread and
     /// back) swings with the machine's load and the ratio sought is small.
     file_repeats: usize,
+    /// Schedules per `--explore` in the seeded row.
+    schedules: u64,
 }
 
 /// Writers and readers in the contention row.
@@ -515,6 +523,54 @@ fn binary_ping_pong(round_trips: u64) -> f64 {
         &round_trips.to_string(),
     ];
     binary_elapsed(&args.map(String::from)) / round_trips as f64
+}
+
+/// The seeded rows' guests (issue 19): a correct worker pool of three
+/// workers and a dispatcher handing out 4 jobs, as the seeded tests run it.
+fn worker_pool_args(mode: &[&str]) -> Vec<String> {
+    let worker = path_arg(&guests::guest("worker"));
+    let dispatcher = path_arg(&guests::guest("dispatcher"));
+    let mut args: Vec<String> = ["run"].iter().chain(mode).map(|a| a.to_string()).collect();
+    for eventfd in ["jobs=0,semaphore,nonblock", "done=0", "quit=0"] {
+        args.extend(["--eventfd".into(), eventfd.into()]);
+    }
+    for _ in 0..3 {
+        args.extend(["--with".into(), worker.clone()]);
+    }
+    args.extend([dispatcher, "4".into()]);
+    args
+}
+
+/// Wall time of the whole `wasi-eventfd` process, in nanoseconds; it must
+/// succeed.
+fn binary_wall(args: &[String]) -> f64 {
+    let started = Instant::now();
+    let output = Command::new(BINARY)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {BINARY}: {e}"));
+    let ns = started.elapsed().as_nanos() as f64;
+    assert!(
+        output.status.success(),
+        "wasi-eventfd {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    ns
+}
+
+/// One schedule of `--explore schedules` over the worker pool: the whole
+/// process (start-up and compilation included, once) ÷ `schedules`.
+fn binary_explore(schedules: u64) -> f64 {
+    let count = schedules.to_string();
+    binary_wall(&worker_pool_args(&["--explore", &count])) / schedules as f64
+}
+
+/// One separate seeded run of the worker pool, the whole process: what a
+/// schedule would cost without `--explore`.
+fn binary_seeded_once() -> f64 {
+    binary_wall(&worker_pool_args(&["--seed", "0"]))
 }
 
 /// Resident memory of process `pid` (`VmRSS`), in bytes.
@@ -1352,6 +1408,7 @@ fn main() {
             contended_writes: 2_000,
             file_writes: 2_000,
             file_repeats: 2,
+            schedules: 10,
         }
     } else {
         Settings {
@@ -1363,6 +1420,7 @@ fn main() {
             contended_writes: 100_000,
             file_writes: 20_000,
             file_repeats: 21,
+            schedules: 200,
         }
     };
     let s = &settings;
@@ -1552,6 +1610,25 @@ fn main() {
             }
         }
     }
+    // Seeded schedules: a schedule of an exploration against a separate
+    // seeded run of the same guests, taking turns.
+    let mut seeded_rows: Vec<Row> = Vec::new();
+    if wanted("seeded-explore") {
+        let [ours, once] = interleaved(
+            s.repeats,
+            [&mut || binary_explore(s.schedules), &mut binary_seeded_once],
+        );
+        seeded_rows.push(Row {
+            id: "seeded-explore",
+            name:
+                "one schedule of `wasi-eventfd run --explore K` (worker pool: 3 workers, 4 jobs) ÷ \
+                   one separate `wasi-eventfd run --seed 0` of the same guests, whole processes",
+            unit: "per schedule",
+            ours,
+            native: once,
+            goal: Some(0.5),
+        });
+    }
     // Scale: every variant once per repeat, taking turns.
     let scale: Option<Vec<(&str, &str, Vec<Scale>)>> = wanted("scale").then(|| {
         let mut runs: Vec<(&str, &str, Vec<Scale>)> = SCALE_VARIANTS
@@ -1581,9 +1658,14 @@ fn main() {
         "in-process-contention",
         "file-write-in-process",
         "file-write-binary",
+        "seeded-explore",
     ];
     for id in expected.iter().filter(|id| wanted(id)) {
-        let row = rows.iter().chain(&file_rows).find(|r| r.id == *id);
+        let row = rows
+            .iter()
+            .chain(&file_rows)
+            .chain(&seeded_rows)
+            .find(|r| r.id == *id);
         let row = row.unwrap_or_else(|| panic!("row {id} did not run"));
         let repeats = if id.starts_with("file-write") {
             s.file_repeats
@@ -1730,6 +1812,24 @@ fn main() {
         }
     }
 
+    // Seeded schedules against separate runs.
+    let mut json_seeded = Vec::new();
+    for row in &seeded_rows {
+        md += &format!(
+            "\n| seeded schedules ({} schedules per exploration; schedules per second = 1 ÷ ours) | a schedule | a separate run | ratio | goal | met |\n\
+             |---|---|---|---|---|---|\n",
+            s.schedules
+        );
+        md += &row_md(row, "");
+        json_seeded.push(row_json(row));
+        bars.push(Bar {
+            name: "a schedule of --explore (÷ a separate seeded run)".to_string(),
+            ratio: row.ratio(),
+            goal: row.goal,
+            met: row.met(),
+        });
+    }
+
     let mut json_scale = Vec::new();
     if let Some(scale) = &scale {
         let stats = |runs: &[Scale], f: &dyn Fn(&Scale) -> f64| Stats(runs.iter().map(f).collect());
@@ -1844,13 +1944,14 @@ fn main() {
     println!("(measured in {:.1} s)", started.elapsed().as_secs_f64());
     let dir = guests::repo_root().join("target").join("bench");
     let json = format!(
-        "{{\"machine\":{:?},\"quick\":{quick},\"repeats\":{},\"binary\":{:?},\"rows\":[{}],\"floor\":[{}],\"file_write\":[{}],\"scale\":[{}]}}\n",
+        "{{\"machine\":{:?},\"quick\":{quick},\"repeats\":{},\"binary\":{:?},\"rows\":[{}],\"floor\":[{}],\"file_write\":[{}],\"seeded\":[{}],\"scale\":[{}]}}\n",
         machine(),
         s.repeats,
         BINARY,
         json_rows.join(","),
         json_floor.join(","),
         json_file.join(","),
+        json_seeded.join(","),
         json_scale.join(","),
     );
     let written = std::fs::create_dir_all(&dir)

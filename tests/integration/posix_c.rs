@@ -4,7 +4,7 @@
 //! kernel.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::cli::{stderr, stdout, succeeded, wasi_eventfd};
 use crate::guests::{repo_root, Scratch};
@@ -106,26 +106,41 @@ fn prints_the_same_natively_and_as_a_guest(name: &str, lines: usize) {
     assert_eq!(as_guest.lines().count(), on_linux.lines().count());
 }
 
+/// Copies of one built program under the names of the parts it plays (it
+/// picks its part by its file name), as paths for the command line.
+fn parts<const N: usize>(built: &Path, dir: &Path, names: [&str; N]) -> [String; N] {
+    names.map(|name| {
+        let copy = dir.join(format!("{name}.wasm"));
+        std::fs::copy(built, &copy).unwrap();
+        copy.display().to_string()
+    })
+}
+
+/// Runs C program `program` as guests playing `parts` (the last the main
+/// guest, the others `--with`), with a 20 s timeout and the eventfds
+/// `eventfds` (`--eventfd` values).
+fn run_parts<const N: usize>(program: &str, eventfds: &[&str], parts_played: [&str; N]) -> Output {
+    let scratch = Scratch::new(&format!("posix-{}", parts_played.join("-")));
+    let built = build_guest(program, scratch.path());
+    let copies = parts(&built, scratch.path(), parts_played);
+    let mut args = vec!["run", "--timeout", "20"];
+    for eventfd in eventfds {
+        args.extend(["--eventfd", eventfd]);
+    }
+    if let Some((main, others)) = copies.split_last() {
+        for other in others {
+            args.extend(["--with", other.as_str()]);
+        }
+        args.push(main);
+    }
+    wasi_eventfd(&args)
+}
+
 #[test]
 fn blocked_read_poll_and_select_park_and_wake_across_guests() {
-    let scratch = Scratch::new("posix-pair");
-    let built = build_guest("posix_pair", scratch.path());
-    let waiter = scratch.path().join("waiter.wasm");
-    let waker = scratch.path().join("waker.wasm");
-    std::fs::copy(&built, &waiter).unwrap();
-    std::fs::copy(&built, &waker).unwrap();
     // One runner thread (the default): a guest that held it while blocked
     // would never let the waker run, and the run would time out.
-    let output = wasi_eventfd(&[
-        "run",
-        "--timeout",
-        "20",
-        "--eventfd",
-        "e=0",
-        "--with",
-        &waker.display().to_string(),
-        &waiter.display().to_string(),
-    ]);
+    let output = run_parts("posix_pair", &["e=0"], ["waker", "waiter"]);
     assert_eq!(
         succeeded(&output),
         "poll = 1, revents IN = 1, read = 0, value = 1\n\
@@ -136,22 +151,7 @@ fn blocked_read_poll_and_select_park_and_wake_across_guests() {
 
 #[test]
 fn a_blocked_epoll_wait_parks_and_wakes_on_another_guests_write() {
-    let scratch = Scratch::new("posix-epoll-pair");
-    let built = build_guest("posix_epoll_pair", scratch.path());
-    let waiter = scratch.path().join("waiter.wasm");
-    let waker = scratch.path().join("waker.wasm");
-    std::fs::copy(&built, &waiter).unwrap();
-    std::fs::copy(&built, &waker).unwrap();
-    let output = wasi_eventfd(&[
-        "run",
-        "--timeout",
-        "20",
-        "--eventfd",
-        "e=0",
-        "--with",
-        &waker.display().to_string(),
-        &waiter.display().to_string(),
-    ]);
+    let output = run_parts("posix_epoll_pair", &["e=0"], ["waker", "waiter"]);
     assert_eq!(
         succeeded(&output),
         "epoll_wait = 1, data = 77, IN = 1, read = 0, value = 1\n\
@@ -163,30 +163,13 @@ fn a_blocked_epoll_wait_parks_and_wakes_on_another_guests_write() {
 #[test]
 fn an_exclusive_registration_wakes_one_guest_per_event() {
     // LTP epoll_wait16, with guests for its processes.
-    let scratch = Scratch::new("posix-epoll-herd");
-    let built = build_guest("posix_epoll_pair", scratch.path());
-    let mut args: Vec<String> = [
-        "run",
-        "--timeout",
-        "20",
-        "--eventfd",
-        "e=0",
-        "--eventfd",
-        "done=0,semaphore",
-    ]
-    .map(String::from)
-    .to_vec();
-    for name in ["herd1", "herd2", "herd3", "herd4"] {
-        let copy = scratch.path().join(format!("{name}.wasm"));
-        std::fs::copy(&built, &copy).unwrap();
-        args.extend(["--with".to_string(), copy.display().to_string()]);
-    }
-    let shepherd = scratch.path().join("shepherd.wasm");
-    std::fs::copy(&built, &shepherd).unwrap();
-    args.push(shepherd.display().to_string());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run_parts(
+        "posix_epoll_pair",
+        &["e=0", "done=0,semaphore"],
+        ["herd1", "herd2", "herd3", "herd4", "shepherd"],
+    );
     assert_eq!(
-        succeeded(&wasi_eventfd(&args)),
+        succeeded(&output),
         "event 1 woke one waiter\n\
          event 2 woke one waiter\n\
          event 3 woke one waiter\n\
@@ -201,10 +184,7 @@ fn stdin_and_an_eventfd_in_one_epoll_each_wake_it() {
 
     let scratch = Scratch::new("posix-epoll-stdin");
     let built = build_guest("posix_epoll_pair", scratch.path());
-    let reader = scratch.path().join("reader.wasm");
-    let poker = scratch.path().join("poker.wasm");
-    std::fs::copy(&built, &reader).unwrap();
-    std::fs::copy(&built, &poker).unwrap();
+    let [poker, reader] = parts(&built, scratch.path(), ["poker", "reader"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
         .args(["run", "--timeout", "20", "--eventfd", "e=0", "--with"])
         .arg(&poker)
@@ -235,8 +215,7 @@ fn a_poll_on_an_epoll_fd_sees_the_stdin_it_watches() {
 
     let scratch = Scratch::new("posix-epoll-pollstdin");
     let built = build_guest("posix_epoll_pair", scratch.path());
-    let guest = scratch.path().join("pollstdin.wasm");
-    std::fs::copy(&built, &guest).unwrap();
+    let [guest] = parts(&built, scratch.path(), ["pollstdin"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
         .args(["run", "--timeout", "20"])
         .arg(&guest)
@@ -259,22 +238,7 @@ fn a_poll_on_an_epoll_fd_sees_the_stdin_it_watches() {
 
 #[test]
 fn two_guests_in_epoll_wait_on_eventfds_only_are_a_deadlock() {
-    let scratch = Scratch::new("posix-epoll-deadlock");
-    let built = build_guest("posix_epoll_pair", scratch.path());
-    let one = scratch.path().join("stuck1.wasm");
-    let two = scratch.path().join("stuck2.wasm");
-    std::fs::copy(&built, &one).unwrap();
-    std::fs::copy(&built, &two).unwrap();
-    let output = wasi_eventfd(&[
-        "run",
-        "--timeout",
-        "20",
-        "--eventfd",
-        "e=0",
-        "--with",
-        &two.display().to_string(),
-        &one.display().to_string(),
-    ]);
+    let output = run_parts("posix_epoll_pair", &["e=0"], ["stuck2", "stuck1"]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_eq!(stdout(&output), "", "neither woke");
     let report = stderr(&output);
@@ -391,18 +355,7 @@ fn opening_and_closing_many_files_and_eventfds_leaves_memory_flat() {
 
 #[test]
 fn a_guest_cannot_reach_another_guests_fds() {
-    let scratch = Scratch::new("posix-isolation");
-    let built = build_guest("posix_limits", scratch.path());
-    let holder = scratch.path().join("holder.wasm");
-    let prober = scratch.path().join("prober.wasm");
-    std::fs::copy(&built, &holder).unwrap();
-    std::fs::copy(&built, &prober).unwrap();
-    let output = wasi_eventfd(&[
-        "run",
-        "--with",
-        &holder.display().to_string(),
-        &prober.display().to_string(),
-    ]);
+    let output = run_parts("posix_limits", &[], ["holder", "prober"]);
     assert_eq!(
         succeeded(&output),
         "prober: 0 of the holder's fds reachable\n"

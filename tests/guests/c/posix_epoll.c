@@ -29,33 +29,7 @@
 #include "wasi-eventfd.h"
 #endif
 
-static const char *errno_name(int e) {
-    switch (e) {
-    case EAGAIN: return "EAGAIN";
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    case EEXIST: return "EEXIST";
-    case ENOENT: return "ENOENT";
-    case EPERM: return "EPERM";
-    case ELOOP: return "ELOOP";
-    case ESPIPE: return "ESPIPE";
-    case ENOSPC: return "ENOSPC";
-    case EFAULT: return "EFAULT";
-    case EMFILE: return "EMFILE";
-    case ENODEV: return "ENODEV";
-    default: return "E?";
-    }
-}
-
-#define SHOW(label, expr)                                                    \
-    do {                                                                     \
-        errno = 0;                                                           \
-        long r_ = (long)(expr);                                              \
-        if (r_ < 0)                                                          \
-            printf("%s = %ld %s\n", label, r_, errno_name(errno));          \
-        else                                                                 \
-            printf("%s = %ld\n", label, r_);                                 \
-    } while (0)
+#include "show.h"
 
 static void bits(char *out, size_t size, uint32_t events) {
     static const struct {

@@ -31,34 +31,7 @@
 #include "wasi-eventfd.h"
 #endif
 
-static const char *errno_name(int e) {
-    switch (e) {
-    case EAGAIN: return "EAGAIN";
-    case EBADF: return "EBADF";
-    case EINVAL: return "EINVAL";
-    case ESPIPE: return "ESPIPE";
-    case ENOTDIR: return "ENOTDIR";
-    case ENOTSOCK: return "ENOTSOCK";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case ENODEV: return "ENODEV";
-    case EMFILE: return "EMFILE";
-    case ENOENT: return "ENOENT";
-    case ENOTTY: return "ENOTTY";
-    case EFAULT: return "EFAULT";
-    default: return "E?";
-    }
-}
-
-/* `label = result`, and the errno's name when the call failed. */
-#define SHOW(label, expr)                                                    \
-    do {                                                                     \
-        errno = 0;                                                           \
-        long r_ = (long)(expr);                                              \
-        if (r_ < 0)                                                          \
-            printf("%s = %ld %s\n", label, r_, errno_name(errno));          \
-        else                                                                 \
-            printf("%s = %ld\n", label, r_);                                 \
-    } while (0)
+#include "show.h"
 
 /* For calls that return an error number instead of setting errno. */
 #define SHOW_ERR(label, expr)                                                \

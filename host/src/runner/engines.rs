@@ -78,6 +78,12 @@ impl Engines {
         crate::add_to_linker_async(&mut concurrent_linker)?;
         wasmtime_wasi::p3::add_to_linker(&mut concurrent_linker)?;
         crate::add_to_linker_concurrent(&mut concurrent_linker)?;
+        if options.seeded.is_some() {
+            // File streams read and written on the scheduler's thread,
+            // where wasmtime-wasi's use tokio's blocking threads.
+            super::seeded_files::add_to_linker(&mut linker)?;
+            super::seeded_files::add_to_linker(&mut concurrent_linker)?;
+        }
 
         let mut core_linker = wasmtime::Linker::new(&engine);
         crate::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| &mut s.p1)?;

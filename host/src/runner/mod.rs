@@ -20,6 +20,7 @@ mod outcome;
 mod output;
 mod schedule;
 mod seeded;
+mod seeded_files;
 mod sizing;
 
 use std::collections::HashSet;

@@ -527,21 +527,116 @@ fn a_correct_worker_pool_passes_300_schedules() {
     assert_eq!(stderr(&run), "explored 300 schedules, no failure\n");
 }
 
-#[test]
-fn a_wake_up_from_another_thread_is_reported_as_a_run_that_may_not_replay() {
-    // A component's file streams are served on tokio's blocking threads
-    // by wasmtime-wasi: the run works, and says it may not replay.
-    let scratch = Scratch::new("seeded-streams");
+/// The WASI 0.2 files guest (`wasi_files`) under `--seed`, in a fresh
+/// directory holding `input.txt`: its output.
+fn files_guest_seeded(seed: u64, tag: &str, guest_args: &[&str]) -> Output {
+    let scratch = Scratch::new(tag);
     scratch.file("input.txt", "hello\n");
     let dir = format!("{}::/data", scratch.path().display());
+    let mut rest = guest_args.to_vec();
+    rest.push("/data");
+    seeded(seed, &["--dir", &dir], &rest)
+}
+
+#[test]
+fn a_component_s_file_streams_replay_in_scheduler_order() {
+    // wasmtime-wasi serves a WASI 0.2 component's file streams on tokio's
+    // blocking threads; a seeded run serves them inline: the run replays,
+    // and says nothing of another thread.
     let files = guest("wasi_files");
-    let run = seeded(1, &["--dir", &dir], &[files.to_str().unwrap(), "/data"]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    assert!(stdout(&run).contains("input: hello"), "{}", stdout(&run));
-    let err = stderr(&run);
+    let files = files.to_str().unwrap();
+    let first = files_guest_seeded(1, "seeded-streams-1", &[files]);
+    assert!(first.status.success(), "{}", stderr(&first));
     assert!(
-        err.starts_with("warning: this run may not replay: ")
-            && err.contains("came from another thread"),
-        "{err}"
+        stdout(&first).contains("input: hello"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(
+        stdout(&first).contains("read back: hello from the guest"),
+        "{}",
+        stdout(&first)
+    );
+    assert_eq!(stderr(&first), "", "no warning that the run may not replay");
+    let second = files_guest_seeded(1, "seeded-streams-2", &[files]);
+    assert_eq!(whole(&first), whole(&second));
+
+    // The same with the library: no wake-up came from another thread.
+    let scratch = Scratch::new("seeded-streams-lib");
+    scratch.file("input.txt", "hello\n");
+    let mut spec = GuestSpec::new(guest("wasi_files"), ["/data".to_string()]);
+    spec.dirs = vec![wasi_eventfd::runner::DirGrant {
+        host: scratch.path().to_path_buf(),
+        guest: "/data".into(),
+    }];
+    let runner = Runner::with_options(RunOptions {
+        inherit_stdio: false,
+        seeded: Some(Seeded::new(1)),
+        ..RunOptions::default()
+    })
+    .unwrap();
+    let run = runner.run_seeded(&[spec]).unwrap();
+    assert_eq!(run.outcomes, [Outcome::Success]);
+    assert_eq!(run.foreign_wakes, 0);
+}
+
+#[test]
+fn a_wasi_0_3_component_s_file_streams_replay_too() {
+    // wasmtime-wasi's WASI 0.3 streams do their I/O inline when blocking
+    // the current thread is allowed, as in a seeded run.
+    let p3 = guest("wasi_p3");
+    let p3 = p3.to_str().unwrap();
+    let first = files_guest_seeded(2, "seeded-p3-streams-1", &[p3, "files"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("read back: hello from the guest"),
+        "{}",
+        stdout(&first)
+    );
+    assert_eq!(stderr(&first), "", "no warning that the run may not replay");
+    let second = files_guest_seeded(2, "seeded-p3-streams-2", &[p3, "files"]);
+    assert_eq!(whole(&first), whole(&second));
+}
+
+/// Two components appending `count` lines each to one log file under a
+/// fresh directory, seeded with `seed` at preemption rate 0.5: the log,
+/// and the run's output.
+fn two_loggers(seed: u64, tag: &str) -> (String, Output) {
+    let scratch = Scratch::new(tag);
+    let dir = format!("{}::/data", scratch.path().display());
+    let log = guest("seeded_file_log");
+    let log = log.to_str().unwrap();
+    let config = scratch.file(
+        "loggers.toml",
+        &format!(
+            "[[guest]]\nfile = {log:?}\nargs = [\"/data\", \"A\", \"20\"]\ndirs = [{dir:?}]\n\n\
+             [[guest]]\nfile = {log:?}\nargs = [\"/data\", \"B\", \"20\"]\ndirs = [{dir:?}]\n"
+        ),
+    );
+    let run = seeded(
+        seed,
+        &["--preemption-rate", "0.5"],
+        &["--config", config.to_str().unwrap()],
+    );
+    let text = std::fs::read_to_string(scratch.path().join("log.txt")).unwrap_or_default();
+    (text, run)
+}
+
+#[test]
+fn components_writing_one_file_interleave_as_the_seed_says() {
+    let (log, run) = two_loggers(5, "seeded-log-5a");
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(stderr(&run), "", "no warning that the run may not replay");
+    assert_eq!(log.lines().count(), 40, "{log}");
+    let (again, rerun) = two_loggers(5, "seeded-log-5b");
+    assert_eq!(log, again, "the same seed, the same order of appends");
+    assert_eq!(whole(&run), whole(&rerun));
+    // Another seed, another order (among a few seeds, one differs).
+    let other = (6..12)
+        .map(|seed| two_loggers(seed, &format!("seeded-log-{seed}")).0)
+        .find(|other| *other != log);
+    assert!(
+        other.is_some(),
+        "six other seeds all appended as seed 5:\n{log}"
     );
 }

@@ -19,19 +19,18 @@
 //! Everything a guest can observe then follows from the seed: the
 //! interleaving of host calls, the clocks (virtual: see [`VirtualClocks`]),
 //! its random bytes ([`GuestRandom`]), the order of its file operations
-//! (run inline, in scheduler order: `allow_blocking_current_thread`), the
-//! order of its output lines (written by the scheduler's thread itself).
+//! (run inline, in scheduler order: `allow_blocking_current_thread`, and
+//! for a WASI 0.2 component's file streams, streams of our own:
+//! [`super::seeded_files`]), the order of its output lines (written by the
+//! scheduler's thread itself).
 //! Nothing runs on another thread: no epoch ticker, no reaper (stores are
 //! dropped inline), no output writer thread. Every wake-up of a guest is
 //! checked to come from the scheduler's thread ([`SeededRun::foreign_wakes`]
 //! counts those that did not: the run may then not replay).
 //!
-//! What stays the host's: a component's `wasi:filesystem` *streams*
-//! (`read-via-stream`, `write-via-stream`) are served by wasmtime-wasi on
-//! tokio's blocking threads whatever the setting, so their completion
-//! order is the host's (counted as foreign wake-ups); directory listings,
-//! inode numbers and file times come from the host's file system. The
-//! network cannot be part of a seeded run and is refused.
+//! What stays the host's: directory listings, inode numbers and file
+//! times come from the host's file system. The network cannot be part of
+//! a seeded run and is refused.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -113,7 +112,8 @@ pub struct SeededRun {
     /// Scheduling steps taken (one per poll of a guest).
     pub steps: u64,
     /// Wake-ups of guests that came from another thread than the
-    /// scheduler's (see the module docs): 0 for a run that replays.
+    /// scheduler's (see the module docs): 0 for a run that replays. No
+    /// path of the runner is known to make one (a guard for new ones).
     pub foreign_wakes: u64,
 }
 
@@ -617,6 +617,24 @@ mod tests {
         assert_eq!(first, b.secure.next_u64());
         assert_ne!(first, c.secure.next_u64());
         assert_ne!(first, other_guest.secure.next_u64());
+    }
+
+    #[test]
+    fn a_wake_up_from_another_thread_is_counted_and_one_from_the_scheduler_s_is_not() {
+        // No path of today's runner wakes a guest from another thread (the
+        // last, a component's file streams, is served inline: see
+        // `seeded_files`); this guard is what would report a new one.
+        let switches = Executor::switches(&Seeded::new(0), 1);
+        let waker = Waker::from(Arc::new(GuestWaker {
+            switches: switches.clone(),
+            guest: 0,
+        }));
+        waker.wake_by_ref();
+        assert_eq!(switches.0.foreign_wakes.load(Ordering::Relaxed), 0);
+        let elsewhere = waker.clone();
+        std::thread::spawn(move || elsewhere.wake()).join().unwrap();
+        assert_eq!(switches.0.foreign_wakes.load(Ordering::Relaxed), 1);
+        assert_eq!(switches.scheduler().ready, [true]);
     }
 
     #[test]

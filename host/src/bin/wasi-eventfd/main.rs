@@ -407,7 +407,7 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
             let plural = if run.foreign_wakes == 1 { "" } else { "s" };
             report!(
                 "warning: this run may not replay: {} wake-up{plural} of guests came from another \
-                 thread (a component's file streams are served on tokio's blocking threads)",
+                 thread than the scheduler's (a host call served off it; please report it)",
                 run.foreign_wakes
             );
         }

@@ -430,7 +430,7 @@ mod tests {
         table: ResourceTable,
         /// The read-write preopen, then the read-only one.
         dirs: Vec<Resource<Descriptor>>,
-        _scratch: tempdir::Scratch,
+        scratch: tempdir::Scratch,
     }
 
     impl WasiView for Host {
@@ -480,7 +480,7 @@ mod tests {
             ctx: builder.build(),
             table: ResourceTable::new(),
             dirs: Vec::new(),
-            _scratch: scratch,
+            scratch,
         };
         host.dirs = host
             .filesystem()
@@ -514,7 +514,7 @@ mod tests {
         }
 
         fn path(&self, file: &str) -> std::path::PathBuf {
-            self._scratch.0.join(file)
+            self.scratch.0.join(file)
         }
     }
 

@@ -95,10 +95,11 @@ bitflags::bitflags! {
         /// `EPOLLONESHOT`: after one event the entry is disabled until
         /// [`Epoll::modify`] re-arms it.
         const ONESHOT = 1 << 30;
-        /// `EPOLLET`: edge-triggered: an entry is reported when it becomes
-        /// ready (for an eventfd: at each write or read that changes it),
-        /// not again while it stays ready. Without it, level-triggered: at
-        /// every wait while ready.
+        /// `EPOLLET`: edge-triggered: an entry is reported when an event
+        /// arrives, not again while it stays ready (for an eventfd, as on
+        /// Linux, each write is a new `IN` event and each read a new `OUT`
+        /// event, even while it was ready already). Without it,
+        /// level-triggered: at every wait while ready.
         const ET = 1 << 31;
     }
 }

@@ -6,12 +6,13 @@
 //! --quick` is the smoke run CI does: small counts, and it fails unless
 //! every picked row ran; it never checks a timing. Words after `--` other
 //! than `--quick` pick rows: a row runs when a word is part of its id
-//! (`binary-pair-component`, `binary-pair-core`, `binary-ping-pong`, `floor-async`, `floor-sync`,
+//! (`binary-pair-component`, `binary-pair-core`, `binary-ping-pong`,
+//! `binary-epoll-ping-pong`, `floor-async`, `floor-sync`,
 //! `in-process-pair-component`, `in-process-pair-core`,
 //! `in-process-ping-pong-single`, `in-process-ping-pong-multi`,
 //! `in-process-contention`, `file-write-in-process`, `file-write-binary`,
-//! `seeded-explore`, `scale`), so `binary`, `pair`, `ping-pong`, `floor`, `in-process` or
-//! `file-write` pick groups.
+//! `seeded-explore`, `scale`), so `binary`, `pair`, `ping-pong`, `floor`,
+//! `in-process` or `file-write` pick groups (`epoll` the epoll row).
 //!
 //! Rows:
 //! - **through the binary**: the `wasi-eventfd` command of this build's
@@ -1515,6 +1516,9 @@ fn main() {
             goal: None,
         });
     }
+    if wanted("binary-epoll-ping-pong") {
+        rows.push(epoll_ping_pong::row(s.repeats, s.round_trips, cpu));
+    }
     for (id, name, multi_thread) in [
         (
             "in-process-ping-pong-single",
@@ -1961,5 +1965,122 @@ fn main() {
     match written {
         Ok(()) => println!("wrote {}/eventfd.{{md,json,svg}}", dir.display()),
         Err(e) => eprintln!("cannot write the report: {e}"),
+    }
+}
+
+mod epoll_ping_pong {
+    //! The epoll row (issue 20): a round trip of two guests that wake each
+    //! other through `epoll_wait` and eventfds, against the same two native
+    //! threads pinned to one core (goal ≤ 0.5×). Each side waits on an
+    //! epoll fd watching its own eventfd (`EPOLLIN`, level-triggered), then
+    //! reads that eventfd and writes the other's: through the binary, two
+    //! copies of `tests/guests/wat/bench_epoll_ping_pong.wat` (the
+    //! `wasi_eventfd` module's `epoll_wait`, preview 1's `fd_read` and
+    //! `fd_write`), with its default options.
+
+    use std::time::Instant;
+
+    use super::{
+        binary_elapsed, close, eventfd, guests, interleaved, path_arg, pin_to, read_u64, write_u64,
+        Row,
+    };
+
+    /// The row, measured `repeats` times each, taking turns.
+    pub(super) fn row(repeats: usize, round_trips: u64, cpu: usize) -> Row {
+        let [ours, native] = interleaved(
+            repeats,
+            [&mut || binary(round_trips), &mut || {
+                native(round_trips, cpu)
+            }],
+        );
+        Row {
+            id: "binary-epoll-ping-pong",
+            name: "epoll ping-pong (epoll_wait, then fd_read + fd_write), two core modules, \
+                   `wasi-eventfd run`; native epoll pinned to one core (goal ≤ 0.5×)",
+            unit: "per round trip",
+            ours,
+            native,
+            goal: Some(0.5),
+        }
+    }
+
+    /// Nanoseconds per round trip through `wasi-eventfd run`.
+    fn binary(round_trips: u64) -> f64 {
+        let guest = path_arg(&guests::test_wat("bench_epoll_ping_pong.wat"));
+        let args = [
+            "run",
+            "--eventfd",
+            "ping=0",
+            "--eventfd",
+            "pong=0",
+            "--with",
+            &guest,
+            &guest,
+            &round_trips.to_string(),
+        ];
+        binary_elapsed(&args.map(String::from)) / round_trips as f64
+    }
+
+    /// A new epoll fd watching `fd` for `EPOLLIN`.
+    fn watch(fd: i32) -> i32 {
+        // SAFETY: plain system calls on descriptors this benchmark owns,
+        // with a live event.
+        unsafe {
+            let epoll = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+            assert!(epoll >= 0, "epoll_create1 failed");
+            let mut event = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: 0,
+            };
+            let added = libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &mut event);
+            assert_eq!(added, 0, "epoll_ctl failed");
+            epoll
+        }
+    }
+
+    /// Waits without a timeout until `epoll`'s one entry is ready.
+    fn wait(epoll: i32) {
+        let mut event = libc::epoll_event { events: 0, u64: 0 };
+        // SAFETY: room for the one event asked for.
+        let ready = unsafe { libc::epoll_wait(epoll, &mut event, 1, -1) };
+        assert_eq!(ready, 1, "epoll_wait failed");
+    }
+
+    /// Nanoseconds per round trip of two threads pinned to `cpu`, each
+    /// waiting in `epoll_wait` before its read, as the guests do.
+    fn native(round_trips: u64, cpu: usize) -> f64 {
+        let (ping, pong) = (eventfd(0), eventfd(0));
+        let other = std::thread::spawn(move || {
+            pin_to(cpu);
+            let epoll = watch(ping);
+            loop {
+                wait(epoll);
+                if read_u64(ping) == 2 {
+                    break;
+                }
+                write_u64(pong, 1);
+            }
+            close(epoll);
+        });
+        let ns = std::thread::spawn(move || {
+            pin_to(cpu);
+            let epoll = watch(pong);
+            let start = Instant::now();
+            for _ in 0..round_trips {
+                write_u64(ping, 1);
+                wait(epoll);
+                read_u64(pong);
+            }
+            let ns = start.elapsed().as_nanos() as f64 / round_trips as f64;
+            write_u64(ping, 2);
+            close(epoll);
+            ns
+        })
+        .join()
+        .expect("ping thread");
+        other.join().expect("pong thread");
+        close(ping);
+        close(pong);
+        ns
     }
 }

@@ -1,10 +1,12 @@
 //! The Rust guest crate (`guest/rust`, `wasi-eventfd-guest`) in guests:
 //! its `wstd` futures, through the `wstd-waiter` example
 //! (`guest-examples/rust/wstd-waiter`), its errors as `std::io::Error`s, and
-//! its refusal to build for anything but WebAssembly, and its `EventFd` as
-//! an `OwnedFd` on wasm32-wasip1.
+//! its refusal to build for anything but WebAssembly, and on wasm32-wasip1
+//! its `EventFd` as an `OwnedFd` and its `Epoll`.
 
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use crate::cli::{stderr, stdout, succeeded, wasi_eventfd};
 use crate::guests::{guest, repo_root};
@@ -102,30 +104,40 @@ fn a_native_build_of_the_guest_crate_fails_naming_the_target() {
     );
 }
 
+/// The guests of `tests/guests-p1`, built once for wasm32-wasip1 (core
+/// modules); the path of the one named `name`.
+fn p1_guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = BUILT
+        .get_or_init(|| {
+            let target_dir = repo_root().join("target").join("wasm-guests-p1");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let built = Command::new(&cargo)
+                .args([
+                    "build",
+                    "--release",
+                    "--target",
+                    "wasm32-wasip1",
+                    "--target-dir",
+                ])
+                .arg(&target_dir)
+                .current_dir(repo_root().join("tests").join("guests-p1"))
+                .env_remove("CARGO_TARGET_DIR")
+                .output()
+                .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+            if !built.status.success() {
+                return Err(String::from_utf8_lossy(&built.stderr).into_owned());
+            }
+            Ok(target_dir.join("wasm32-wasip1").join("release"))
+        })
+        .as_ref()
+        .unwrap_or_else(|e| panic!("building tests/guests-p1 failed:\n{e}"));
+    dir.join(format!("{name}.wasm"))
+}
+
 #[test]
 fn on_wasip1_an_eventfd_is_an_owned_fd_read_and_written_as_any_fd() {
-    // tests/guests-p1, built for wasm32-wasip1: a core module.
-    let target_dir = repo_root().join("target").join("wasm-guests-p1");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(&cargo)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .current_dir(repo_root().join("tests").join("guests-p1"))
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .expect("run cargo");
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let wasm = target_dir.join("wasm32-wasip1/release/eventfd-test-program-p1.wasm");
+    let wasm = p1_guest("eventfd-test-program-p1");
     let output = wasi_eventfd(&["run", "--eventfd", "shared=5", &wasm.display().to_string()]);
     assert_eq!(
         succeeded(&output),
@@ -142,5 +154,53 @@ fn on_wasip1_an_eventfd_is_an_owned_fd_read_and_written_as_any_fd() {
          missing: no eventfd named \"missing\" was granted to this guest (wasi-eventfd run \
          --eventfd missing=0 …, or in a run file [eventfd.missing] and eventfds = \
          [\"missing\"] in the guest's [[guest]])\n"
+    );
+}
+
+#[test]
+fn on_wasip1_epoll_waits_on_eventfds_as_linux_and_is_woken_by_another_guest() {
+    // tests/guests-p1/src/bin/epoll.rs; the lines up to `deleted` are what
+    // a C program of the same calls printed natively on Linux.
+    let output = wasi_eventfd(&[
+        "run",
+        "--timeout",
+        "60",
+        "--eventfd",
+        "ready=0",
+        "--eventfd",
+        "wake=0",
+        "--with",
+        &p1_guest("epoll-writer").display().to_string(),
+        &p1_guest("epoll").display().to_string(),
+    ]);
+    assert_eq!(
+        succeeded(&output),
+        "epoll: fd 3, close-on-exec true; without the flag false\n\
+         none: []\n\
+         timeout 30 ms: 0 events, waited 30 ms or more: true\n\
+         timeout 100 µs: 0 events, waited 1 ms or more: true\n\
+         both written: [(1, 1), (1, 2)]\n\
+         again: [(1, 1)]\n\
+         edge written again: [(1, 1), (1, 2)]\n\
+         max 1: [(1, 1)]\n\
+         max 1: [(1, 1)]\n\
+         max 1: [(1, 1)]\n\
+         max 1: [(1, 2)]\n\
+         both read: []\n\
+         oneshot armed, counter 0: []\n\
+         oneshot written: [(1, 3)]\n\
+         oneshot written again: []\n\
+         re-armed: [(1, 4)]\n\
+         deleted: []\n\
+         add twice: AlreadyExists Some(20)\n\
+         delete twice: NotFound Some(44)\n\
+         modify of a file not in the list: NotFound Some(44)\n\
+         add of itself: InvalidInput Some(28)\n\
+         wait with no room: InvalidInput Some(28)\n\
+         nested, nothing ready: []\n\
+         nested, level written: [(1, 7)]\n\
+         stdout: [(4, 8)]\n\
+         woken: [(1, 5)], after 50 ms or more: true\n\
+         closed as an OwnedFd, fd 3 is free: true\n"
     );
 }

@@ -424,3 +424,65 @@ fn file_labels_and_commands_are_read_as_the_docs_write_them() {
     let unrun = "`src/main.rs`:\n```rust\nfn main() {}\n```\n";
     assert!(examples("doc", &markdown_lines(unrun), false).is_err());
 }
+
+/// The core-module example `guest-examples/rust/epoll-loop` (wasm32-wasip1,
+/// its own workspace), built as the README says `cargo xtask demo` builds
+/// it and run with the command the README gives: the event loop adds up
+/// both posters' writes, each woken through `Epoll::wait`.
+#[test]
+fn the_epoll_loop_example_runs_as_the_readme_says() {
+    let readme = read(&repo_root().join("README.md")).replace('\n', " ");
+    let run = "wasi-eventfd run --config guest-examples/run/epoll-loop.toml";
+    for said in [
+        "`cargo build --release --target wasm32-wasip1` in `guest-examples/rust/epoll-loop/`",
+        run,
+    ] {
+        assert!(readme.contains(said), "the README no longer says {said:?}");
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--target-dir",
+        ])
+        .arg(repo_root().join("target").join("wasm-guests"))
+        .current_dir(repo_root().join("guest-examples/rust/epoll-loop"))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("run cargo");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let words: Vec<&str> = run.split_whitespace().collect();
+    let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+        .args(["run", "--timeout", "60"])
+        .args(&words[2..])
+        .current_dir(repo_root())
+        .output()
+        .expect("run wasi-eventfd");
+    let (out, err) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{out}\n{err}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort_unstable();
+    let [total, left, right] = lines[..] else {
+        panic!("three lines expected:\n{out}\n{err}");
+    };
+    assert_eq!(left, "post: wrote 1 to left 100 times", "{out}");
+    assert_eq!(right, "post: wrote 1 to right 100 times", "{out}");
+    // One wake-up reads whatever arrived since the last: at least one, at
+    // most one per write.
+    let wake_ups: u64 = total
+        .strip_prefix("epoll-loop: left 100, right 100, in ")
+        .and_then(|rest| rest.strip_suffix(" wake-ups"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no totals line:\n{out}"));
+    assert!((1..=200).contains(&wake_ups), "{out}");
+}

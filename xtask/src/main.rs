@@ -19,7 +19,7 @@ use languages::Language;
 const USAGE: &str = "usage: cargo xtask <demo | demo-languages [JOBS] | test [CARGO TEST ARGS]...>
   demo            install the command (cargo install --path host), build the Rust and C
                   guest examples and run ping-pong (also with the C and the WASI 0.3
-                  halves), worker-pool and the waker
+                  halves), worker-pool, the epoll loop and the waker
   demo-languages  build the Python and JavaScript guests and run them with the Rust and C
                   ones: ping-pong across languages, then one worker pool of all four
   test            run every test of the workspace (cargo test --workspace)";
@@ -243,6 +243,23 @@ fn build_examples() -> Result<Examples, String> {
             "--target-dir",
         ])
         .arg(&guests))?;
+    // The epoll example is a core module (wasm32-wasip1), its own
+    // workspace; its guests land beside the components' target folder.
+    run(cargo()
+        .current_dir(
+            root()
+                .join("guest-examples")
+                .join("rust")
+                .join("epoll-loop"),
+        )
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "--target-dir",
+        ])
+        .arg(&guests))?;
     let c_guests = root().join("target").join("c-guests");
     run(Command::new("make")
         .arg("-C")
@@ -306,6 +323,12 @@ fn demo() -> Result<(), String> {
     step(
         "worker-pool: a semaphore eventfd hands 1000 jobs to 3 worker guests (a run file)",
         examples.run_file("worker-pool"),
+    )?;
+
+    step(
+        "epoll-loop: a Rust core module waits with Epoll on two eventfds that two other guests \
+         write to (a run file)",
+        examples.run_file("epoll-loop"),
     )?;
 
     let mut waker = examples.run(&["wake=0"]);

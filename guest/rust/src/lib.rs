@@ -97,9 +97,12 @@
 //! ```
 //!
 //! A guest can also make its own eventfds ([`EventFd::new`] with
-//! [`Flags`]), pass them on with [`EventFd::try_clone`] (`dup`), and look at
-//! one with [`EventFd::info`]. Every call follows Linux's semantics, as the
-//! host's README describes.
+//! [`Flags`]) and pass them on with [`EventFd::try_clone`] (`dup`).
+#![cfg_attr(
+    not(all(target_os = "wasi", target_env = "p1")),
+    doc = "[`EventFd::info`] looks at one."
+)]
+//! Every call follows Linux's semantics, as the host's README describes.
 //!
 //! # Async guests
 //!
@@ -175,13 +178,35 @@
 //! `set_cloexec` with the same `Flags`; no pollables, futures or `info`
 //! (those are the component worlds'), and the features do not apply.
 //!
+//! There an event loop waits with `Epoll` (wasm32-wasip1 only), Linux's
+//! [`epoll(7)`](https://man7.org/linux/man-pages/man7/epoll.7.html) over
+//! the host's `epoll_*` calls: `Epoll::new(EpollFlags::CLOEXEC)`, then
+//! `add`, `modify` and `delete` of any `AsFd` source (eventfds, other
+//! epolls, stdin, stdout, stderr) with an `Events` interest (`IN`, `OUT`,
+//! `ET`, `ONESHOT`, `EXCLUSIVE`, … with Linux's bit values) and a `u64` of
+//! data per registration, and `wait(&mut [Event], Option<Duration>)`,
+//! which suspends the guest until an entry is ready (another guest's write
+//! wakes it) and returns how many `Event`s it filled; errors are
+//! `std::io::Error`s with preview 1's errno. The repository's
+//! `guest-examples/rust/epoll-loop` is such a loop.
+//!
 //! # Raw bindings
 //!
-//! [`bindings`] has the generated interface; [`EventFd::as_raw`],
-//! [`EventFd::into_raw`] and `EventFd::from` convert. Its `wasi:io/poll`
-//! is the [`wasip2`] crate's, re-exported as [`poll`], so an eventfd's
-//! pollables poll together with those of other WASI 0.2 bindings.
-
+// The components' items: on wasm32-wasip1 there are none, and the links
+// would be broken.
+#![cfg_attr(
+    not(all(target_os = "wasi", target_env = "p1")),
+    doc = "[`bindings`] has the generated interface; [`EventFd::as_raw`], \
+           [`EventFd::into_raw`] and `EventFd::from` convert. Its `wasi:io/poll` \
+           is the [`wasip2`] crate's, re-exported as [`poll`], so an eventfd's \
+           pollables poll together with those of other WASI 0.2 bindings."
+)]
+#![cfg_attr(
+    all(target_os = "wasi", target_env = "p1"),
+    doc = "For components only (`wasm32-wasip2`): on `wasm32-wasip1` an eventfd \
+           is an fd, and `EventFd` and `Epoll` call the host's `wasi_eventfd` \
+           import module.\n\n[`bindings`]: #raw-bindings"
+)]
 #![warn(missing_docs)]
 
 // Natively the bindings compile, but each import is an `unreachable!()`
@@ -203,10 +228,15 @@ mod error;
 mod eventfd;
 #[cfg(all(feature = "p3", not(all(target_os = "wasi", target_env = "p1"))))]
 pub mod p3;
-// WASI preview 1 core modules: an eventfd is an ordinary fd.
+// WASI preview 1 core modules: an eventfd is an ordinary fd, and epoll
+// watches it beside other fds.
+#[cfg(all(target_os = "wasi", target_env = "p1"))]
+mod epoll;
 #[cfg(all(target_os = "wasi", target_env = "p1"))]
 mod wasip1;
 
+#[cfg(all(target_os = "wasi", target_env = "p1"))]
+pub use epoll::{Epoll, EpollFlags, Event, Events};
 pub use error::{Error, Result};
 #[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 pub use eventfd::{EventFd, Flags, Info};

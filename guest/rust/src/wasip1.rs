@@ -69,7 +69,8 @@ fn from_linux(result: i32) -> Result<i32> {
         -11 => Err(Error::WouldBlock),
         -24 => Err(Error::TooManyDescriptors),
         -23 => Err(Error::TooManyDescriptions),
-        other => Err(Error::Os(other.saturating_neg())),
+        // Preview 1's number, as `Error::Os` holds.
+        other => Err(Error::Os(crate::epoll::wasi_errno(other.saturating_neg()))),
     }
 }
 

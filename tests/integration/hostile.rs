@@ -275,3 +275,40 @@ fn a_timeout_is_met_beside_100_computing_guests() {
     // includes the process's exit).
     assert!(overshoot < 300, "--timeout 1 ended {overshoot} ms late");
 }
+
+#[test]
+fn a_run_beyond_vm_max_map_count_is_refused_before_it_starts_naming_the_limit() {
+    // Each guest takes at least four memory maps (its memory and its fiber
+    // stack, each split from its reservation), so half the machine's limit
+    // in guests is twice what it allows, whatever the limit is set to.
+    let limit: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .expect("Linux's /proc")
+        .trim()
+        .parse()
+        .expect("a number");
+    let guests = limit / 2;
+    let scratch = crate::guests::Scratch::new("hostile-maps");
+    let op = path(guest("op"));
+    let file = scratch.file(
+        "maps.toml",
+        &format!(
+            "[eventfd.go]\n\n[[guest]]\nfile = {op:?}\nargs = [\"read\", \"go\"]\ncount = {guests}\n"
+        ),
+    );
+    let err = run_expecting(2, &["--timeout", "60", "--config", &path(file)]);
+    // Refused from the guests' files alone: nothing was compiled or
+    // started, no thread panicked.
+    assert!(
+        err.starts_with(&format!("error: {guests} guests need about ")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "more than the kernel's per-process limit vm.max_map_count = {limit}; run fewer \
+             guests at once, or raise the limit, as root: `sysctl -w vm.max_map_count="
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -141,8 +141,12 @@ impl MapBudget {
             .saturating_mul(2)
             .checked_next_power_of_two()
             .unwrap_or(u64::MAX);
+        let guests = match guests {
+            1 => "1 guest needs".to_string(),
+            many => format!("{many} guests need"),
+        };
         Err(format!(
-            "{guests} guests need about {needed} memory maps (this process holds {held} \
+            "{guests} about {needed} memory maps (this process holds {held} \
              already), more than the kernel's per-process limit vm.max_map_count = {limit}; \
              run fewer guests at once, or raise the limit, as root: \
              `sysctl -w vm.max_map_count={raise_to}`"

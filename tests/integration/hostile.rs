@@ -283,14 +283,11 @@ fn a_run_beyond_vm_max_map_count_is_refused_before_it_starts_naming_the_limit() 
         .trim()
         .parse()
         .expect("a number");
-    let refused = |err: &str, guests: usize| {
+    let refused = |err: &str, run: &str| {
         // Refused from the guests' files and the options alone: nothing
         // was compiled or started, no thread panicked.
         assert!(
-            err.starts_with(&match guests {
-                1 => "error: 1 guest needs about ".to_string(),
-                many => format!("error: {many} guests need about "),
-            }),
+            err.starts_with(&format!("error: this run of {run} needs about ")),
             "{err}"
         );
         assert!(
@@ -321,7 +318,7 @@ fn a_run_beyond_vm_max_map_count_is_refused_before_it_starts_naming_the_limit() 
             "go",
         ],
     );
-    refused(&err, 1);
+    refused(&err, "1 guest in a pool of 4000000000 slots");
     // Each guest takes at least four maps (its memory and its fiber
     // stack, each split from its reservation), so half the limit in guests
     // is twice what it allows; a run has at most 100 000 guests, so this
@@ -339,5 +336,5 @@ fn a_run_beyond_vm_max_map_count_is_refused_before_it_starts_naming_the_limit() 
         ),
     );
     let err = run_expecting(2, &["--timeout", "60", "--config", &path(file)]);
-    refused(&err, guests);
+    refused(&err, &format!("{guests} guests"));
 }

@@ -604,7 +604,16 @@ impl Runner {
         let needed = maps_needed(&per_file, pool, at_once, workers);
         if let Some(budget) = sizing::MapBudget::now(needed) {
             tracing::debug!(?budget, "memory maps");
-            budget.check(guests.len()).map_err(LoadError)?;
+            let count = guests.len();
+            let run = match count {
+                1 => "1 guest".to_string(),
+                many => format!("{many} guests"),
+            };
+            let run = match self.options.pool {
+                Pool::Slots(slots) => format!("{run} in a pool of {slots} slots"),
+                Pool::Auto | Pool::OnDemand => run,
+            };
+            budget.check(&run).map_err(LoadError)?;
         }
         let made = Engines::new(&self.options, pool).map_err(|e| {
             LoadError(format!(

@@ -125,8 +125,9 @@ impl MapBudget {
     }
 
     /// Whether the run fits: `Err` with one bounded message naming
-    /// `vm.max_map_count`, the numbers and how to raise the limit.
-    pub(super) fn check(self, guests: usize) -> Result<(), String> {
+    /// `vm.max_map_count`, the numbers and how to raise the limit. `run`
+    /// says what the run is ("3 guests", "1 guest in a pool of 10 slots").
+    pub(super) fn check(self, run: &str) -> Result<(), String> {
         let MapBudget {
             limit,
             held,
@@ -141,12 +142,8 @@ impl MapBudget {
             .saturating_mul(2)
             .checked_next_power_of_two()
             .unwrap_or(u64::MAX);
-        let guests = match guests {
-            1 => "1 guest needs".to_string(),
-            many => format!("{many} guests need"),
-        };
         Err(format!(
-            "{guests} about {needed} memory maps (this process holds {held} \
+            "this run of {run} needs about {needed} memory maps (this process holds {held} \
              already), more than the kernel's per-process limit vm.max_map_count = {limit}; \
              run fewer guests at once, or raise the limit, as root: \
              `sysctl -w vm.max_map_count={raise_to}`"
@@ -282,16 +279,16 @@ mod tests {
             held: 100,
             needed: 65_430,
         };
-        assert_eq!(fits.check(16_000), Ok(()));
+        assert_eq!(fits.check("16000 guests"), Ok(()));
         let beyond = MapBudget {
             needed: 65_431,
             ..fits
         };
-        let message = beyond.check(16_000).expect_err("one map too many");
+        let message = beyond.check("16000 guests").expect_err("one map too many");
         assert_eq!(
             message,
-            "16000 guests need about 65431 memory maps (this process holds 100 already), \
-             more than the kernel's per-process limit vm.max_map_count = 65530; run fewer \
+            "this run of 16000 guests needs about 65431 memory maps (this process holds 100 \
+             already), more than the kernel's per-process limit vm.max_map_count = 65530; run fewer \
              guests at once, or raise the limit, as root: `sysctl -w vm.max_map_count=131072`"
         );
     }

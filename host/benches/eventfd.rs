@@ -53,7 +53,14 @@
 //!   `scale-100k`): the scale row's components, 99 999 waiting and the
 //!   waker (a run's most), through the binary with default options, once;
 //!   the table gives start-up,
-//!   resident memory per guest and wake-all, or what stopped the run.
+//!   resident memory per guest and wake-all, or what stopped the run. It
+//!   needs about 403 000 memory maps (four a guest), so raise the limit
+//!   for it first, as root: `sysctl -w vm.max_map_count=1048576` (the
+//!   default 65 530 holds about 15 500 guests; below what the run needs it
+//!   stops at once with exit 2 and a message naming `vm.max_map_count`).
+//!   Measured 2026-11-30 (2 busy cores, 24 GiB): start-up 21.3 s, 48.4 KiB
+//!   resident per blocked guest, wake-all 4 584 ms, peak 4.63 GiB; the row
+//!   took 1 min 30 s.
 //!
 //! Each row is measured 7 times (2 with `--quick`), ours and the anchor
 //! alternately; the file-write rows 21 times (2), their three measures taking

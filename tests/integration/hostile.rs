@@ -275,3 +275,66 @@ fn a_timeout_is_met_beside_100_computing_guests() {
     // includes the process's exit).
     assert!(overshoot < 300, "--timeout 1 ended {overshoot} ms late");
 }
+
+#[test]
+fn a_run_beyond_vm_max_map_count_is_refused_before_it_starts_naming_the_limit() {
+    let limit: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .expect("Linux's /proc")
+        .trim()
+        .parse()
+        .expect("a number");
+    let refused = |err: &str, run: &str| {
+        // Refused from the guests' files and the options alone: nothing
+        // was compiled or started, no thread panicked.
+        assert!(
+            err.starts_with(&format!("error: this run of {run} needs about ")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "more than the kernel's per-process limit vm.max_map_count = {limit}; run \
+                 fewer guests at once, or raise the limit, as root: \
+                 `sysctl -w vm.max_map_count="
+            )),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    let op = path(guest("op"));
+    // A pool of 4 000 000 000 slots maps two pages of stack for each,
+    // more than any limit the kernel takes (at most 2^31 - 1).
+    let err = run_expecting(
+        2,
+        &[
+            "--timeout",
+            "60",
+            "--pool",
+            "4000000000",
+            "--eventfd",
+            "go=1",
+            &op,
+            "read",
+            "go",
+        ],
+    );
+    refused(&err, "1 guest in a pool of 4000000000 slots");
+    // Each guest takes at least four maps (its memory and its fiber
+    // stack, each split from its reservation), so half the limit in guests
+    // is twice what it allows; a run has at most 100 000 guests, so this
+    // part needs a limit below 200 000 (the default is 65 530).
+    let guests = limit / 2;
+    if guests > 100_000 {
+        eprintln!("vm.max_map_count = {limit}: 100 000 guests fit; the run of many is not tried");
+        return;
+    }
+    let scratch = crate::guests::Scratch::new("hostile-maps");
+    let file = scratch.file(
+        "maps.toml",
+        &format!(
+            "[eventfd.go]\n\n[[guest]]\nfile = {op:?}\nargs = [\"read\", \"go\"]\ncount = {guests}\n"
+        ),
+    );
+    let err = run_expecting(2, &["--timeout", "60", "--config", &path(file)]);
+    refused(&err, &format!("{guests} guests"));
+}

@@ -159,8 +159,32 @@ pub(super) struct PoolSlots {
 /// while without the pool `--max-memory 8192` is simply never reached),
 /// each table of up to [`GuestLimits::MAX_TABLE_ELEMENTS`] (as without the
 /// pool).
+///
+/// The memory slots are one contiguous reservation of `memories` ×
+/// (reservation + guard): wasmtime's default, 4 GiB + 32 MiB on 64-bit
+/// hosts, which lets compiled code leave out bounds checks. Past
+/// [`MEMORY_POOL_BUDGET`] (about 16 000 memories) that reservation is
+/// refused by the kernel (100 000 guests asked for 393.7 TiB of a 128 TiB
+/// user address space), so each slot is then the smaller of `max_memory`
+/// and the budget's share, after a guard of [`SMALL_GUARD`]: code checks
+/// bounds explicitly, and a guest's memory can grow only as far as its
+/// slot (with 100 000 guests, 671 MiB: `memory.grow` fails beyond, as
+/// beyond `--max-memory`).
 fn pooling(config: &mut Config, slots: PoolSlots, max_memory: usize) {
     let PoolSlots { guests, needs } = slots;
+    let memories = u64::from(needs.memories.max(1));
+    let mut max_memory = max_memory.min(GuestLimits::MAX_MEMORY_BYTES);
+    if let Some(slot) = small_memory_slot(memories, max_memory as u64) {
+        tracing::info!(
+            memories,
+            slot,
+            "memory pool too large for the address space at wasmtime's default reservation: \
+             smaller slots, explicit bounds checks"
+        );
+        config.memory_reservation(slot);
+        config.memory_guard_size(SMALL_GUARD);
+        max_memory = max_memory.min(usize::try_from(slot).unwrap_or(usize::MAX));
+    }
     let mut pool = wasmtime::PoolingAllocationConfig::new();
     // Instances are only counted; a table slot is a small reservation; a
     // memory slot is an address-space reservation (about 4 GiB), so those
@@ -170,7 +194,7 @@ fn pooling(config: &mut Config, slots: PoolSlots, max_memory: usize) {
         .total_memories(needs.memories.max(1))
         .total_tables(needs.tables.max(1))
         .total_stacks(guests)
-        .max_memory_size(max_memory.min(GuestLimits::MAX_MEMORY_BYTES))
+        .max_memory_size(max_memory)
         .table_elements(GuestLimits::MAX_TABLE_ELEMENTS)
         // Every slot may stay warm: reusing one costs no system call.
         .max_unused_warm_slots(guests);
@@ -180,4 +204,53 @@ fn pooling(config: &mut Config, slots: PoolSlots, max_memory: usize) {
     // the (small) data segments instead made waking and ending 10 000
     // guests about a third faster (the benchmark's scale row).
     config.memory_init_cow(false);
+}
+
+/// The most address space the memory pool reserves: half of x86-64's
+/// 128 TiB user address space (47 bits), which must also hold the tables'
+/// and stacks' pools, the heap and the binary, and which the binary, mapped
+/// near 85 TiB, splits in two.
+pub(super) const MEMORY_POOL_BUDGET: u64 = 64 << 40;
+
+/// wasmtime 48's default memory slot on 64-bit hosts: a 4 GiB reservation
+/// and a 32 MiB guard (`Config::memory_reservation`,
+/// `Config::memory_guard_size`).
+const DEFAULT_MEMORY_SLOT: u64 = (4 << 30) + (32 << 20);
+
+/// The guard after each smaller slot: one WebAssembly page, for the offsets
+/// of loads and stores past a bounds check.
+const SMALL_GUARD: u64 = 64 << 10;
+
+/// The memory reservation, in bytes, of each of `memories` pool slots when
+/// wasmtime's default ones would not fit [`MEMORY_POOL_BUDGET`]: the
+/// smaller of `max_memory` and the budget's share (after [`SMALL_GUARD`]),
+/// in whole 64 KiB WebAssembly pages; `None` when the default fits.
+fn small_memory_slot(memories: u64, max_memory: u64) -> Option<u64> {
+    if memories.saturating_mul(DEFAULT_MEMORY_SLOT) <= MEMORY_POOL_BUDGET {
+        return None;
+    }
+    const PAGE: u64 = 64 << 10;
+    let share = (MEMORY_POOL_BUDGET / memories).saturating_sub(SMALL_GUARD);
+    let max_memory = max_memory.div_ceil(PAGE).saturating_mul(PAGE);
+    Some((share / PAGE * PAGE).min(max_memory).max(PAGE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_slots_keep_the_default_until_the_pool_outgrows_the_budget() {
+        // 10 000 guests: 40 TiB at the default slot, as before.
+        assert_eq!(small_memory_slot(10_000, 1 << 30), None);
+        assert_eq!(small_memory_slot(16_256, 1 << 30), None);
+        // 100 000: each slot the budget's share, in whole pages.
+        let slot = small_memory_slot(100_000, 1 << 30).expect("smaller slots");
+        assert_eq!(slot % (64 << 10), 0);
+        assert!(100_000 * (slot + SMALL_GUARD) <= MEMORY_POOL_BUDGET);
+        assert_eq!(slot, 703_594_496, "{} MiB", slot >> 20);
+        // A smaller --max-memory is the slot.
+        assert_eq!(small_memory_slot(100_000, 64 << 20), Some(64 << 20));
+        assert_eq!(small_memory_slot(100_000, 1), Some(64 << 10));
+    }
 }

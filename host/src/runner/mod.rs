@@ -191,7 +191,10 @@ impl Runner {
                     .into(),
             ));
         }
-        let engines = self.engines(guests)?;
+        // This thread's signal stack for wasmtime, mapped now while maps
+        // are plenty: on a one-thread runtime every guest runs here.
+        wasmtime::Engine::tls_eager_initialize();
+        let engines = self.engines(guests, 1)?;
         let (engines, loaded) = &*engines;
         let eventfds = Eventfds {
             descriptions: &self.descriptions,
@@ -366,7 +369,8 @@ impl Runner {
         // Compiled once, before the workers start (each would compile
         // what it does not find yet).
         {
-            let engines = self.engines(guests)?;
+            let at_once = u64::try_from(threads.max(1)).unwrap_or(u64::MAX);
+            let engines = self.engines(guests, at_once)?;
             let (engines, loaded) = &*engines;
             for guest in guests {
                 loaded.load(engines, &guest.path)?;
@@ -459,7 +463,7 @@ impl Runner {
         inherit_stdio: bool,
     ) -> Result<SeededRun, LoadError> {
         use tracing::Instrument as _;
-        let engines = self.engines(guests)?;
+        let engines = self.engines(guests, 1)?;
         let (engines, loaded) = &*engines;
         // The named eventfds afresh, so that every run starts alike.
         let descriptions = DescriptionTable::with_limit(self.options.max_descriptions);
@@ -548,8 +552,20 @@ impl Runner {
         Ok(self.seeded_stdin.get_or_init(|| bytes.into()).clone())
     }
 
-    /// The engines, made now for a run of `guests` if not made yet.
-    fn engines(&self, guests: &[GuestSpec]) -> Result<Arc<(Engines, Loaded)>, LoadError> {
+    /// The engines, made now for a run of `guests` if not made yet, with
+    /// `at_once` runs of them at a time ([`Runner::explore`]'s threads).
+    ///
+    /// Before the engines are made, the run's memory maps are estimated
+    /// ([`maps_needed`]) against `vm.max_map_count` and what the process
+    /// holds: a run beyond the limit is refused with an error naming it,
+    /// instead of guests that fail to start midway and threads that panic
+    /// when they cannot map their signal stacks. (Later runs of the same
+    /// runner are not checked again.)
+    fn engines(
+        &self,
+        guests: &[GuestSpec],
+        at_once: u64,
+    ) -> Result<Arc<(Engines, Loaded)>, LoadError> {
         let mut engines = self
             .engines
             .lock()
@@ -558,13 +574,14 @@ impl Runner {
             return Ok(Arc::clone(engines));
         }
         let loaded = Loaded::default();
+        let per_file = pool_needs(guests, &loaded)?;
         let pool = match self.options.pool {
             Pool::OnDemand => None,
             Pool::Auto if guests.len() < AUTO_POOL_MIN_GUESTS => None,
             Pool::Auto => {
                 let count = u32::try_from(guests.len()).unwrap_or(u32::MAX);
                 let mut needs = Needs::default();
-                for (one, copies) in pool_needs(guests, &loaded)? {
+                for &(one, copies) in &per_file {
                     needs += one.times(copies);
                 }
                 Some(PoolSlots {
@@ -574,15 +591,31 @@ impl Runner {
             }
             Pool::Slots(slots) => {
                 // Any `slots` of this run's guests at once.
-                let largest = pool_needs(guests, &loaded)?
-                    .into_iter()
-                    .fold(Needs::default(), |largest, (one, _)| largest.max(one));
+                let largest = per_file
+                    .iter()
+                    .fold(Needs::default(), |largest, &(one, _)| largest.max(one));
                 Some(PoolSlots {
                     guests: slots,
                     needs: largest.times(slots),
                 })
             }
         };
+        let workers = tokio::runtime::Handle::try_current()
+            .map_or(at_once, |runtime| runtime.metrics().num_workers() as u64);
+        let needed = maps_needed(&per_file, pool, at_once, workers);
+        if let Some(budget) = sizing::MapBudget::now(needed) {
+            tracing::debug!(?budget, "memory maps");
+            let count = guests.len();
+            let run = match count {
+                1 => "1 guest".to_string(),
+                many => format!("{many} guests"),
+            };
+            let run = match self.options.pool {
+                Pool::Slots(slots) => format!("{run} in a pool of {slots} slots"),
+                Pool::Auto | Pool::OnDemand => run,
+            };
+            budget.check(&run).map_err(LoadError)?;
+        }
         let made = Engines::new(&self.options, pool).map_err(|e| {
             LoadError(format!(
                 "cannot set up wasmtime: {}",
@@ -664,6 +697,48 @@ struct Prepare<'a> {
     inherit_stdio: bool,
     /// A seeded run's seed and clocks.
     seeded: Option<(u64, VirtualClocks)>,
+}
+
+/// The memory maps a run adds, at most: its guests' (`per_file`: each
+/// distinct file's needs and copies; `at_once` runs of them at a time) in
+/// `pool` or on demand, the engines' and the threads' (`workers` running
+/// guests, and those a run may start besides). See the constants in
+/// [`sizing`] for what was measured.
+fn maps_needed(
+    per_file: &[(Needs, u32)],
+    pool: Option<PoolSlots>,
+    at_once: u64,
+    workers: u64,
+) -> u64 {
+    use sizing::*;
+    let memories: u64 = per_file
+        .iter()
+        .map(|(one, copies)| u64::from(one.memories) * u64::from(*copies))
+        .sum::<u64>()
+        .saturating_mul(at_once);
+    let guests: u64 = per_file
+        .iter()
+        .map(|(_, copies)| u64::from(*copies))
+        .sum::<u64>()
+        .saturating_mul(at_once);
+    let for_guests = match pool {
+        // Every stack slot is mapped when the pool is made; memories as
+        // they are used, up to the pool's.
+        Some(slots) => (u64::from(slots.guests) * MAPS_PER_POOL_STACK)
+            .saturating_add(memories.min(u64::from(slots.needs.memories)) * MAPS_PER_MEMORY),
+        None => memories
+            .saturating_mul(MAPS_PER_MEMORY)
+            .saturating_add(guests.saturating_mul(MAPS_PER_GUEST_ON_DEMAND)),
+    };
+    let files = per_file.len() as u64;
+    for_guests
+        .saturating_add(MAPS_FIXED)
+        .saturating_add(files.saturating_mul(MAPS_PER_FILE))
+        .saturating_add(
+            workers
+                .saturating_add(THREADS_BESIDES_WORKERS)
+                .saturating_mul(MAPS_PER_THREAD),
+        )
 }
 
 fn pool_needs(guests: &[GuestSpec], loaded: &Loaded) -> Result<Vec<(Needs, u32)>, LoadError> {

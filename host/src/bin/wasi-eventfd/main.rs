@@ -350,6 +350,10 @@ fn run(args: RunArgs) -> Result<u8, (u8, String)> {
         // apply here; this does the same job at a syscall per poll.
         threads => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(usize::from(threads))
+            // Each thread maps wasmtime's signal stack as it starts (the
+            // workers before any guest), not when it first runs a guest,
+            // when a run of many guests may have used up vm.max_map_count.
+            .on_thread_start(wasmtime::Engine::tls_eager_initialize)
             .event_interval(1)
             .enable_all()
             .build(),

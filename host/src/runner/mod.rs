@@ -311,7 +311,13 @@ impl Runner {
             LoadedGuest::Module(pre) => Ready::Module(
                 pre,
                 CoreGuestState {
-                    p1: crate::p1::EventfdP1Ctx::new(wasi.build_p1(), eventfd),
+                    p1: crate::p1::EventfdP1Ctx::with_listeners(
+                        wasi.build_p1(),
+                        eventfd,
+                        guest
+                            .listeners()
+                            .map_err(|e| LoadError(format!("guest {label}: {e}")))?,
+                    ),
                     limits,
                 },
             ),

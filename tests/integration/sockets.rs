@@ -151,7 +151,8 @@ fn the_c_echo_server_serves_two_clients_at_once_and_stops_when_asked() {
 
 /// Socket calls' errnos, checked by a core module that exits with the
 /// number of the first check that failed (0: all passed), printing
-/// `ready` once it waits in a blocking accept for the test's client.
+/// `ready` once it waits (in `poll_oneoff`, then a blocking accept) for
+/// the test's client.
 const ERRNOS: &str = r#"(module
     (import "wasi_snapshot_preview1" "sock_accept"
         (func $accept (param i32 i32 i32) (result i32)))
@@ -165,11 +166,15 @@ const ERRNOS: &str = r#"(module
         (func $seek (param i32 i64 i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "fd_write"
         (func $write (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "poll_oneoff"
+        (func $poll (param i32 i32 i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
     (memory (export "memory") 1)
     (data (i32.const 0) "ready\n")
     (data (i32.const 16) "\00\00\00\00\06\00\00\00")   ;; iovec: "ready\n"
     (data (i32.const 24) "\00\01\00\00\10\00\00\00")   ;; iovec: 16 bytes at 256
+    ;; a subscription: userdata 7, FD_READ (1) of fd 3
+    (data (i32.const 512) "\07\00\00\00\00\00\00\00\01\00\00\00\00\00\00\00\03\00\00\00")
     (func $check (param $ok i32) (param $code i32)
         (if (i32.eqz (local.get $ok)) (then (call $exit (local.get $code)))))
     (func (export "_start")
@@ -191,6 +196,13 @@ const ERRNOS: &str = r#"(module
         ;; blocking again, then wait for the test's client
         (call $check (i32.eqz (call $setfl (i32.const 3) (i32.const 0))) (i32.const 7))
         (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 64)))
+        ;; 12: poll_oneoff on the listener parks until the client connects:
+        ;; one event, userdata 7, no error, FD_READ
+        (call $check (i32.eqz (call $poll (i32.const 512) (i32.const 600) (i32.const 1) (i32.const 64))) (i32.const 12))
+        (call $check (i32.eq (i32.load (i32.const 64)) (i32.const 1)) (i32.const 12))
+        (call $check (i32.eq (i32.load (i32.const 600)) (i32.const 7)) (i32.const 12))
+        (call $check (i32.eqz (i32.load16_u (i32.const 608))) (i32.const 12))
+        (call $check (i32.eq (i32.load8_u (i32.const 610)) (i32.const 1)) (i32.const 12))
         ;; 8: a blocking accept with O_NONBLOCK asked: the lowest free fd, 4, non-blocking
         (call $check (i32.eqz (call $accept (i32.const 3) (i32.const 4) (i32.const 64))) (i32.const 8))
         (call $check (i32.eq (i32.load (i32.const 64)) (i32.const 4)) (i32.const 8))

@@ -168,6 +168,10 @@ const ERRNOS: &str = r#"(module
         (func $write (param i32 i32 i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "poll_oneoff"
         (func $poll (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "sock_send"
+        (func $send (param i32 i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "sock_shutdown"
+        (func $shutdown (param i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
     (memory (export "memory") 1)
     (data (i32.const 0) "ready\n")
@@ -217,6 +221,12 @@ const ERRNOS: &str = r#"(module
         (call $check (i32.eqz (i32.load (i32.const 64))) (i32.const 10))
         ;; 11: recv on the listener: ENOTCONN (53), as Linux
         (call $check (i32.eq (call $recv (i32.const 3) (i32.const 24) (i32.const 1) (i32.const 0) (i32.const 64) (i32.const 68)) (i32.const 53)) (i32.const 11))
+        ;; 13: after shutdown(SHUT_WR) a send is EPIPE (64), with no signal
+        (call $check (i32.eqz (call $shutdown (i32.const 4) (i32.const 2))) (i32.const 13))
+        (call $check (i32.eq (call $send (i32.const 4) (i32.const 16) (i32.const 1) (i32.const 0) (i32.const 64)) (i32.const 64)) (i32.const 13))
+        ;; 14: shutdown with no direction: EINVAL; of stdout: ENOTSOCK
+        (call $check (i32.eq (call $shutdown (i32.const 4) (i32.const 0)) (i32.const 28)) (i32.const 14))
+        (call $check (i32.eq (call $shutdown (i32.const 1) (i32.const 2)) (i32.const 57)) (i32.const 14))
         (call $exit (i32.const 0))))"#;
 
 #[test]
@@ -284,4 +294,51 @@ fn a_seeded_run_refuses_tcplisten() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn an_accept_past_the_fd_limit_is_emfile_and_leaves_the_connection_pending() {
+    // fd 3 is the listener, 4 the limit's last number: the first accept
+    // takes 4, the second finds no number (EMFILE, 33 in preview 1); after
+    // closing 4 the pending connection is accepted as 4.
+    let guest = r#"(module
+        (import "wasi_snapshot_preview1" "sock_accept"
+            (func $accept (param i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write"
+            (func $write (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "ready\n")
+        (data (i32.const 16) "\00\00\00\00\06\00\00\00")
+        (func $check (param $ok i32) (param $code i32)
+            (if (i32.eqz (local.get $ok)) (then (call $exit (local.get $code)))))
+        (func (export "_start")
+            (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 64)))
+            (call $check (i32.eqz (call $accept (i32.const 3) (i32.const 0) (i32.const 64))) (i32.const 1))
+            (call $check (i32.eq (i32.load (i32.const 64)) (i32.const 4)) (i32.const 1))
+            (call $check (i32.eq (call $accept (i32.const 3) (i32.const 0) (i32.const 64)) (i32.const 33)) (i32.const 2))
+            (call $check (i32.eqz (call $close (i32.const 4))) (i32.const 3))
+            (call $check (i32.eqz (call $accept (i32.const 3) (i32.const 0) (i32.const 64))) (i32.const 4))
+            (call $check (i32.eq (i32.load (i32.const 64)) (i32.const 4)) (i32.const 4))
+            (call $exit (i32.const 0))))"#;
+    let scratch = Scratch::new("sockets-emfile");
+    let guest = scratch.file("emfile.wat", guest).display().to_string();
+    let port = free_port();
+    let listen = format!("tcplisten=127.0.0.1:{port}");
+    let mut runner = spawn(&["run", "--max-descriptors", "5", "-S", &listen, &guest]);
+    let mut lines = BufReader::new(runner.0.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    lines.read_line(&mut line).expect("a line");
+    assert_eq!(line, "ready\n");
+    // Both connect before the guest's second accept can miss them.
+    let first = connect(port);
+    let second = connect(port);
+    let status = runner.0.wait().expect("wait");
+    let mut err = String::new();
+    if let Some(mut pipe) = runner.0.stderr.take() {
+        pipe.read_to_string(&mut err).expect("stderr");
+    }
+    drop((first, second));
+    assert!(status.success(), "check {:?} failed: {err}", status.code());
 }

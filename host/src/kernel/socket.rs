@@ -294,3 +294,87 @@ impl std::fmt::Debug for Socket {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::Socket;
+    use crate::kernel::epoll::{Epoll, EpollEvent, WatchBudget, EPOLL_CTL_ADD};
+    use crate::kernel::poll::{PollFile, PollMask};
+
+    /// Waits (at most 10 s) until `epoll` has events, polling its sockets
+    /// for edges as a front end's wait does.
+    async fn wait(epoll: &Arc<Epoll>) -> Vec<EpollEvent> {
+        let waited = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let listener = epoll.listen();
+                let events = epoll.wait_events(8);
+                if !events.is_empty() {
+                    return events;
+                }
+                crate::p1::until_woken_or_edge(&mut [listener], &epoll.sockets()).await;
+            }
+        });
+        waited.await.expect("an event within 10 s")
+    }
+
+    #[tokio::test]
+    async fn an_epoll_sees_a_connection_then_data_then_the_peers_close() {
+        let host = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = host.local_addr().expect("address");
+        let listener = Socket::listener(host).expect("a listener");
+        let epoll = Epoll::new(WatchBudget::new(16));
+        let listening = PollFile::Socket(Arc::clone(&listener));
+        epoll
+            .ctl(EPOLL_CTL_ADD, 3, &listening, PollMask::IN.bits(), 1)
+            .expect("add the listener");
+        assert!(epoll.wait_events(8).is_empty(), "nothing pending yet");
+        listener.set_nonblocking(true);
+        assert_eq!(listener.accept(false).await.err(), Some(libc::EAGAIN));
+
+        let mut client = std::net::TcpStream::connect(addr).expect("connect");
+        let events = wait(&epoll).await;
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events.first().map(|e| (e.events, e.data)),
+            Some((PollMask::IN.bits(), 1))
+        );
+        let conn = listener.accept(true).await.expect("accept");
+        assert!(conn.is_nonblocking() && !conn.is_listener());
+        // Level-triggered: the listener left the ready list once accepted.
+        let asked = (PollMask::IN | PollMask::RDHUP).bits();
+        epoll
+            .ctl(
+                EPOLL_CTL_ADD,
+                4,
+                &PollFile::Socket(Arc::clone(&conn)),
+                asked,
+                2,
+            )
+            .expect("add the connection");
+        assert!(epoll.wait_events(8).is_empty());
+        let mut buf = [0u8; 8];
+        assert_eq!(conn.recv(&mut buf, 0).await, Err(libc::EAGAIN));
+
+        client.write_all(b"hi").expect("send");
+        let events = wait(&epoll).await;
+        assert_eq!(
+            events.first().map(|e| (e.events, e.data)),
+            Some((PollMask::IN.bits(), 2))
+        );
+        assert_eq!(conn.recv(&mut buf, 0).await, Ok(2));
+        assert_eq!(buf.get(..2), Some(&b"hi"[..]));
+
+        drop(client);
+        let events = wait(&epoll).await;
+        assert_eq!(
+            events.first().map(|e| (e.events, e.data)),
+            Some(((PollMask::IN | PollMask::RDHUP).bits(), 2)),
+            "the peer's close: readable (EOF) and RDHUP"
+        );
+        assert_eq!(conn.recv(&mut buf, 0).await, Ok(0));
+    }
+}

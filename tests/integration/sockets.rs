@@ -227,6 +227,10 @@ const ERRNOS: &str = r#"(module
         ;; 14: shutdown with no direction: EINVAL; of stdout: ENOTSOCK
         (call $check (i32.eq (call $shutdown (i32.const 4) (i32.const 0)) (i32.const 28)) (i32.const 14))
         (call $check (i32.eq (call $shutdown (i32.const 1) (i32.const 2)) (i32.const 57)) (i32.const 14))
+        ;; 15: a second client resets its connection: recv is ECONNRESET (15)
+        (call $check (i32.eqz (call $accept (i32.const 3) (i32.const 0) (i32.const 64))) (i32.const 15))
+        (call $check (i32.eq (i32.load (i32.const 64)) (i32.const 5)) (i32.const 15))
+        (call $check (i32.eq (call $recv (i32.const 5) (i32.const 24) (i32.const 1) (i32.const 0) (i32.const 64) (i32.const 68)) (i32.const 15)) (i32.const 15))
         (call $exit (i32.const 0))))"#;
 
 #[test]
@@ -246,6 +250,24 @@ fn socket_calls_give_linuxs_errnos() {
     let mut client = connect(port);
     client.write_all(b"hi").expect("send");
     drop(client);
+    // A client that resets: SO_LINGER of 0 makes its close send RST.
+    let reset = connect(port);
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a linger of the right size.
+    let set = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&reset),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "SO_LINGER");
+    drop(reset);
     let status = runner.0.wait().expect("wait");
     let mut err = String::new();
     if let Some(mut pipe) = runner.0.stderr.take() {

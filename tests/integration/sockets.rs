@@ -364,3 +364,42 @@ fn an_accept_past_the_fd_limit_is_emfile_and_leaves_the_connection_pending() {
     drop((first, second));
     assert!(status.success(), "check {:?} failed: {err}", status.code());
 }
+
+#[test]
+fn a_run_file_grants_listeners_per_guest() {
+    let scratch = Scratch::new("sockets-run-file");
+    // Exits 0 when fd 3 is a stream socket (filetype 6), else 1.
+    scratch.file(
+        "is_socket.wat",
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_fdstat_get"
+                (func $fdstat (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start")
+                (drop (call $fdstat (i32.const 3) (i32.const 0)))
+                (call $exit (i32.ne (i32.load8_u (i32.const 0)) (i32.const 6)))))"#,
+    );
+    let good = scratch.file(
+        "good.toml",
+        "[[guest]]\nfile = \"is_socket.wat\"\ntcplisten = [\"127.0.0.1:0\"]\n",
+    );
+    let output = wasi_eventfd(&["run", "--config", &good.display().to_string()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Without the key, fd 3 is no socket.
+    let none = scratch.file("none.toml", "[[guest]]\nfile = \"is_socket.wat\"\n");
+    let output = wasi_eventfd(&["run", "--config", &none.display().to_string()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let bad = scratch.file(
+        "bad.toml",
+        "[[guest]]\nfile = \"is_socket.wat\"\ntcplisten = [\"nowhere\"]\n",
+    );
+    let output = wasi_eventfd(&["run", "--config", &bad.display().to_string()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("bad.toml:3:14: `tcplisten`: `nowhere` is not an address and port"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cli::{stderr, stdout, wasi_eventfd};
-use crate::guests::{c_guest, Scratch};
+use crate::guests::{c_guest, guest, Scratch};
 
 /// A loopback port that was free a moment ago (the runner binds it next).
 fn free_port() -> u16 {
@@ -401,5 +401,17 @@ fn a_run_file_grants_listeners_per_guest() {
             .contains("bad.toml:3:14: `tcplisten`: `nowhere` is not an address and port"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn a_component_given_a_listener_is_refused() {
+    let ping = guest("ping").display().to_string();
+    let output = wasi_eventfd(&["run", "-S", "tcplisten=127.0.0.1:0", &ping, "1"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        "error: guest `ping.wasm`: components do not support -S tcplisten (preview 1 core \
+         modules only)"
     );
 }

@@ -33,7 +33,7 @@ pub struct GuestSpec {
     pub allow_ip_name_lookup: bool,
     /// TCP listeners it gets (`-S tcplisten=ADDR`), preopened for a core
     /// module as fds 3, 4, ... before its directories, as wasmtime's
-    /// preview 1 numbered them. A component gets none.
+    /// preview 1 numbered them. A component given any is refused.
     pub tcplisten: Vec<std::sync::Arc<std::net::TcpListener>>,
     /// Whether it reads the host's stdin; otherwise its stdin is empty.
     pub stdin: bool,

@@ -303,7 +303,17 @@ impl Runner {
             table: ResourceTable::new(),
             limits,
         };
-        let ready = match loaded.load(engines, &guest.path)? {
+        let loaded = loaded.load(engines, &guest.path)?;
+        if !guest.tcplisten.is_empty() && !matches!(loaded, LoadedGuest::Module(_)) {
+            // As wasmtime: preview 1's preopened sockets have no component
+            // counterpart.
+            return Err(LoadError(format!(
+                "guest {label}: components do not support -S tcplisten (preview 1 core \
+                 modules only)"
+            ))
+            .into());
+        }
+        let ready = match loaded {
             LoadedGuest::Component(pre) => Ready::Component(pre, component(wasi, eventfd, limits)),
             LoadedGuest::AsyncComponent(pre) => {
                 Ready::AsyncComponent(pre, component(wasi, eventfd, limits))

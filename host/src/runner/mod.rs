@@ -310,8 +310,7 @@ impl Runner {
             return Err(LoadError(format!(
                 "guest {label}: components do not support -S tcplisten (preview 1 core \
                  modules only)"
-            ))
-            .into());
+            )));
         }
         let ready = match loaded {
             LoadedGuest::Component(pre) => Ready::Component(pre, component(wasi, eventfd, limits)),

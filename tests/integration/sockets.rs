@@ -168,6 +168,15 @@ const ERRNOS: &str = r#"(module
         (func $write (param i32 i32 i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "poll_oneoff"
         (func $poll (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_advise"
+        (func $advise (param i32 i64 i64 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_allocate"
+        (func $allocate (param i32 i64 i64) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_sync" (func $sync (param i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_filestat_set_times"
+        (func $times (param i32 i64 i64 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_read"
+        (func $read (param i32 i32 i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "sock_send"
         (func $send (param i32 i32 i32 i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "sock_shutdown"
@@ -177,6 +186,7 @@ const ERRNOS: &str = r#"(module
     (data (i32.const 0) "ready\n")
     (data (i32.const 16) "\00\00\00\00\06\00\00\00")   ;; iovec: "ready\n"
     (data (i32.const 24) "\00\01\00\00\10\00\00\00")   ;; iovec: 16 bytes at 256
+    (data (i32.const 32) "\00\01\00\00\00\00\00\00")   ;; iovec: no bytes
     ;; a subscription: userdata 7, FD_READ (1) of fd 3
     (data (i32.const 512) "\07\00\00\00\00\00\00\00\01\00\00\00\00\00\00\00\03\00\00\00")
     (func $check (param $ok i32) (param $code i32)
@@ -197,6 +207,16 @@ const ERRNOS: &str = r#"(module
         (call $check (i32.eq (call $accept (i32.const 3) (i32.const 1) (i32.const 64)) (i32.const 28)) (i32.const 5))
         ;; 6: a socket cannot seek: ESPIPE (70)
         (call $check (i32.eq (call $seek (i32.const 3) (i64.const 0) (i32.const 0) (i32.const 64)) (i32.const 70)) (i32.const 6))
+        ;; 16: the other calls as Linux answers them on a socket (checked
+        ;; natively): posix_fadvise and futimens succeed, fallocate ENODEV
+        ;; (43), fsync EINVAL (28), a read of no bytes 0 even on a listener
+        (call $check (i32.eqz (call $advise (i32.const 3) (i64.const 0) (i64.const 0) (i32.const 0))) (i32.const 16))
+        (call $check (i32.eqz (call $times (i32.const 3) (i64.const 0) (i64.const 0) (i32.const 0))) (i32.const 16))
+        (call $check (i32.eq (call $allocate (i32.const 3) (i64.const 0) (i64.const 1)) (i32.const 43)) (i32.const 16))
+        (call $check (i32.eq (call $sync (i32.const 3)) (i32.const 28)) (i32.const 16))
+        (i32.store (i32.const 64) (i32.const 99))
+        (call $check (i32.eqz (call $read (i32.const 3) (i32.const 32) (i32.const 1) (i32.const 64))) (i32.const 16))
+        (call $check (i32.eqz (i32.load (i32.const 64))) (i32.const 16))
         ;; blocking again, then wait for the test's client
         (call $check (i32.eqz (call $setfl (i32.const 3) (i32.const 0))) (i32.const 7))
         (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 64)))

@@ -397,6 +397,7 @@ fn epoll_ctl<T>(
     let file = match fds.get(target).ok_or(AbiErrno::Badf)? {
         File::Eventfd(descriptor) => PollFile::Eventfd(Arc::clone(descriptor.description())),
         File::Epoll { epoll, .. } => PollFile::Epoll(Arc::clone(epoll)),
+        File::Socket { socket, .. } => PollFile::Socket(Arc::clone(socket)),
         File::Wasi { file, .. } => match &file.external {
             Some(stream) => PollFile::External(Arc::clone(stream)),
             None => return Err(AbiErrno::Perm),
@@ -453,10 +454,12 @@ async fn epoll_wait<T>(
     get(caller.data_mut()).set_hostcall_fuel(fuel);
     let events = loop {
         let streams = epoll.external_files();
+        // Sockets in the interest list: polled for edges while waiting.
+        let sockets = epoll.sockets();
         if !streams.is_empty() {
             // What the watched stdio streams are now.
             let seen = get(caller.data_mut())
-                .observe_streams(&streams, None, &mut [])
+                .observe_streams(&streams, None, &mut [], &[])
                 .await;
             if let Err(errno) = stream_error(seen)? {
                 return Ok(Err(errno));
@@ -473,7 +476,7 @@ async fn epoll_wait<T>(
             // Whichever comes first: a stream, a wake-up, the timeout.
             let timeout = deadline.map(|d| d.saturating_duration_since(now));
             let seen = get(caller.data_mut())
-                .observe_streams(&streams, Some(timeout), &mut [listener])
+                .observe_streams(&streams, Some(timeout), &mut [listener], &sockets)
                 .await;
             if let Err(errno) = stream_error(seen)? {
                 return Ok(Err(errno));
@@ -483,7 +486,7 @@ async fn epoll_wait<T>(
         // Without a timeout, on eventfds alone, the guest is parked as one
         // wait on them all (O(registered): only for a host that observes).
         let parked = match deadline {
-            None if observed => epoll
+            None if observed && sockets.is_empty() => epoll
                 .watched_eventfds()
                 .map(|watched| Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)))),
             _ => None,
@@ -492,11 +495,13 @@ async fn epoll_wait<T>(
         let _parked = parked
             .as_deref()
             .and_then(|waits| ctx.eventfd.park_poll(waits));
+        let mut listeners = [listener];
+        let woken = crate::p1::until_woken_or_edge(&mut listeners, &sockets);
         match deadline {
             Some(deadline) => {
-                let _ = tokio::time::timeout_at(deadline, listener).await;
+                let _ = tokio::time::timeout_at(deadline, woken).await;
             }
-            None => listener.await,
+            None => woken.await,
         }
     };
     let mut raw = Vec::with_capacity(events.len() * EPOLL_EVENT_SIZE as usize);

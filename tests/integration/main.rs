@@ -23,5 +23,6 @@ mod readme_examples;
 mod run_files;
 mod scale;
 mod seeded;
+mod sockets;
 mod waker;
 mod wasi_runtime;

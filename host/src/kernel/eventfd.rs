@@ -502,18 +502,6 @@ pub(crate) fn any_woken(listeners: &mut [QueueListener<'_>], cx: &mut Context<'_
         .any(|listener| Pin::new(listener).poll(cx).is_ready())
 }
 
-/// Completes once any of `listeners` is woken.
-pub(crate) async fn until_any_woken(listeners: &mut [QueueListener<'_>]) {
-    std::future::poll_fn(|cx| {
-        if any_woken(listeners, cx) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await
-}
-
 /// Told when an operation parks (waits for another party to change the
 /// counter) and when it resumes, so a host can see who waits on what, e.g.
 /// to find deadlocks. `()` observes nothing. A guest's operations tell the

@@ -11,6 +11,7 @@
 //! - [`poll`]: what epoll needs of any file it watches (readiness now, and
 //!   wake-ups when it may change);
 //! - [`epoll`]: epoll instances (`fs/eventpoll.c`);
+//! - [`socket`]: TCP sockets over the host's (`net/ipv4/tcp.c`);
 //! - `waits`: what a guest waits on ([`Waiting`](crate::Waiting)), and the
 //!   hook through which a host is told of it
 //!   ([`GuestParkObserver`](crate::GuestParkObserver)), e.g. to find
@@ -21,4 +22,5 @@ pub mod epoll;
 pub(crate) mod eventfd;
 pub mod fd_table;
 pub mod poll;
+pub mod socket;
 pub(crate) mod waits;

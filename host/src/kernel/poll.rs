@@ -8,7 +8,8 @@
 //! [`Description`], an epoll instance ([`Epoll`]), so that epoll fds nest,
 //! and an [`ExternalFile`]: a stream whose readiness only the WASI host can
 //! see (stdin, stdout, stderr), which a front end asks the host about and
-//! reports here. Regular files and directories are not (Linux's
+//! reports here, and a TCP [`Socket`], whose readiness the host kernel
+//! gives. Regular files and directories are not (Linux's
 //! `file_can_poll` is false for them: `EPERM` in `epoll_ctl`).
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::epoll::{Epoll, Item};
 use crate::kernel::eventfd::Description;
+use crate::kernel::socket::Socket;
 
 bitflags::bitflags! {
     /// `poll(2)` / `epoll(7)` event bits with Linux's values
@@ -62,6 +64,8 @@ pub enum PollFile {
     Epoll(Arc<Epoll>),
     /// A stream of the WASI host's, by its readiness last seen.
     External(Arc<ExternalFile>),
+    /// A TCP socket (`tcp_poll`, asked of the host kernel).
+    Socket(Arc<Socket>),
 }
 
 /// A [`PollFile`] held weakly.
@@ -70,6 +74,7 @@ pub(crate) enum WeakPollFile {
     Eventfd(Weak<Description>),
     Epoll(Weak<Epoll>),
     External(Weak<ExternalFile>),
+    Socket(Weak<Socket>),
 }
 
 impl WeakPollFile {
@@ -79,6 +84,7 @@ impl WeakPollFile {
             WeakPollFile::Eventfd(weak) => weak.upgrade().map(PollFile::Eventfd),
             WeakPollFile::Epoll(weak) => weak.upgrade().map(PollFile::Epoll),
             WeakPollFile::External(weak) => weak.upgrade().map(PollFile::External),
+            WeakPollFile::Socket(weak) => weak.upgrade().map(PollFile::Socket),
         }
     }
 }
@@ -92,6 +98,7 @@ impl PollFile {
             PollFile::Eventfd(description) => description.poll_mask(),
             PollFile::Epoll(epoll) => epoll.poll_mask(),
             PollFile::External(file) => file.readiness(),
+            PollFile::Socket(socket) => socket.poll_mask(),
         }
     }
 
@@ -101,6 +108,7 @@ impl PollFile {
             PollFile::Eventfd(description) => description.watchers(),
             PollFile::Epoll(epoll) => epoll.watchers(),
             PollFile::External(file) => &file.watchers,
+            PollFile::Socket(socket) => socket.watchers(),
         }
     }
 
@@ -111,6 +119,7 @@ impl PollFile {
             PollFile::Eventfd(description) => Arc::as_ptr(description) as usize,
             PollFile::Epoll(epoll) => Arc::as_ptr(epoll) as usize,
             PollFile::External(file) => Arc::as_ptr(file) as usize,
+            PollFile::Socket(socket) => Arc::as_ptr(socket) as usize,
         }
     }
 
@@ -119,6 +128,7 @@ impl PollFile {
             PollFile::Eventfd(description) => WeakPollFile::Eventfd(Arc::downgrade(description)),
             PollFile::Epoll(epoll) => WeakPollFile::Epoll(Arc::downgrade(epoll)),
             PollFile::External(file) => WeakPollFile::External(Arc::downgrade(file)),
+            PollFile::Socket(socket) => WeakPollFile::Socket(Arc::downgrade(socket)),
         }
     }
 }

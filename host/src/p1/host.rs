@@ -21,6 +21,7 @@ use wiggle::{GuestError, GuestMemory, GuestPtr};
 
 use super::{EventfdP1Ctx, GetCtx, Target};
 use crate::kernel::eventfd::Errno;
+use crate::kernel::socket::Socket;
 use crate::Interest;
 use crate::{Description, EventfdCtx};
 
@@ -191,7 +192,7 @@ macro_rules! on_fd {
                 $self.refuel();
                 $on_wasi
             }
-            Target::Eventfd(_) | Target::Epoll(_) => $on_anon,
+            Target::Eventfd(_) | Target::Epoll(_) | Target::Socket => $on_anon,
         }
     };
     ($self:ident, $fd:expr, |$wasi:ident| $on_wasi:expr, |$eventfd:pat_param| $on_eventfd:expr,
@@ -203,6 +204,8 @@ macro_rules! on_fd {
             }
             Target::Eventfd($eventfd) => $on_eventfd,
             Target::Epoll($epoll) => $on_epoll,
+            // Callers of this form serve sockets before it.
+            Target::Socket => Err(types::Errno::Notsup.into()),
         }
     };
 }
@@ -327,6 +330,18 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         memory: &mut GuestMemory<'_>,
         fd: types::Fd,
     ) -> Result<types::Fdstat, types::Error> {
+        if let Some(socket) = self.socket(fd) {
+            let mut fs_flags = types::Fdflags::empty();
+            if socket.is_nonblocking() {
+                fs_flags |= types::Fdflags::NONBLOCK;
+            }
+            return Ok(types::Fdstat {
+                fs_filetype: types::Filetype::SocketStream,
+                fs_flags,
+                fs_rights_base: socket_rights(),
+                fs_rights_inheriting: types::Rights::empty(),
+            });
+        }
         on_fd!(
             self,
             fd,
@@ -372,6 +387,12 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         fd: types::Fd,
         flags: types::Fdflags,
     ) -> Result<(), types::Error> {
+        if let Some(socket) = self.socket(fd) {
+            // `fcntl(F_SETFL)`: of the flags preview 1 carries, a socket
+            // keeps O_NONBLOCK (O_APPEND too on Linux, with no effect).
+            socket.set_nonblocking(flags.contains(types::Fdflags::NONBLOCK));
+            return Ok(());
+        }
         on_fd!(
             self,
             fd,
@@ -419,6 +440,19 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         memory: &mut GuestMemory<'_>,
         fd: types::Fd,
     ) -> Result<types::Filestat, types::Error> {
+        if self.socket(fd).is_some() {
+            // A sockfs inode: S_IFSOCK, size 0, one link.
+            return Ok(types::Filestat {
+                dev: 0,
+                ino: 0,
+                filetype: types::Filetype::SocketStream,
+                nlink: 1,
+                size: 0,
+                atim: 0,
+                mtim: 0,
+                ctim: 0,
+            });
+        }
         on_fd!(
             self,
             fd,
@@ -461,6 +495,11 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         mtim: types::Timestamp,
         fst_flags: types::Fstflags,
     ) -> Result<(), types::Error> {
+        if self.socket(fd).is_some() {
+            // `futimens` of a socket succeeds on Linux (a sockfs inode);
+            // its times are not kept here (`fd_filestat_get` gives 0).
+            return Ok(());
+        }
         on_fd!(
             self,
             fd,
@@ -478,6 +517,11 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         fd: types::Fd,
         iovs: types::IovecArray,
     ) -> Result<types::Size, types::Error> {
+        if let Some(socket) = self.socket(fd) {
+            // `read(2)` of a socket is `recv` with no flags.
+            let span = tracing::debug_span!("socket read", fd = u32::from(fd));
+            return socket_read(memory, &socket, iovs).instrument(span).await;
+        }
         on_fd!(
             self,
             fd,
@@ -515,6 +559,10 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         fd: types::Fd,
         ciovs: types::CiovecArray,
     ) -> Result<types::Size, types::Error> {
+        if let Some(socket) = self.socket(fd) {
+            let span = tracing::debug_span!("socket write", fd = u32::from(fd));
+            return socket_send(memory, &socket, ciovs).instrument(span).await;
+        }
         on_fd!(
             self,
             fd,
@@ -607,6 +655,10 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         offset: types::Filedelta,
         whence: types::Whence,
     ) -> Result<types::Filesize, types::Error> {
+        if self.socket(fd).is_some() {
+            // Sockets have no llseek.
+            return Err(types::Errno::Spipe.into());
+        }
         on_fd!(
             self,
             fd,
@@ -635,6 +687,9 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         memory: &mut GuestMemory<'_>,
         fd: types::Fd,
     ) -> Result<types::Filesize, types::Error> {
+        if self.socket(fd).is_some() {
+            return Err(types::Errno::Spipe.into());
+        }
         on_fd!(self, fd, |inner| self.wasi.fd_tell(memory, inner), |_| Ok(
             0
         ))
@@ -947,6 +1002,20 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         fd: types::Fd,
         how: types::Sdflags,
     ) -> Result<(), types::Error> {
+        if let Some(socket) = self.socket(fd) {
+            let _span = tracing::debug_span!("sock_shutdown", fd = u32::from(fd)).entered();
+            // Preview 1's RD (1) and WR (2) are SHUT_RD + 1 and SHUT_WR + 1.
+            let how = match (
+                how.contains(types::Sdflags::RD),
+                how.contains(types::Sdflags::WR),
+            ) {
+                (true, true) => libc::SHUT_RDWR,
+                (true, false) => libc::SHUT_RD,
+                (false, true) => libc::SHUT_WR,
+                (false, false) => return Err(types::Errno::Inval.into()),
+            };
+            return socket.shutdown(how).map_err(host_errno);
+        }
         on_fd!(
             self,
             fd,
@@ -1071,7 +1140,7 @@ fn fast_target(ctx: &EventfdP1Ctx, fd: i32) -> Fast {
         }
         // wasmtime-wasi's numbers are its table's, below 2^31.
         Some(super::File::Wasi { file, .. }) => Fast::Wasi(file.fd as i32),
-        Some(super::File::Epoll { .. }) => Fast::Other,
+        Some(super::File::Epoll { .. } | super::File::Socket { .. }) => Fast::Other,
         None => Fast::Closed,
     }
 }
@@ -1168,6 +1237,352 @@ async fn fd_write_fast<T>(
         }
         Fast::Closed => Ok(types::Errno::Badf as i32),
     }
+}
+
+// --- sockets -----------------------------------------------------------
+//
+// wasmtime-wasi 48's preview 1 has no sockets, and its trait's
+// `sock_accept`, `sock_recv` and `sock_send` cannot wait (they are not
+// async there): they are linked here instead, async, and park the guest
+// while a blocking call waits. A socket is the kernel layer's
+// ([`Socket`]): every answer is the host kernel's, errnos included.
+
+/// The most bytes one `recv`, `send`, `read` or `write` of a socket moves:
+/// a stream socket may always move fewer than asked, and a guest's buffers
+/// (up to 4 GiB) never become a host allocation of their size.
+const SOCKET_CHUNK: u32 = 64 * 1024;
+
+/// The rights a socket's `fd_fdstat_get` reports: read, write, poll,
+/// status flags, shutdown and accept (wasi-libc's `fcntl(F_GETFL)` makes
+/// `O_RDWR` of them).
+fn socket_rights() -> types::Rights {
+    types::Rights::FD_READ
+        | types::Rights::FD_WRITE
+        | types::Rights::FD_FDSTAT_SET_FLAGS
+        | types::Rights::FD_FILESTAT_GET
+        | types::Rights::POLL_FD_READWRITE
+        | types::Rights::SOCK_SHUTDOWN
+        | types::Rights::SOCK_ACCEPT
+}
+
+/// A host kernel errno as preview 1 numbers it (the errnos socket calls
+/// give; any other is `EIO`).
+pub(crate) fn host_errno(errno: i32) -> types::Error {
+    let errno = match errno {
+        libc::EAGAIN => types::Errno::Again,
+        libc::EBADF => types::Errno::Badf,
+        libc::ECONNRESET => types::Errno::Connreset,
+        libc::ECONNABORTED => types::Errno::Connaborted,
+        libc::ECONNREFUSED => types::Errno::Connrefused,
+        libc::EPIPE => types::Errno::Pipe,
+        libc::ENOTCONN => types::Errno::Notconn,
+        libc::EINVAL => types::Errno::Inval,
+        libc::EMFILE => types::Errno::Mfile,
+        libc::ENFILE => types::Errno::Nfile,
+        libc::ENOBUFS => types::Errno::Nobufs,
+        libc::ENOMEM => types::Errno::Nomem,
+        libc::ETIMEDOUT => types::Errno::Timedout,
+        libc::EOPNOTSUPP => types::Errno::Notsup,
+        libc::EINTR => types::Errno::Intr,
+        libc::ENOTSOCK => types::Errno::Notsock,
+        libc::EHOSTUNREACH => types::Errno::Hostunreach,
+        libc::ENETDOWN => types::Errno::Netdown,
+        libc::ENETUNREACH => types::Errno::Netunreach,
+        libc::EPROTO => types::Errno::Proto,
+        libc::EPERM => types::Errno::Perm,
+        _ => types::Errno::Io,
+    };
+    errno.into()
+}
+
+/// The guest buffers of `iovs`, in order, holding at most `SOCKET_CHUNK`
+/// bytes in all (the rest left out), each checked to lie in memory.
+fn socket_buffers<T>(
+    memory: &mut GuestMemory<'_>,
+    iovs: GuestPtr<[T]>,
+    buf_of: impl Fn(T) -> (u32, u32),
+) -> Result<Vec<GuestPtr<[u8]>>, types::Error>
+where
+    T: wiggle::GuestType,
+{
+    let mut places = Vec::new();
+    let mut room = 0u32;
+    for iov in iovs.iter() {
+        if room >= SOCKET_CHUNK {
+            break;
+        }
+        let (ptr, len) = buf_of(memory.read(iov?)?);
+        let take = len.min(SOCKET_CHUNK - room);
+        if take == 0 {
+            continue;
+        }
+        let place = GuestPtr::<u8>::new(ptr).as_array(take);
+        memory.as_cow(place)?;
+        places.push(place);
+        room += take;
+    }
+    Ok(places)
+}
+
+/// `recv(2)` (or `read`) of `socket` into the guest's `iovs` with host
+/// `flags` (`MSG_PEEK`, `MSG_WAITALL`): the bytes received, 0 at EOF.
+async fn socket_recv(
+    memory: &mut GuestMemory<'_>,
+    socket: &Arc<Socket>,
+    iovs: types::IovecArray,
+    flags: i32,
+) -> Result<types::Size, types::Error> {
+    let places = socket_buffers(memory, iovs, |iov: types::Iovec| {
+        (iov.buf.offset(), iov.buf_len)
+    })?;
+    let total: u32 = places.iter().map(|p| p.len()).sum();
+    let mut bytes = vec![0u8; total as usize];
+    let mut got = socket.recv(&mut bytes, flags).await.map_err(host_errno)?;
+    if flags & libc::MSG_WAITALL != 0 {
+        // The host's MSG_WAITALL waits only in a blocking call: fill the
+        // rest here, until EOF or an error (as Linux, what came is kept).
+        while got < bytes.len() {
+            let rest = bytes.get_mut(got..).unwrap_or_default();
+            match socket.recv(rest, flags & !libc::MSG_WAITALL).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+    }
+    let mut data = bytes.get(..got).unwrap_or_default();
+    for place in places {
+        if data.is_empty() {
+            break;
+        }
+        let n = (place.len() as usize).min(data.len());
+        let (now, rest) = data.split_at(n);
+        memory.copy_from_slice(now, place.as_ptr().as_array(n as u32))?;
+        data = rest;
+    }
+    Ok(got as types::Size)
+}
+
+/// `read(2)` of `socket`: `recv` with no flags, but a read of no bytes is
+/// 0 at once whatever the socket (`sock_read_iter`; checked on the kernel:
+/// `recv` of no bytes on a listener is `ENOTCONN`, `read` 0).
+async fn socket_read(
+    memory: &mut GuestMemory<'_>,
+    socket: &Arc<Socket>,
+    iovs: types::IovecArray,
+) -> Result<types::Size, types::Error> {
+    let mut any = false;
+    for iov in iovs.iter() {
+        if memory.read(iov?)?.buf_len > 0 {
+            any = true;
+            break;
+        }
+    }
+    if !any {
+        return Ok(0);
+    }
+    socket_recv(memory, socket, iovs, 0).await
+}
+
+/// `send(2)` (or `write`) of the guest's `ciovs` to `socket`: the bytes
+/// sent, maybe fewer than given.
+async fn socket_send(
+    memory: &mut GuestMemory<'_>,
+    socket: &Arc<Socket>,
+    ciovs: types::CiovecArray,
+) -> Result<types::Size, types::Error> {
+    let places = socket_buffers(memory, ciovs, |ciov: types::Ciovec| {
+        (ciov.buf.offset(), ciov.buf_len)
+    })?;
+    let mut bytes = Vec::new();
+    for place in places {
+        bytes.extend_from_slice(&memory.as_cow(place)?);
+    }
+    let sent = socket.send(&bytes).await.map_err(host_errno)?;
+    Ok(sent as types::Size)
+}
+
+impl EventfdP1Ctx {
+    /// The socket `fd` names, if it names one.
+    pub(crate) fn socket(&self, fd: types::Fd) -> Option<Arc<Socket>> {
+        match self.fds.get(u32::from(fd)) {
+            Some(super::File::Socket { socket, .. }) => Some(Arc::clone(socket)),
+            _ => None,
+        }
+    }
+
+    /// `sock_accept(fd, flags)`: `accept4` of a listening socket, the new
+    /// connection at the lowest free number, `O_NONBLOCK` as `flags` says
+    /// (any other flag `EINVAL`, as `accept4`). `EMFILE` with no number to
+    /// give, before accepting (the connection stays pending, as Linux);
+    /// `ENOTSOCK` for a file that is no socket, `EBADF` for no file.
+    async fn sock_accept_socket(
+        &mut self,
+        socket: &Arc<Socket>,
+        flags: u32,
+    ) -> Result<types::Fd, types::Error> {
+        let nonblock = types::Fdflags::NONBLOCK.bits() as u32;
+        if flags & !nonblock != 0 {
+            return Err(types::Errno::Inval.into());
+        }
+        if self.fds.len() >= self.fds.limit() {
+            return Err(types::Errno::Mfile.into());
+        }
+        let conn = socket
+            .accept(flags & nonblock != 0)
+            .await
+            .map_err(host_errno)?;
+        let file = super::File::Socket {
+            socket: conn,
+            cloexec: false,
+        };
+        match self.fds.insert(file) {
+            Ok(fd) => Ok(fd.into()),
+            Err(_) => Err(types::Errno::Mfile.into()),
+        }
+    }
+}
+
+/// Writes `value` at `at` (a trap, as the generated glue's, when it
+/// cannot) and gives errno 0; or gives the call's errno.
+fn socket_result<V: wiggle::GuestType>(
+    memory: &mut GuestMemory<'_>,
+    result: Result<V, types::Error>,
+    func: &'static str,
+    at: i32,
+) -> wasmtime::Result<i32> {
+    match result {
+        Ok(value) => {
+            memory
+                .write(GuestPtr::<V>::new(at as u32), value)
+                .map_err(|e| GuestError::InFunc {
+                    modulename: PREVIEW1,
+                    funcname: func,
+                    location: "write result",
+                    err: Box::new(e),
+                })?;
+            Ok(types::Errno::Success as i32)
+        }
+        Err(error) => Ok(error.downcast()? as i32),
+    }
+}
+
+/// Replaces wasmtime-wasi's `sock_accept`, `sock_recv` and `sock_send` in
+/// `linker` (which must allow shadowing) with async ones that serve the
+/// guest's sockets; for any other fd they answer as the trait does
+/// (`ENOTSOCK`, `EBADF`).
+pub(super) fn add_socket_calls<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: GetCtx<T>,
+) -> wasmtime::Result<()> {
+    linker.func_wrap_async(
+        PREVIEW1,
+        "sock_accept",
+        move |mut caller: Caller<'_, T>, (fd, flags, out): (i32, i32, i32)| {
+            Box::new(async move {
+                let caller = &mut caller;
+                with_memory!(caller, get, |ctx, memory| {
+                    let span = tracing::debug_span!("sock_accept", fd);
+                    let fd = types::Fd::from(fd as u32);
+                    let result = match ctx.socket(fd) {
+                        Some(socket) => {
+                            ctx.sock_accept_socket(&socket, flags as u32)
+                                .instrument(span)
+                                .await
+                        }
+                        None => match types::Fdflags::from_bits(flags as u16) {
+                            Some(flags) if flags.bits() as i32 == flags.bits() as i32 => {
+                                ctx.sock_accept(memory, fd, flags)
+                            }
+                            _ => Err(types::Errno::Inval.into()),
+                        },
+                    };
+                    socket_result(memory, result, "sock_accept", out)
+                })
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        PREVIEW1,
+        "sock_recv",
+        move |mut caller: Caller<'_, T>,
+              (fd, iovs, iovs_len, ri_flags, out_len, out_flags): (
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+            i32,
+        )| {
+            Box::new(async move {
+                let caller = &mut caller;
+                with_memory!(caller, get, |ctx, memory| {
+                    let span = tracing::debug_span!("sock_recv", fd);
+                    let fd = types::Fd::from(fd as u32);
+                    let iovs = GuestPtr::new((iovs as u32, iovs_len as u32));
+                    let known = (types::Riflags::RECV_PEEK | types::Riflags::RECV_WAITALL).bits();
+                    let result = match ctx.socket(fd) {
+                        Some(_) if ri_flags as u32 & !(known as u32) != 0 => {
+                            Err(types::Errno::Inval.into())
+                        }
+                        Some(socket) => {
+                            let mut flags = 0;
+                            if ri_flags as u32 & types::Riflags::RECV_PEEK.bits() as u32 != 0 {
+                                flags |= libc::MSG_PEEK;
+                            }
+                            if ri_flags as u32 & types::Riflags::RECV_WAITALL.bits() as u32 != 0 {
+                                flags |= libc::MSG_WAITALL;
+                            }
+                            socket_recv(memory, &socket, iovs, flags)
+                                .instrument(span)
+                                .await
+                        }
+                        None => ctx
+                            .sock_recv(memory, fd, iovs, types::Riflags::empty())
+                            .map(|(size, _)| size),
+                    };
+                    match result {
+                        Ok(size) => {
+                            // No datagrams: never truncated.
+                            let flags = socket_result(
+                                memory,
+                                Ok(types::Roflags::empty()),
+                                "sock_recv",
+                                out_flags,
+                            )?;
+                            debug_assert_eq!(flags, 0);
+                            socket_result(memory, Ok(size), "sock_recv", out_len)
+                        }
+                        Err(error) => {
+                            socket_result::<u32>(memory, Err(error), "sock_recv", out_len)
+                        }
+                    }
+                })
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        PREVIEW1,
+        "sock_send",
+        move |mut caller: Caller<'_, T>,
+              (fd, ciovs, ciovs_len, si_flags, out): (i32, i32, i32, i32, i32)| {
+            Box::new(async move {
+                let caller = &mut caller;
+                with_memory!(caller, get, |ctx, memory| {
+                    let span = tracing::debug_span!("sock_send", fd);
+                    let fd = types::Fd::from(fd as u32);
+                    let ciovs = GuestPtr::new((ciovs as u32, ciovs_len as u32));
+                    let result = match ctx.socket(fd) {
+                        // Preview 1 defines no send flags.
+                        Some(_) if si_flags != 0 => Err(types::Errno::Inval.into()),
+                        Some(socket) => socket_send(memory, &socket, ciovs).instrument(span).await,
+                        None => ctx.sock_send(memory, fd, ciovs, 0),
+                    };
+                    socket_result(memory, result, "sock_send", out)
+                })
+            })
+        },
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

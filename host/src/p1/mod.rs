@@ -70,6 +70,8 @@
 mod host;
 mod poll;
 
+pub(crate) use poll::until_woken_or_edge;
+
 use std::sync::Arc;
 
 use wasmtime::{Linker, Memory};
@@ -80,6 +82,7 @@ use wiggle::GuestMemory;
 use crate::kernel::epoll::{Epoll, WatchBudget};
 use crate::kernel::fd_table::FdTable;
 use crate::kernel::poll::{ExternalFile, PollMask};
+use crate::kernel::socket::Socket;
 use crate::{Description, Descriptor, EventfdCtx};
 
 /// One core-module guest's preview 1 and eventfd state: wasmtime-wasi's
@@ -127,6 +130,13 @@ pub(crate) enum File {
         /// `FD_CLOEXEC`, on the number.
         cloexec: bool,
     },
+    /// A TCP socket (a granted listener or a connection accepted from
+    /// one), shared by every number `dup` made of it.
+    Socket {
+        socket: Arc<Socket>,
+        /// `FD_CLOEXEC`, on the number.
+        cloexec: bool,
+    },
 }
 
 /// One open file of wasmtime-wasi, shared by every number that `dup` made
@@ -153,6 +163,8 @@ pub(crate) enum Target {
     Wasi(types::Fd),
     Eventfd(Arc<Description>),
     Epoll(Arc<Epoll>),
+    /// A socket: callers serve sockets before looking here.
+    Socket,
 }
 
 impl File {
@@ -168,13 +180,19 @@ impl File {
                 epoll: Arc::clone(epoll),
                 cloexec: false,
             },
+            File::Socket { socket, .. } => File::Socket {
+                socket: Arc::clone(socket),
+                cloexec: false,
+            },
         }
     }
 
     /// `FD_CLOEXEC`.
     pub(crate) fn cloexec(&self) -> bool {
         match self {
-            File::Wasi { cloexec, .. } | File::Epoll { cloexec, .. } => *cloexec,
+            File::Wasi { cloexec, .. }
+            | File::Epoll { cloexec, .. }
+            | File::Socket { cloexec, .. } => *cloexec,
             File::Eventfd(descriptor) => descriptor.cloexec(),
         }
     }
@@ -182,7 +200,9 @@ impl File {
     /// `fcntl(F_SETFD)`.
     pub(crate) fn set_cloexec(&mut self, enabled: bool) {
         match self {
-            File::Wasi { cloexec, .. } | File::Epoll { cloexec, .. } => *cloexec = enabled,
+            File::Wasi { cloexec, .. }
+            | File::Epoll { cloexec, .. }
+            | File::Socket { cloexec, .. } => *cloexec = enabled,
             File::Eventfd(descriptor) => descriptor.set_cloexec(enabled),
         }
     }
@@ -196,7 +216,20 @@ impl EventfdP1Ctx {
     /// does: 0, 1 and 2 are stdin, stdout and stderr, then the preopened
     /// directories in order. Its numbers stay below
     /// [`EventfdCtx::max_descriptors`] (`EMFILE`).
-    pub fn new(mut wasi: WasiP1Ctx, eventfd: EventfdCtx) -> Self {
+    pub fn new(wasi: WasiP1Ctx, eventfd: EventfdCtx) -> Self {
+        Self::with_listeners(wasi, eventfd, Vec::new())
+    }
+
+    /// As [`new`](Self::new), with `listeners` (TCP listening sockets,
+    /// made with [`Socket::listener`]) preopened as fds 3, 4, ... in order,
+    /// before the preopened directories, which follow them: the numbers
+    /// `wasmtime run -S tcplisten=ADDR` gave them in the preview 1 of
+    /// wasmtime-wasi's predecessor (wasi-common's `preopened_socket`).
+    pub fn with_listeners(
+        mut wasi: WasiP1Ctx,
+        eventfd: EventfdCtx,
+        listeners: Vec<Arc<Socket>>,
+    ) -> Self {
         let mut fds = FdTable::with_limit(eventfd.max_descriptors);
         let mut memory = GuestMemory::Unshared(&mut []);
         // wasmtime-wasi lists its preopens nowhere public, but numbers them
@@ -206,7 +239,24 @@ impl EventfdP1Ctx {
         while wasi.fd_prestat_get(&mut memory, fd.into()).is_ok() {
             fd += 1;
         }
+        let stdio = 3u32.min(fd);
+        let mut dirs_from = stdio;
+        for socket in listeners {
+            let file = File::Socket {
+                socket,
+                cloexec: false,
+            };
+            if fds.replace(dirs_from, file).is_err() {
+                break;
+            }
+            dirs_from += 1;
+        }
         for inner in 0..fd {
+            // Stdio keeps 0..2; directories come after the listeners.
+            let number = match inner {
+                0..=2 => inner,
+                _ => inner - stdio + dirs_from,
+            };
             let file = File::Wasi {
                 file: Arc::new(WasiFile {
                     fd: inner,
@@ -225,7 +275,7 @@ impl EventfdP1Ctx {
             // A limit below the starting table leaves out what does not fit,
             // as a process whose RLIMIT_NOFILE is lower than its open fds
             // keeps them but gets no more.
-            if fds.replace(inner, file).is_err() {
+            if fds.replace(number, file).is_err() {
                 break;
             }
         }
@@ -270,7 +320,7 @@ impl EventfdP1Ctx {
     pub fn eventfd(&self, fd: u32) -> Option<&Descriptor> {
         match self.fds.get(fd)? {
             File::Eventfd(descriptor) => Some(descriptor),
-            File::Wasi { .. } | File::Epoll { .. } => None,
+            File::Wasi { .. } | File::Epoll { .. } | File::Socket { .. } => None,
         }
     }
 
@@ -287,6 +337,7 @@ impl EventfdP1Ctx {
                 Ok(Target::Eventfd(Arc::clone(descriptor.description())))
             }
             Some(File::Epoll { epoll, .. }) => Ok(Target::Epoll(Arc::clone(epoll))),
+            Some(File::Socket { .. }) => Ok(Target::Socket),
             None => Err(types::Errno::Badf.into()),
         }
     }
@@ -347,6 +398,11 @@ impl EventfdP1Ctx {
                 drop(epoll);
                 Ok(())
             }
+            // The host socket closes with its last number.
+            File::Socket { socket, .. } => {
+                drop(socket);
+                Ok(())
+            }
             File::Wasi { file, .. } => match Arc::into_inner(file) {
                 Some(last) => {
                     self.refuel();
@@ -378,6 +434,10 @@ pub fn add_to_linker_async<T: Send + 'static>(
     wasmtime_wasi::p1::wasi_snapshot_preview1::add_to_linker(linker, get)?;
     linker.allow_shadowing(true);
     let replaced = host::add_fast_paths(linker, get);
+    linker.allow_shadowing(false);
+    replaced?;
+    linker.allow_shadowing(true);
+    let replaced = host::add_socket_calls(linker, get);
     linker.allow_shadowing(false);
     replaced?;
     crate::abi::add_to_linker_async(linker, get)

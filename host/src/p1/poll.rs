@@ -28,8 +28,9 @@ use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 use super::{EventfdP1Ctx, File};
 use crate::kernel::epoll::Epoll;
-use crate::kernel::eventfd::{any_woken, until_any_woken, QueueListener};
+use crate::kernel::eventfd::{any_woken, QueueListener};
 use crate::kernel::poll::{ExternalFile, PollMask};
+use crate::kernel::socket::Socket;
 use crate::Waiting;
 use crate::{Description, Readiness};
 
@@ -48,6 +49,34 @@ enum Entry {
     /// handle there in the subscription), whose answer is recorded in the
     /// stream as the bit given, and never reported.
     Hidden(types::Subscription, Arc<ExternalFile>, PollMask),
+    /// By a socket's readiness (the host kernel's `poll`).
+    Socket(types::Subscription, Arc<Socket>, Readiness),
+}
+
+/// Polls every socket of `sockets` for an edge (each registering `cx`):
+/// whether one of them became ready in a way asked of it.
+fn any_edge(sockets: &[(Arc<Socket>, PollMask)], cx: &mut std::task::Context<'_>) -> bool {
+    let mut any = false;
+    for (socket, asked) in sockets {
+        any |= socket.poll_edge(cx, *asked).is_ready();
+    }
+    any
+}
+
+/// Completes once any of `listeners` is woken or a socket of `sockets`
+/// becomes ready.
+pub(crate) async fn until_woken_or_edge(
+    listeners: &mut [QueueListener<'_>],
+    sockets: &[(Arc<Socket>, PollMask)],
+) {
+    std::future::poll_fn(|cx| {
+        if any_woken(listeners, cx) | any_edge(sockets, cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 impl Entry {
@@ -64,6 +93,21 @@ impl Entry {
                 .is_ready()
                 .then(|| event(sub, types::Errno::Success, 1)),
             Entry::Epoll(_, _, Readiness::Writable) => None,
+            Entry::Socket(sub, socket, readiness) => {
+                let mask = socket.poll_mask();
+                let wanted = match readiness {
+                    Readiness::Readable => PollMask::IN | PollMask::RDHUP,
+                    Readiness::Writable => PollMask::OUT,
+                } | PollMask::ERR
+                    | PollMask::HUP;
+                mask.intersects(wanted).then(|| {
+                    let mut event = event(sub, types::Errno::Success, 1);
+                    if mask.contains(PollMask::HUP) {
+                        event.fd_readwrite.flags = types::Eventrwflags::FD_READWRITE_HANGUP;
+                    }
+                    event
+                })
+            }
         }
     }
 }
@@ -165,6 +209,9 @@ impl EventfdP1Ctx {
                 Ok(Entry::Eventfd(sub, description, readiness))
             }
             Some(File::Epoll { epoll, .. }) => Ok(Entry::Epoll(sub, Arc::clone(epoll), readiness)),
+            Some(File::Socket { socket, .. }) => {
+                Ok(Entry::Socket(sub, Arc::clone(socket), readiness))
+            }
             Some(File::Wasi { file, .. }) if file.always_ready => {
                 Ok(Entry::Now(sub, types::Errno::Success))
             }
@@ -220,6 +267,25 @@ impl EventfdP1Ctx {
             Entry::Eventfd(_, description, readiness) => Some((description, *readiness)),
             _ => None,
         }));
+        // The sockets among the subscriptions, and those the epolls watch:
+        // polled for edges while the call waits.
+        let mut sockets: Vec<(Arc<Socket>, PollMask)> = entries
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Socket(_, socket, Readiness::Readable) => {
+                    Some((Arc::clone(socket), PollMask::IN))
+                }
+                Entry::Socket(_, socket, Readiness::Writable) => {
+                    Some((Arc::clone(socket), PollMask::OUT))
+                }
+                _ => None,
+            })
+            .collect();
+        for entry in &entries {
+            if let Entry::Epoll(_, epoll, Readiness::Readable) = entry {
+                sockets.extend(epoll.sockets());
+            }
+        }
         let epolls: Vec<&Arc<Epoll>> = entries
             .iter()
             .filter_map(|entry| match entry {
@@ -234,7 +300,8 @@ impl EventfdP1Ctx {
             if !hidden.is_empty() {
                 // What the epolls' streams are now, before their
                 // readiness is looked at.
-                self.poll_inner(&entries, &hidden, true, &mut []).await?;
+                self.poll_inner(&entries, &hidden, true, &mut [], &[])
+                    .await?;
             }
             let mut listeners: Vec<QueueListener<'_>> =
                 interests.iter().map(Waiting::listen).collect();
@@ -247,7 +314,9 @@ impl EventfdP1Ctx {
             if !ready.is_empty() {
                 if !inner.is_empty() {
                     // What wasmtime-wasi has ready too, without waiting.
-                    let inner_ready = self.poll_inner(&entries, &inner, true, &mut []).await?;
+                    let inner_ready = self
+                        .poll_inner(&entries, &inner, true, &mut [], &[])
+                        .await?;
                     ready.extend(inner_ready.unwrap_or_default());
                 }
                 break ready;
@@ -277,12 +346,13 @@ impl EventfdP1Ctx {
                             &with_epolls
                         }
                     };
-                let _parked = self.eventfd.park_poll(parked);
-                until_any_woken(&mut listeners).await;
+                // A socket can be made ready from outside: not stuck.
+                let _parked = sockets.is_empty().then(|| self.eventfd.park_poll(parked));
+                until_woken_or_edge(&mut listeners, &sockets).await;
                 continue;
             }
             if let Some(inner_ready) = self
-                .poll_inner(&entries, &inner, false, &mut listeners)
+                .poll_inner(&entries, &inner, false, &mut listeners, &sockets)
                 .await?
             {
                 // Eventfds that became ready meanwhile are reported too.
@@ -322,6 +392,7 @@ impl EventfdP1Ctx {
         externals: &[(Arc<ExternalFile>, PollMask)],
         wait: Option<Option<std::time::Duration>>,
         listeners: &mut [QueueListener<'_>],
+        sockets: &[(Arc<Socket>, PollMask)],
     ) -> Result<(), types::Error> {
         let mut entries = hidden_entries(externals);
         if entries.is_empty() {
@@ -329,9 +400,10 @@ impl EventfdP1Ctx {
             // reading): only the wake-ups and the timeout can end this.
             match wait {
                 None => {}
-                Some(None) => until_any_woken(listeners).await,
+                Some(None) => until_woken_or_edge(listeners, sockets).await,
                 Some(Some(timeout)) => {
-                    let _ = tokio::time::timeout(timeout, until_any_woken(listeners)).await;
+                    let _ = tokio::time::timeout(timeout, until_woken_or_edge(listeners, sockets))
+                        .await;
                 }
             }
             return Ok(());
@@ -349,7 +421,7 @@ impl EventfdP1Ctx {
             }));
         }
         let all: Vec<usize> = (0..entries.len()).collect();
-        self.poll_inner(&entries, &all, wait.is_none(), listeners)
+        self.poll_inner(&entries, &all, wait.is_none(), listeners, sockets)
             .await?;
         Ok(())
     }
@@ -366,6 +438,7 @@ impl EventfdP1Ctx {
         inner: &[usize],
         at_once: bool,
         listeners: &mut [QueueListener<'_>],
+        sockets: &[(Arc<Socket>, PollMask)],
     ) -> Result<Option<Vec<(usize, types::Event)>>, types::Error> {
         let sub_size = types::Subscription::guest_size();
         let event_size = types::Event::guest_size();
@@ -441,7 +514,7 @@ impl EventfdP1Ctx {
                 if let Poll::Ready(answer) = asked.as_mut().poll(cx) {
                     return Poll::Ready(Some(answer));
                 }
-                if any_woken(listeners, cx) {
+                if any_woken(listeners, cx) | any_edge(sockets, cx) {
                     return Poll::Ready(None);
                 }
                 Poll::Pending

@@ -31,6 +31,10 @@ pub struct GuestSpec {
     pub inherit_network: bool,
     /// Whether it may resolve host names (`-S allow-ip-name-lookup`).
     pub allow_ip_name_lookup: bool,
+    /// TCP listeners it gets (`-S tcplisten=ADDR`), preopened for a core
+    /// module as fds 3, 4, ... before its directories, as wasmtime's
+    /// preview 1 numbered them. A component given any is refused.
+    pub tcplisten: Vec<std::sync::Arc<std::net::TcpListener>>,
     /// Whether it reads the host's stdin; otherwise its stdin is empty.
     pub stdin: bool,
     /// The runner's named eventfds it may see: `None` for every one,
@@ -61,6 +65,7 @@ impl GuestSpec {
             dirs: Vec::new(),
             inherit_network: false,
             allow_ip_name_lookup: false,
+            tcplisten: Vec::new(),
             stdin: false,
             eventfds: None,
         }
@@ -134,6 +139,25 @@ impl GuestSpec {
     }
 }
 
+impl GuestSpec {
+    /// The guest's own sockets of its granted listeners (each a host fd
+    /// of its own on the one listening socket), for its fd table.
+    pub(super) fn listeners(
+        &self,
+    ) -> Result<Vec<std::sync::Arc<crate::kernel::socket::Socket>>, String> {
+        self.tcplisten
+            .iter()
+            .map(|listener| {
+                let own = listener
+                    .try_clone()
+                    .map_err(|e| format!("cannot share a listener: {e}"))?;
+                crate::kernel::socket::Socket::listener(own)
+                    .map_err(|e| format!("cannot set up a listener: {e}"))
+            })
+            .collect()
+    }
+}
+
 /// What a guest of a seeded run gets from the run instead of the host.
 pub(super) struct SeededWasi {
     pub(super) clocks: VirtualClocks,
@@ -147,7 +171,9 @@ impl GuestSpec {
     /// The grant of this guest that a seeded run cannot replay, named as
     /// the command line spells it.
     pub fn nondeterministic_grant(&self) -> Option<&'static str> {
-        if self.inherit_network {
+        if !self.tcplisten.is_empty() {
+            Some("`-S tcplisten`")
+        } else if self.inherit_network {
             Some("`-S inherit-network`")
         } else if self.allow_ip_name_lookup {
             Some("`-S allow-ip-name-lookup`")

@@ -307,7 +307,16 @@ impl Runner {
             table: ResourceTable::new(),
             limits,
         };
-        let ready = match loaded.load(engines, &guest.path)? {
+        let loaded = loaded.load(engines, &guest.path)?;
+        if !guest.tcplisten.is_empty() && !matches!(loaded, LoadedGuest::Module(_)) {
+            // As wasmtime: preview 1's preopened sockets have no component
+            // counterpart.
+            return Err(LoadError(format!(
+                "guest {label}: components do not support -S tcplisten (preview 1 core \
+                 modules only)"
+            )));
+        }
+        let ready = match loaded {
             LoadedGuest::Component(pre) => Ready::Component(pre, component(wasi, eventfd, limits)),
             LoadedGuest::AsyncComponent(pre) => {
                 Ready::AsyncComponent(pre, component(wasi, eventfd, limits))
@@ -315,7 +324,13 @@ impl Runner {
             LoadedGuest::Module(pre) => Ready::Module(
                 pre,
                 CoreGuestState {
-                    p1: crate::p1::EventfdP1Ctx::new(wasi.build_p1(), eventfd),
+                    p1: crate::p1::EventfdP1Ctx::with_listeners(
+                        wasi.build_p1(),
+                        eventfd,
+                        guest
+                            .listeners()
+                            .map_err(|e| LoadError(format!("guest {label}: {e}")))?,
+                    ),
                     limits,
                 },
             ),

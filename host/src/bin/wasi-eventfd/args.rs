@@ -138,6 +138,9 @@ pub enum WasiSwitch {
     InheritNetwork,
     /// `-S allow-ip-name-lookup`: resolving host names.
     AllowIpNameLookup,
+    /// `-S tcplisten=ADDR`: a TCP listener on ADDR, preopened for preview 1
+    /// guests as fd 3, 4, ... (in order, before `--dir` preopens).
+    TcpListen(std::net::SocketAddr),
 }
 
 const WASI_SWITCHES: &[(&str, WasiSwitch, &str)] = &[
@@ -171,6 +174,20 @@ pub fn parse_wasi(text: &str) -> Result<WasiSwitches, String> {
             Some((key, value)) => (key, Some(value)),
             None => (item, None),
         };
+        if key == "tcplisten" {
+            // A valued key, as wasmtime's: the address to listen on.
+            let addr = value.unwrap_or("");
+            let addr = addr.parse::<std::net::SocketAddr>().map_err(|_| {
+                format!(
+                    "failed to parse -S option {}: {} is not an address and port such as \
+                     127.0.0.1:8080 or [::1]:8080",
+                    quoted(item),
+                    quoted(addr)
+                )
+            })?;
+            switches.push((WasiSwitch::TcpListen(addr), true));
+            continue;
+        }
         if key == "help" {
             // As `wasmtime run -S help`: the list, and nothing run. A
             // closed stdout loses the list, nothing else.
@@ -210,15 +227,22 @@ fn wasi_help() -> String {
     for (name, _, what) in WASI_SWITCHES {
         help.push_str(&format!("\n  -S {name:<22} {what}"));
     }
+    help.push_str(&format!(
+        "\n  -S {:<22} {}",
+        "tcplisten=ADDR",
+        "a TCP listener on ADDR for preview 1 guests (fd 3, 4, ... before --dir ones)"
+    ));
     help
 }
 
 /// What the `-S` arguments turn on, the last word on each switch winning.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct WasiGrants {
     pub inherit_env: bool,
     pub inherit_network: bool,
     pub allow_ip_name_lookup: bool,
+    /// `-S tcplisten` addresses, in order (each one a listener).
+    pub tcplisten: Vec<std::net::SocketAddr>,
 }
 
 impl WasiGrants {
@@ -229,6 +253,7 @@ impl WasiGrants {
                 WasiSwitch::InheritEnv => grants.inherit_env = *on,
                 WasiSwitch::InheritNetwork => grants.inherit_network = *on,
                 WasiSwitch::AllowIpNameLookup => grants.allow_ip_name_lookup = *on,
+                WasiSwitch::TcpListen(addr) => grants.tcplisten.push(*addr),
             }
         }
         grants

@@ -298,7 +298,16 @@ fn plan(args: &RunArgs) -> Result<RunFile, String> {
             return Err(format!("--dir {}: no such directory", dir.host.display()));
         }
     }
+    // Each `-S tcplisten` is bound once, here (a bad or busy address is an
+    // input error), and shared by the guests: one listening socket.
+    let mut listeners = Vec::new();
+    for addr in &grants.tcplisten {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| format!("-S tcplisten={addr}: cannot listen: {e}"))?;
+        listeners.push(std::sync::Arc::new(listener));
+    }
     let grant = |mut guest: GuestSpec| {
+        guest.tcplisten = listeners.clone();
         guest.env = env.clone();
         guest.dirs = args.dirs.clone();
         guest.inherit_network = grants.inherit_network;

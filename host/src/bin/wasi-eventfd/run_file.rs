@@ -87,6 +87,9 @@ struct RawGuest {
     inherit_network: bool,
     #[serde(default)]
     allow_ip_name_lookup: bool,
+    /// TCP listeners (`-S tcplisten=ADDR`), fd 3, 4, ... in order.
+    #[serde(default)]
+    tcplisten: Vec<Spanned<String>>,
 }
 
 impl RunFile {
@@ -129,6 +132,10 @@ impl RunFile {
             return Err(at(None, "no [[guest]]: the run file names nothing to run"));
         }
         let mut stdin_taken = false;
+        let mut listeners: std::collections::HashMap<
+            std::net::SocketAddr,
+            std::sync::Arc<std::net::TcpListener>,
+        > = std::collections::HashMap::new();
         let mut guests = Vec::new();
         for guest in &raw.guest {
             let file = base.join(guest.file.get_ref());
@@ -207,6 +214,37 @@ impl RunFile {
             spec.eventfds = Some(guest.eventfds.iter().map(|n| n.get_ref().clone()).collect());
             spec.inherit_network = guest.inherit_network;
             spec.allow_ip_name_lookup = guest.allow_ip_name_lookup;
+            for addr in &guest.tcplisten {
+                let parsed = addr
+                    .get_ref()
+                    .parse::<std::net::SocketAddr>()
+                    .map_err(|_| {
+                        at(
+                            Some(addr.span()),
+                            &format!(
+                                "`tcplisten`: {} is not an address and port such as 127.0.0.1:8080",
+                                quoted(addr.get_ref())
+                            ),
+                        )
+                    })?;
+                // One listening socket per address, shared by the guests
+                // that list it.
+                let listener = match listeners.get(&parsed) {
+                    Some(listener) => std::sync::Arc::clone(listener),
+                    None => {
+                        let bound = std::net::TcpListener::bind(parsed).map_err(|e| {
+                            at(
+                                Some(addr.span()),
+                                &format!("`tcplisten`: cannot listen on {parsed}: {e}"),
+                            )
+                        })?;
+                        let bound = std::sync::Arc::new(bound);
+                        listeners.insert(parsed, std::sync::Arc::clone(&bound));
+                        bound
+                    }
+                };
+                spec.tcplisten.push(listener);
+            }
             if let Some(stdin) = guest.stdin.as_ref().filter(|s| *s.get_ref()) {
                 if stdin_taken {
                     return Err(at(

@@ -425,6 +425,42 @@ fn a_run_file_grants_listeners_per_guest() {
 }
 
 #[test]
+fn listeners_follow_the_preopened_directories() {
+    // wasi-libc finds directories by asking fd_prestat_get from fd 3 up
+    // and stops at the first fd that is not one: with `--dir` and a
+    // listener, fd 3 must be the directory and fd 4 the socket. Exits 0
+    // then; 1 if fd 3 is no preopen, 2 if fd 4 is no stream socket.
+    let scratch = Scratch::new("sockets-after-dirs");
+    let guest = scratch.file(
+        "order.wat",
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_prestat_get"
+                (func $prestat (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_fdstat_get"
+                (func $fdstat (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start")
+                (if (call $prestat (i32.const 3) (i32.const 0))
+                    (then (call $exit (i32.const 1))))
+                (drop (call $fdstat (i32.const 4) (i32.const 16)))
+                (if (i32.ne (i32.load8_u (i32.const 16)) (i32.const 6))
+                    (then (call $exit (i32.const 2))))
+                (call $exit (i32.const 0))))"#,
+    );
+    let dir = scratch.path().display().to_string();
+    let output = wasi_eventfd(&[
+        "run",
+        "--dir",
+        &dir,
+        "-S",
+        "tcplisten=127.0.0.1:0",
+        &guest.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
 fn a_component_given_a_listener_is_refused() {
     let ping = guest("ping").display().to_string();
     let output = wasi_eventfd(&["run", "-S", "tcplisten=127.0.0.1:0", &ping, "1"]);

@@ -221,10 +221,11 @@ impl EventfdP1Ctx {
     }
 
     /// As [`new`](Self::new), with `listeners` (TCP listening sockets,
-    /// made with [`Socket::listener`]) preopened as fds 3, 4, ... in order,
-    /// before the preopened directories, which follow them: the numbers
-    /// `wasmtime run -S tcplisten=ADDR` gave them in the preview 1 of
-    /// wasmtime-wasi's predecessor (wasi-common's `preopened_socket`).
+    /// made with [`Socket::listener`]) preopened in order at the numbers
+    /// after the preopened directories (fd 3, 4, ... when there are none).
+    /// After, not before: wasi-libc finds a program's directories by
+    /// asking `fd_prestat_get` from fd 3 up and stops at the first fd that
+    /// is not one, so a listener before them would hide every directory.
     pub fn with_listeners(
         mut wasi: WasiP1Ctx,
         eventfd: EventfdCtx,
@@ -239,24 +240,8 @@ impl EventfdP1Ctx {
         while wasi.fd_prestat_get(&mut memory, fd.into()).is_ok() {
             fd += 1;
         }
-        let stdio = 3u32.min(fd);
-        let mut dirs_from = stdio;
-        for socket in listeners {
-            let file = File::Socket {
-                socket,
-                cloexec: false,
-            };
-            if fds.replace(dirs_from, file).is_err() {
-                break;
-            }
-            dirs_from += 1;
-        }
+        // wasmtime-wasi's numbers are kept: stdio 0..2, then the directories.
         for inner in 0..fd {
-            // Stdio keeps 0..2; directories come after the listeners.
-            let number = match inner {
-                0..=2 => inner,
-                _ => inner - stdio + dirs_from,
-            };
             let file = File::Wasi {
                 file: Arc::new(WasiFile {
                     fd: inner,
@@ -275,6 +260,15 @@ impl EventfdP1Ctx {
             // A limit below the starting table leaves out what does not fit,
             // as a process whose RLIMIT_NOFILE is lower than its open fds
             // keeps them but gets no more.
+            if fds.replace(inner, file).is_err() {
+                break;
+            }
+        }
+        for (number, socket) in (fd.max(3)..).zip(listeners) {
+            let file = File::Socket {
+                socket,
+                cloexec: false,
+            };
             if fds.replace(number, file).is_err() {
                 break;
             }

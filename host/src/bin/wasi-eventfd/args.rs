@@ -139,7 +139,8 @@ pub enum WasiSwitch {
     /// `-S allow-ip-name-lookup`: resolving host names.
     AllowIpNameLookup,
     /// `-S tcplisten=ADDR`: a TCP listener on ADDR, preopened for preview 1
-    /// guests as fd 3, 4, ... (in order, before `--dir` preopens).
+    /// guests at the fds after the `--dir` preopens, in order (3, 4, ...
+    /// without them).
     TcpListen(std::net::SocketAddr),
 }
 
@@ -229,8 +230,7 @@ fn wasi_help() -> String {
     }
     help.push_str(&format!(
         "\n  -S {:<22} {}",
-        "tcplisten=ADDR",
-        "a TCP listener on ADDR for preview 1 guests (fd 3, 4, ... before --dir ones)"
+        "tcplisten=ADDR", "a TCP listener on ADDR for preview 1 guests (the fds after --dir ones)"
     ));
     help
 }

@@ -87,7 +87,8 @@ struct RawGuest {
     inherit_network: bool,
     #[serde(default)]
     allow_ip_name_lookup: bool,
-    /// TCP listeners (`-S tcplisten=ADDR`), fd 3, 4, ... in order.
+    /// TCP listeners (`-S tcplisten=ADDR`), in order at the fds after the
+    /// preopened directories.
     #[serde(default)]
     tcplisten: Vec<Spanned<String>>,
 }

@@ -35,7 +35,7 @@ use tracing::Instrument as _;
 use wasmtime::{Caller, Linker, Memory};
 use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1 as _;
 
-use crate::kernel::epoll::{Epoll, EpollError, EPOLL_CTL_DEL};
+use crate::kernel::epoll::{Epoll, EpollError, EpollEvent, EPOLL_CTL_DEL};
 use crate::kernel::eventfd::{CreateFlags, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
 use crate::kernel::poll::PollFile;
@@ -452,7 +452,7 @@ async fn epoll_wait<T>(
     // preview 1 call gets (this module's calls do not set it).
     let fuel = wasmtime::AsContextMut::as_context_mut(&mut *caller).hostcall_fuel();
     get(caller.data_mut()).set_hostcall_fuel(fuel);
-    let events = loop {
+    let sent = loop {
         let streams = epoll.external_files();
         // Sockets in the interest list: polled for edges while waiting.
         let sockets = epoll.sockets();
@@ -467,14 +467,31 @@ async fn epoll_wait<T>(
         }
         // Listen first, then take, so no wake-up between the two is missed.
         let listener = epoll.listen();
-        let events = epoll.wait_events(max as usize);
-        let now = tokio::time::Instant::now();
-        if !events.is_empty() || deadline.is_some_and(|d| d <= now) {
-            break events;
+        // Each event goes straight to the guest's memory, as
+        // `ep_send_events` copies it out (no buffer of ours).
+        let sent = match memory
+            .data_mut(&mut *caller)
+            .get_mut(base..base + max as usize * EPOLL_EVENT_SIZE as usize)
+        {
+            Some(out) => epoll.send_events(max as usize, |i, event| {
+                let at = i * EPOLL_EVENT_SIZE as usize;
+                if let Some(slot) = out.get_mut(at..at + EPOLL_EVENT_SIZE as usize) {
+                    slot.copy_from_slice(&epoll_event_bytes(event));
+                }
+            }),
+            // Wasm memories never shrink: the range checked above still fits.
+            None => return Ok(Err(AbiErrno::Fault)),
+        };
+        // The clock is read only for a wait with a timeout.
+        let now = deadline.map(|_| tokio::time::Instant::now());
+        if sent > 0 || deadline.zip(now).is_some_and(|(d, now)| d <= now) {
+            break sent;
         }
         if !streams.is_empty() {
             // Whichever comes first: a stream, a wake-up, the timeout.
-            let timeout = deadline.map(|d| d.saturating_duration_since(now));
+            let timeout = deadline
+                .zip(now)
+                .map(|(d, now)| d.saturating_duration_since(now));
             let seen = get(caller.data_mut())
                 .observe_streams(&streams, Some(timeout), &mut [listener], &sockets)
                 .await;
@@ -504,17 +521,19 @@ async fn epoll_wait<T>(
             None => woken.await,
         }
     };
-    let mut raw = Vec::with_capacity(events.len() * EPOLL_EVENT_SIZE as usize);
-    for event in &events {
-        raw.extend_from_slice(&event.events.to_le_bytes());
-        raw.extend_from_slice(&[0; 4]);
-        raw.extend_from_slice(&event.data.to_le_bytes());
+    Ok(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
+}
+
+/// One `struct epoll_event` as wasm32 lays it out: `events` (little
+/// endian) at 0, 4 bytes of padding (zeroed), `data` at 8.
+fn epoll_event_bytes(event: EpollEvent) -> [u8; EPOLL_EVENT_SIZE as usize] {
+    let mut raw = [0u8; EPOLL_EVENT_SIZE as usize];
+    let (events, rest) = raw.split_at_mut(4);
+    events.copy_from_slice(&event.events.to_le_bytes());
+    if let Some(data) = rest.get_mut(4..) {
+        data.copy_from_slice(&event.data.to_le_bytes());
     }
-    // Wasm memories never shrink: the range checked above still fits.
-    if memory.write(&mut *caller, base, &raw).is_err() {
-        return Ok(Err(AbiErrno::Fault));
-    }
-    Ok(Ok(i32::try_from(events.len()).unwrap_or(i32::MAX)))
+    raw
 }
 
 /// What wasmtime-wasi's poll of the watched stdio streams ended with: a

@@ -655,9 +655,20 @@ impl Epoll {
     /// ready-list order; see the module docs. Never waits.
     pub fn wait_events(&self, max: usize) -> Vec<EpollEvent> {
         let mut out = Vec::new();
+        self.send_events(max, |_, event| out.push(event));
+        out
+    }
+
+    /// [`wait_events`](Self::wait_events) without a buffer of its own:
+    /// hands each event to `send` with its index (0, 1, …, in ready-list
+    /// order) as `ep_send_events` copies each to user memory, and returns
+    /// how many it sent (at most `max`). Never waits, never allocates: a
+    /// front end writes the events straight into the guest's memory.
+    pub fn send_events(&self, max: usize, mut send: impl FnMut(usize, EpollEvent)) -> usize {
+        let mut sent = 0;
         let pending = self.shared.ready().len();
         for _ in 0..pending {
-            if out.len() >= max {
+            if sent >= max {
                 break;
             }
             let Some(item) = self.shared.take_front() else {
@@ -676,10 +687,14 @@ impl Epoll {
             if revents == 0 {
                 continue;
             }
-            out.push(EpollEvent {
-                events: revents,
-                data: item.data.load(Ordering::SeqCst),
-            });
+            send(
+                sent,
+                EpollEvent {
+                    events: revents,
+                    data: item.data.load(Ordering::SeqCst),
+                },
+            );
+            sent += 1;
             if events & EPOLLONESHOT != 0 {
                 item.events.fetch_and(PRIVATE_BITS, Ordering::SeqCst);
             } else if events & EPOLLET == 0 {
@@ -690,7 +705,7 @@ impl Epoll {
                 }
             }
         }
-        out
+        sent
     }
 
     /// `epoll_wait` without a timeout of its own: completes with at least
@@ -714,8 +729,45 @@ impl Epoll {
     /// when a guest parks with no timeout.
     pub(crate) fn watched_eventfds(&self) -> Option<Vec<(Arc<Description>, Readiness)>> {
         let mut out = Vec::new();
+        // Eventfds alone, nothing nested: one walk, no set of visited
+        // instances (the epoll ping-pong's every park comes here).
+        if !self.watches_externals() && self.collect_own_eventfds(&mut out) {
+            return Some(out);
+        }
+        out.clear();
         let mut seen = HashSet::new();
         self.collect_eventfds(&mut out, &mut seen, 0).then_some(out)
+    }
+
+    /// The eventfds of an interest list, walked under its lock; false
+    /// (with `out` partly filled) on meeting anything else, which the
+    /// general walk handles. Only descriptions that are kept (moved into
+    /// `out`) are upgraded, so no last reference is dropped with the lock
+    /// held.
+    fn collect_own_eventfds(&self, out: &mut Vec<(Arc<Description>, Readiness)>) -> bool {
+        let both = PollMask::IN.bits() | PollMask::OUT.bits();
+        let interest = self.interest();
+        out.reserve(interest.len());
+        for item in interest.all.values() {
+            let WeakPollFile::Eventfd(weak) = &item.file else {
+                return false;
+            };
+            let events = item.events.load(Ordering::SeqCst);
+            if events & both == 0 {
+                continue;
+            }
+            // Gone: its entry is leaving the list, and waits for nothing.
+            let Some(description) = weak.upgrade() else {
+                continue;
+            };
+            if events & PollMask::OUT.bits() != 0 {
+                out.push((Arc::clone(&description), Readiness::Writable));
+            }
+            if events & PollMask::IN.bits() != 0 {
+                out.push((description, Readiness::Readable));
+            }
+        }
+        true
     }
 
     /// Whether everything collected is an eventfd.
@@ -763,9 +815,20 @@ impl Epoll {
     /// nor another instance (eventfds alone), O(registered) otherwise.
     pub fn external_files(&self) -> Vec<(Arc<ExternalFile>, PollMask)> {
         let mut out: Vec<(Arc<ExternalFile>, PollMask)> = Vec::new();
+        if !self.watches_externals() {
+            // Eventfds alone (the common case): no set, no allocation.
+            return out;
+        }
         let mut seen = HashSet::new();
         self.collect_externals(&mut out, &mut seen, 0);
         out
+    }
+
+    /// Whether an entry watches an external stream or another instance
+    /// (which may hold one): O(1), so that a wait over eventfds alone
+    /// asks nothing more.
+    pub fn watches_externals(&self) -> bool {
+        self.shared.externals.load(Ordering::SeqCst) != 0
     }
 
     fn collect_externals(

@@ -78,15 +78,37 @@ impl Waiting {
     pub(crate) fn distinct<'a>(
         entries: impl IntoIterator<Item = (&'a Arc<Description>, Readiness)>,
     ) -> Vec<Waiting> {
-        let mut seen = HashSet::new();
-        entries
-            .into_iter()
-            .filter(|(description, readiness)| seen.insert((description.id(), *readiness)))
-            .map(|(description, readiness)| Waiting {
-                description: Arc::clone(description),
-                interest: Interest::from(readiness),
-            })
-            .collect()
+        let entries = entries.into_iter();
+        let mut out: Vec<Waiting> = Vec::with_capacity(entries.size_hint().0.min(FEW_WAITS));
+        // A few entries (a wait on one or two eventfds, every round of an
+        // event loop) are told apart by a look at those kept, without a
+        // set; past that, a set keeps it O(entries).
+        let mut seen: Option<HashSet<(u64, Readiness)>> = None;
+        for (description, readiness) in entries {
+            let interest = Interest::from(readiness);
+            let new = match &mut seen {
+                Some(seen) => seen.insert((description.id(), readiness)),
+                None if out.len() < FEW_WAITS => !out
+                    .iter()
+                    .any(|w| w.interest == interest && w.description.id() == description.id()),
+                None => {
+                    let mut set: HashSet<(u64, Readiness)> = out
+                        .iter()
+                        .map(|w| (w.description.id(), readiness_of(w.interest)))
+                        .collect();
+                    let new = set.insert((description.id(), readiness));
+                    seen = Some(set);
+                    new
+                }
+            };
+            if new {
+                out.push(Waiting {
+                    description: Arc::clone(description),
+                    interest,
+                });
+            }
+        }
+        out
     }
 
     /// A place in the wait queue of a poll's wait (readable or writable).
@@ -95,6 +117,19 @@ impl Waiting {
             Interest::Read | Interest::Readable => self.description.listen(Readiness::Readable),
             Interest::Write(_) | Interest::Writable => self.description.listen(Readiness::Writable),
         }
+    }
+}
+
+/// Up to this many distinct waits, [`Waiting::distinct`] compares each
+/// entry with those kept instead of building a set.
+const FEW_WAITS: usize = 8;
+
+/// The readiness a poll's wait is for (its interest is never a read or
+/// write, which count as readable and writable here).
+fn readiness_of(interest: Interest) -> Readiness {
+    match interest {
+        Interest::Read | Interest::Readable => Readiness::Readable,
+        Interest::Write(_) | Interest::Writable => Readiness::Writable,
     }
 }
 
@@ -371,5 +406,32 @@ mod tests {
             recorder.seen(),
             ["parked poll [(1, Readable)]", "resumed poll"]
         );
+    }
+
+    #[test]
+    fn distinct_keeps_each_wait_once_in_order_past_a_few() {
+        let table = DescriptionTable::new();
+        let fds: Vec<_> = (0..20)
+            .map(|_| table.create(0, CreateFlags::default()).unwrap())
+            .collect();
+        // Every description readable and writable, three times over: past
+        // FEW_WAITS distinct waits, the set takes over from the scan.
+        let entries = (0..3).flat_map(|_| {
+            fds.iter().flat_map(|fd| {
+                [Readiness::Readable, Readiness::Writable].map(|r| (fd.description(), r))
+            })
+        });
+        let keys: Vec<_> = Waiting::distinct(entries)
+            .iter()
+            .map(Waiting::key)
+            .collect();
+        let expected: Vec<_> = fds
+            .iter()
+            .flat_map(|fd| {
+                let id = fd.description().id();
+                [(id, Interest::Readable), (id, Interest::Writable)]
+            })
+            .collect();
+        assert_eq!(keys, expected);
     }
 }

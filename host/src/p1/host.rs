@@ -1145,99 +1145,82 @@ fn fast_target(ctx: &EventfdP1Ctx, fd: i32) -> Fast {
     }
 }
 
-/// Preview 1's `fd_read(fd, iovs, iovs_len, nread) -> errno`: with a kept
-/// memory, an eventfd is read here and a file of wasmtime-wasi's is read
-/// by wasmtime-wasi's generated function under its own number (what the
-/// trait's `fd_read` above would do, one lookup and one call sooner);
-/// without one, as the glue.
-async fn fd_read_fast<T>(
-    caller: &mut Caller<'_, T>,
-    get: GetCtx<T>,
-    fd: i32,
-    iovs: i32,
-    iovs_len: i32,
-    nread: i32,
-) -> wasmtime::Result<i32> {
-    let fuel = caller.as_context_mut().hostcall_fuel();
-    let Some(memory) = get(caller.data_mut()).kept_memory else {
-        return with_memory!(caller, get, |ctx, memory| {
-            wasi_snapshot_preview1::fd_read(ctx, memory, fd, iovs, iovs_len, nread).await
-        });
+/// Preview 1's `fd_read` / `fd_write` linked past the glue, stamped once
+/// for each (the two differ only in the generated function, the eventfd
+/// operation and the span): with a kept memory, an eventfd is served here
+/// and a file of wasmtime-wasi's is handed to wasmtime-wasi's generated
+/// function under its own number (what the trait's `fd_read` / `fd_write`
+/// would do, one lookup and one call sooner); without one, as the glue.
+macro_rules! fast_io {
+    ($(#[$doc:meta])* $name:ident, $generated:ident, $eventfd:ident, $span:literal) => {
+        $(#[$doc])*
+        async fn $name<T>(
+            caller: &mut Caller<'_, T>,
+            get: GetCtx<T>,
+            fd: i32,
+            iovs: i32,
+            iovs_len: i32,
+            size_at: i32,
+        ) -> wasmtime::Result<i32> {
+            let fuel = caller.as_context_mut().hostcall_fuel();
+            let Some(memory) = get(caller.data_mut()).kept_memory else {
+                return with_memory!(caller, get, |ctx, memory| {
+                    wasi_snapshot_preview1::$generated(ctx, memory, fd, iovs, iovs_len, size_at)
+                        .await
+                });
+            };
+            let (bytes, data) = memory.data_and_store_mut(&mut *caller);
+            let ctx = get(data);
+            let memory = &mut GuestMemory::Unshared(bytes);
+            match fast_target(ctx, fd) {
+                Fast::Eventfd(description) => {
+                    let span = tracing::debug_span!($span, fd);
+                    let iovs = GuestPtr::new((iovs as u32, iovs_len as u32));
+                    let result = ctx
+                        .$eventfd(memory, &description, iovs)
+                        .instrument(span)
+                        .await;
+                    size_result(memory, result, stringify!($generated), size_at)
+                }
+                Fast::Wasi(inner) => {
+                    ctx.set_hostcall_fuel(fuel);
+                    wasi_snapshot_preview1::$generated(
+                        &mut ctx.wasi,
+                        memory,
+                        inner,
+                        iovs,
+                        iovs_len,
+                        size_at,
+                    )
+                    .await
+                }
+                Fast::Other => {
+                    ctx.set_hostcall_fuel(fuel);
+                    wasi_snapshot_preview1::$generated(ctx, memory, fd, iovs, iovs_len, size_at)
+                        .await
+                }
+                Fast::Closed => Ok(types::Errno::Badf as i32),
+            }
+        }
     };
-    let (bytes, data) = memory.data_and_store_mut(&mut *caller);
-    let ctx = get(data);
-    let memory = &mut GuestMemory::Unshared(bytes);
-    match fast_target(ctx, fd) {
-        Fast::Eventfd(description) => {
-            let span = tracing::debug_span!("eventfd read", fd);
-            let iovs = GuestPtr::new((iovs as u32, iovs_len as u32));
-            let result = ctx
-                .eventfd_read(memory, &description, iovs)
-                .instrument(span)
-                .await;
-            size_result(memory, result, "fd_read", nread)
-        }
-        Fast::Wasi(inner) => {
-            ctx.set_hostcall_fuel(fuel);
-            wasi_snapshot_preview1::fd_read(&mut ctx.wasi, memory, inner, iovs, iovs_len, nread)
-                .await
-        }
-        Fast::Other => {
-            ctx.set_hostcall_fuel(fuel);
-            wasi_snapshot_preview1::fd_read(ctx, memory, fd, iovs, iovs_len, nread).await
-        }
-        Fast::Closed => Ok(types::Errno::Badf as i32),
-    }
 }
 
-/// Preview 1's `fd_write(fd, ciovs, ciovs_len, nwritten) -> errno`, as
-/// [`fd_read_fast`].
-async fn fd_write_fast<T>(
-    caller: &mut Caller<'_, T>,
-    get: GetCtx<T>,
-    fd: i32,
-    ciovs: i32,
-    ciovs_len: i32,
-    nwritten: i32,
-) -> wasmtime::Result<i32> {
-    let fuel = caller.as_context_mut().hostcall_fuel();
-    let Some(memory) = get(caller.data_mut()).kept_memory else {
-        return with_memory!(caller, get, |ctx, memory| {
-            wasi_snapshot_preview1::fd_write(ctx, memory, fd, ciovs, ciovs_len, nwritten).await
-        });
-    };
-    let (bytes, data) = memory.data_and_store_mut(&mut *caller);
-    let ctx = get(data);
-    let memory = &mut GuestMemory::Unshared(bytes);
-    match fast_target(ctx, fd) {
-        Fast::Eventfd(description) => {
-            let span = tracing::debug_span!("eventfd write", fd);
-            let ciovs = GuestPtr::new((ciovs as u32, ciovs_len as u32));
-            let result = ctx
-                .eventfd_write(memory, &description, ciovs)
-                .instrument(span)
-                .await;
-            size_result(memory, result, "fd_write", nwritten)
-        }
-        Fast::Wasi(inner) => {
-            ctx.set_hostcall_fuel(fuel);
-            wasi_snapshot_preview1::fd_write(
-                &mut ctx.wasi,
-                memory,
-                inner,
-                ciovs,
-                ciovs_len,
-                nwritten,
-            )
-            .await
-        }
-        Fast::Other => {
-            ctx.set_hostcall_fuel(fuel);
-            wasi_snapshot_preview1::fd_write(ctx, memory, fd, ciovs, ciovs_len, nwritten).await
-        }
-        Fast::Closed => Ok(types::Errno::Badf as i32),
-    }
-}
+fast_io!(
+    /// Preview 1's `fd_read(fd, iovs, iovs_len, nread) -> errno` (see
+    /// `fast_io!`).
+    fd_read_fast,
+    fd_read,
+    eventfd_read,
+    "eventfd read"
+);
+fast_io!(
+    /// Preview 1's `fd_write(fd, ciovs, ciovs_len, nwritten) -> errno` (see
+    /// `fast_io!`).
+    fd_write_fast,
+    fd_write,
+    eventfd_write,
+    "eventfd write"
+);
 
 // --- sockets -----------------------------------------------------------
 //

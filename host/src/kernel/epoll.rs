@@ -820,7 +820,10 @@ impl Epoll {
             return out;
         }
         let mut seen = HashSet::new();
-        self.collect_externals(&mut out, &mut seen, 0);
+        self.collect_others(&mut out, &mut seen, 0, |file| match file {
+            PollFile::External(file) => Some(file),
+            _ => None,
+        });
         out
     }
 
@@ -831,40 +834,6 @@ impl Epoll {
         self.shared.externals.load(Ordering::SeqCst) != 0
     }
 
-    fn collect_externals(
-        &self,
-        out: &mut Vec<(Arc<ExternalFile>, PollMask)>,
-        seen: &mut HashSet<usize>,
-        level: usize,
-    ) {
-        if level > MAX_NESTS
-            || !seen.insert(self as *const Epoll as usize)
-            || self.shared.externals.load(Ordering::SeqCst) == 0
-        {
-            return;
-        }
-        let files: Vec<(PollFile, u32)> = self
-            .interest()
-            .others
-            .values()
-            .filter(|item| item.events.load(Ordering::SeqCst) & !PRIVATE_BITS != 0)
-            .filter_map(|item| Some((item.file.upgrade()?, item.events.load(Ordering::SeqCst))))
-            .collect();
-        for (file, events) in files {
-            match file {
-                PollFile::External(file) => {
-                    let asked = PollMask::from_bits_truncate(events);
-                    match out.iter_mut().find(|(known, _)| Arc::ptr_eq(known, &file)) {
-                        Some((_, union)) => *union |= asked,
-                        None => out.push((file, asked)),
-                    }
-                }
-                PollFile::Epoll(epoll) => epoll.collect_externals(out, seen, level + 1),
-                PollFile::Eventfd(_) | PollFile::Socket(_) => {}
-            }
-        }
-    }
-
     /// The sockets this instance watches, through nested instances too,
     /// each once with the events asked of it, for a waiter to poll for
     /// their edges ([`Socket::poll_edge`]) while it waits. O(1) for an
@@ -872,15 +841,23 @@ impl Epoll {
     pub fn sockets(&self) -> Vec<(Arc<Socket>, PollMask)> {
         let mut out: Vec<(Arc<Socket>, PollMask)> = Vec::new();
         let mut seen = HashSet::new();
-        self.collect_sockets(&mut out, &mut seen, 0);
+        self.collect_others(&mut out, &mut seen, 0, |file| match file {
+            PollFile::Socket(socket) => Some(socket),
+            _ => None,
+        });
         out
     }
 
-    fn collect_sockets(
+    /// Collects into `out` the files `pick` takes of this instance's
+    /// entries (external streams or sockets), through nested instances,
+    /// each once with the union of the events its entries ask. Entries of
+    /// eventfds alone are not kept in `others`, so these are not walked.
+    fn collect_others<X>(
         &self,
-        out: &mut Vec<(Arc<Socket>, PollMask)>,
+        out: &mut Vec<(Arc<X>, PollMask)>,
         seen: &mut HashSet<usize>,
         level: usize,
+        pick: fn(PollFile) -> Option<Arc<X>>,
     ) {
         if level > MAX_NESTS
             || !seen.insert(self as *const Epoll as usize)
@@ -896,19 +873,19 @@ impl Epoll {
             .filter_map(|item| Some((item.file.upgrade()?, item.events.load(Ordering::SeqCst))))
             .collect();
         for (file, events) in files {
-            match file {
-                PollFile::Socket(socket) => {
-                    let asked = PollMask::from_bits_truncate(events);
-                    match out
-                        .iter_mut()
-                        .find(|(known, _)| Arc::ptr_eq(known, &socket))
-                    {
-                        Some((_, union)) => *union |= asked,
-                        None => out.push((socket, asked)),
-                    }
+            let found = match file {
+                PollFile::Epoll(epoll) => {
+                    epoll.collect_others(out, seen, level + 1, pick);
+                    continue;
                 }
-                PollFile::Epoll(epoll) => epoll.collect_sockets(out, seen, level + 1),
-                PollFile::Eventfd(_) | PollFile::External(_) => {}
+                file => pick(file),
+            };
+            if let Some(found) = found {
+                let asked = PollMask::from_bits_truncate(events);
+                match out.iter_mut().find(|(known, _)| Arc::ptr_eq(known, &found)) {
+                    Some((_, union)) => *union |= asked,
+                    None => out.push((found, asked)),
+                }
             }
         }
     }

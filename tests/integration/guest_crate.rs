@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::cli::{stderr, stdout, succeeded, wasi_eventfd};
-use crate::guests::{guest, repo_root};
+use crate::guests::{cargo_build, guest, repo_root};
 
 /// How many values `poster` writes when run as a `--with` guest, which gets
 /// no arguments.
@@ -111,27 +111,10 @@ fn p1_guest(name: &str) -> PathBuf {
     let dir = BUILT
         .get_or_init(|| {
             let target_dir = repo_root().join("target").join("wasm-guests-p1");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let built = Command::new(&cargo)
-                .args([
-                    "build",
-                    "--release",
-                    "--target",
-                    "wasm32-wasip1",
-                    "--target-dir",
-                ])
-                .arg(&target_dir)
-                .current_dir(repo_root().join("tests").join("guests-p1"))
-                .env_remove("CARGO_TARGET_DIR")
-                .output()
-                .map_err(|e| format!("cannot run {cargo}: {e}"))?;
-            if !built.status.success() {
-                return Err(String::from_utf8_lossy(&built.stderr).into_owned());
-            }
-            Ok(target_dir.join("wasm32-wasip1").join("release"))
+            cargo_build("tests/guests-p1", "wasm32-wasip1", &target_dir)
         })
         .as_ref()
-        .unwrap_or_else(|e| panic!("building tests/guests-p1 failed:\n{e}"));
+        .unwrap_or_else(|e| panic!("{e}"));
     dir.join(format!("{name}.wasm"))
 }
 

@@ -42,30 +42,32 @@ pub fn guest(name: &str) -> PathBuf {
 
 fn build_all() -> Result<PathBuf, String> {
     let target_dir = repo_root().join("target").join("wasm-guests");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     for workspace in ["tests/guests", "guest-examples/rust"] {
-        let output = Command::new(&cargo)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(&target_dir)
-            // Run from the workspace so rustup honours rust-toolchain.toml.
-            .current_dir(repo_root().join(workspace))
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .map_err(|e| format!("cannot run {cargo}: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "building the guests in {workspace} failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
+        cargo_build(workspace, "wasm32-wasip2", &target_dir)?;
     }
     Ok(target_dir.join("wasm32-wasip2").join("release"))
+}
+
+/// Builds the Rust workspace `workspace` (a path from the repository's
+/// root) in release for `target` into `target_dir`; the folder of its
+/// `.wasm` files, or what cargo said when it failed.
+pub fn cargo_build(workspace: &str, target: &str, target_dir: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(&cargo)
+        .args(["build", "--release", "--target", target, "--target-dir"])
+        .arg(target_dir)
+        // Run from the workspace so rustup honours rust-toolchain.toml.
+        .current_dir(repo_root().join(workspace))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the guests in {workspace} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(target_dir.join(target).join("release"))
 }
 
 /// The path of C guest `name` (a program of `guest-examples/c`), building

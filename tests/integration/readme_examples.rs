@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::guests::{guest, repo_root};
+use crate::guests::{cargo_build, guest, repo_root};
 
 /// How long one command of an example may take: the first build compiles
 /// wit-bindgen and the guest crate (on a busy 2-core machine, minutes); a
@@ -439,25 +439,14 @@ fn the_epoll_loop_example_runs_as_the_readme_says() {
     ] {
         assert!(readme.contains(said), "the README no longer says {said:?}");
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(&cargo)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "--target-dir",
-        ])
-        .arg(repo_root().join("target").join("wasm-guests"))
-        .current_dir(repo_root().join("guest-examples/rust/epoll-loop"))
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .expect("run cargo");
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let target_dir = repo_root().join("target").join("wasm-guests");
+    if let Err(e) = cargo_build(
+        "guest-examples/rust/epoll-loop",
+        "wasm32-wasip1",
+        &target_dir,
+    ) {
+        panic!("{e}");
+    }
     let words: Vec<&str> = run.split_whitespace().collect();
     let output = Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
         .args(["run", "--timeout", "60"])

@@ -180,6 +180,25 @@ fn not_a_directory<T>() -> Result<T, types::Error> {
     Err(types::Errno::Notdir.into())
 }
 
+/// `fd_fdstat_get`'s answer for a file of ours: its type, the status
+/// flags `F_GETFL` would show (`O_NONBLOCK`, `O_APPEND`) and its rights.
+fn fdstat(
+    filetype: types::Filetype,
+    nonblocking: bool,
+    append: bool,
+    rights: types::Rights,
+) -> types::Fdstat {
+    let mut fs_flags = types::Fdflags::empty();
+    fs_flags.set(types::Fdflags::NONBLOCK, nonblocking);
+    fs_flags.set(types::Fdflags::APPEND, append);
+    types::Fdstat {
+        fs_filetype: filetype,
+        fs_flags,
+        fs_rights_base: rights,
+        fs_rights_inheriting: types::Rights::empty(),
+    }
+}
+
 /// The fd of each import, translated: `$wasi` is wasmtime-wasi's number of
 /// the guest's `$fd`, or the call returns what `$eventfd` (and `$epoll`)
 /// says. With `|_|` for the eventfd, an epoll answers the same: both are
@@ -331,53 +350,31 @@ impl WasiSnapshotPreview1 for EventfdP1Ctx {
         fd: types::Fd,
     ) -> Result<types::Fdstat, types::Error> {
         if let Some(socket) = self.socket(fd) {
-            let mut fs_flags = types::Fdflags::empty();
-            if socket.is_nonblocking() {
-                fs_flags |= types::Fdflags::NONBLOCK;
-            }
-            return Ok(types::Fdstat {
-                fs_filetype: types::Filetype::SocketStream,
-                fs_flags,
-                fs_rights_base: socket_rights(),
-                fs_rights_inheriting: types::Rights::empty(),
-            });
+            return Ok(fdstat(
+                types::Filetype::SocketStream,
+                socket.is_nonblocking(),
+                false,
+                socket_rights(),
+            ));
         }
         on_fd!(
             self,
             fd,
             |inner| self.wasi.fd_fdstat_get(memory, inner).await,
-            |description| {
-                let mut fs_flags = types::Fdflags::empty();
-                if description.is_nonblocking() {
-                    fs_flags |= types::Fdflags::NONBLOCK;
-                }
-                if description.is_append() {
-                    fs_flags |= types::Fdflags::APPEND;
-                }
-                Ok(types::Fdstat {
-                    fs_filetype: types::Filetype::Unknown,
-                    fs_flags,
-                    fs_rights_base: eventfd_rights(),
-                    fs_rights_inheriting: types::Rights::empty(),
-                })
-            },
+            |description| Ok(fdstat(
+                types::Filetype::Unknown,
+                description.is_nonblocking(),
+                description.is_append(),
+                eventfd_rights(),
+            )),
             // An epoll is open for reading and writing too (`F_GETFL`
             // says O_RDWR), and keeps the status flags it is given.
-            |epoll| {
-                let mut fs_flags = types::Fdflags::empty();
-                if epoll.is_nonblocking() {
-                    fs_flags |= types::Fdflags::NONBLOCK;
-                }
-                if epoll.is_append() {
-                    fs_flags |= types::Fdflags::APPEND;
-                }
-                Ok(types::Fdstat {
-                    fs_filetype: types::Filetype::Unknown,
-                    fs_flags,
-                    fs_rights_base: eventfd_rights(),
-                    fs_rights_inheriting: types::Rights::empty(),
-                })
-            }
+            |epoll| Ok(fdstat(
+                types::Filetype::Unknown,
+                epoll.is_nonblocking(),
+                epoll.is_append(),
+                eventfd_rights(),
+            ))
         )
     }
 

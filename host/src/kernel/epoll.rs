@@ -907,9 +907,7 @@ impl Drop for Epoll {
         self.shared.ready().clear();
         drop(files);
         // Entries of other instances watching this one leave theirs.
-        for item in self.shared.watchers.take_all() {
-            item.file_released();
-        }
+        self.shared.watchers.release_all();
     }
 }
 

@@ -565,9 +565,7 @@ impl Drop for Description {
     fn drop(&mut self) {
         // The last reference: every epoll entry on it goes
         // (`eventpoll_release`).
-        for item in self.watchers.take_all() {
-            item.file_released();
-        }
+        self.watchers.release_all();
         if let Some(release) = self.on_release.take() {
             release(self.id);
         }

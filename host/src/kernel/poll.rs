@@ -199,9 +199,7 @@ impl ExternalFile {
 impl Drop for ExternalFile {
     /// The stream's last fd went: its epoll entries go.
     fn drop(&mut self) {
-        for item in self.watchers.take_all() {
-            item.file_released();
-        }
+        self.watchers.release_all();
     }
 }
 
@@ -335,17 +333,19 @@ impl WatchList {
             .collect()
     }
 
-    /// Empties the list, giving its entries (the file's last reference
-    /// went: `eventpoll_release`, after which each entry leaves its
-    /// interest list, called with no lock of the file held).
-    pub(crate) fn take_all(&self) -> Vec<Arc<Item>> {
+    /// The file's last reference went (`eventpoll_release`): empties the
+    /// list, then each entry leaves its interest list, with no lock of the
+    /// file held.
+    pub(crate) fn release_all(&self) {
         let slots = std::mem::take(&mut *self.slots());
         self.watching.store(0, Ordering::SeqCst);
-        slots
+        for item in slots
             .entries
             .into_iter()
             .flatten()
             .chain(slots.exclusive.into_values())
-            .collect()
+        {
+            item.file_released();
+        }
     }
 }

@@ -280,9 +280,7 @@ impl Socket {
 impl Drop for Socket {
     /// The socket's last number went: its epoll entries go.
     fn drop(&mut self) {
-        for item in self.watchers.take_all() {
-            item.file_released();
-        }
+        self.watchers.release_all();
     }
 }
 

@@ -12,7 +12,7 @@ use crate::guests::{repo_root, Scratch};
 /// Builds `tests/guests/c/NAME.c` for wasm32-wasi with the C library's
 /// documented line, run from the repository's root:
 /// `clang --target=wasm32-wasi -O2 -I guest/c/include PROG.c guest/c/src/*.c`.
-fn build_guest(name: &str, out: &Path) -> PathBuf {
+pub(crate) fn build_guest(name: &str, out: &Path) -> PathBuf {
     let wasm = out.join(format!("{name}.wasm"));
     let library: Vec<PathBuf> = std::fs::read_dir(repo_root().join("guest/c/src"))
         .expect("guest/c/src")

@@ -31,15 +31,19 @@ impl Drop for Runner {
 }
 
 fn spawn(args: &[&str]) -> Runner {
-    Runner(
-        Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wasi-eventfd"),
-    )
+    Runner(start(
+        Command::new(env!("CARGO_BIN_EXE_wasi-eventfd")).args(args),
+    ))
+}
+
+/// `command` started with stdout and stderr piped, no stdin.
+fn start(command: &mut Command) -> Child {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server")
 }
 
 /// A connection to the runner's listener on `port` (bound as the runner
@@ -469,5 +473,88 @@ fn a_component_given_a_listener_is_refused() {
         stderr(&output).trim_end(),
         "error: guest `ping.wasm`: components do not support -S tcplisten (preview 1 core \
          modules only)"
+    );
+}
+
+/// Plays the client of `tests/guests/c/posix_socket.c` against `server`
+/// (started, listening on `port`): connects after its `ready`, reads
+/// `go\n`, sends `ping`, waits 300 ms while the server fills its send
+/// buffer, then reads until the server closes. Returns what the server
+/// printed and the bytes it sent.
+fn play_posix_socket_client(server: Child, port: u16) -> (String, usize) {
+    let mut server = Runner(server);
+    let mut lines = BufReader::new(server.0.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    while !printed.ends_with("ready\n") {
+        let before = printed.len();
+        lines.read_line(&mut printed).expect("a line");
+        assert!(printed.len() > before, "stopped before ready:\n{printed}");
+    }
+    let mut client = connect(port);
+    let mut go = [0u8; 3];
+    client.read_exact(&mut go).expect("go");
+    assert_eq!(&go, b"go\n");
+    client.write_all(b"ping").expect("ping");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut sent = Vec::new();
+    client.read_to_end(&mut sent).expect("what the server sent");
+    lines.read_to_string(&mut printed).expect("the rest");
+    let status = server.0.wait().expect("wait");
+    let mut err = String::new();
+    if let Some(mut pipe) = server.0.stderr.take() {
+        pipe.read_to_string(&mut err).expect("stderr");
+    }
+    assert!(status.success(), "{status}\n{printed}\nstderr:\n{err}");
+    (printed, sent.len())
+}
+
+/// epoll over a TCP connection prints the same as a guest as on Linux:
+/// EPOLLOUT while there is room, none when the send buffer is full, back
+/// when the peer drains, EPOLLIN when it sends, edge-triggered EPOLLOUT
+/// once, and the registration kept by a dup (the C library's `dup`) when
+/// the first fd closes and gone with the last.
+#[test]
+fn epoll_on_a_socket_and_its_dup_prints_the_same_as_a_guest_as_on_linux() {
+    let scratch = Scratch::new("posix-socket");
+    let native = scratch.path().join("posix_socket");
+    let built = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&native)
+        .arg(crate::guests::repo_root().join("tests/guests/c/posix_socket.c"))
+        .output()
+        .expect("run cc");
+    assert!(built.status.success(), "{}", stderr(&built));
+    let guest = crate::posix_c::build_guest("posix_socket", scratch.path());
+
+    let port = free_port();
+    let on_linux = start(Command::new(&native).arg(port.to_string()));
+    let (on_linux, linux_sent) = play_posix_socket_client(on_linux, port);
+
+    let port = free_port();
+    let listen = format!("tcplisten=127.0.0.1:{port}");
+    let as_guest = start(
+        Command::new(env!("CARGO_BIN_EXE_wasi-eventfd"))
+            .args(["run", "-S", &listen])
+            .arg(&guest),
+    );
+    let (as_guest, guest_sent) = play_posix_socket_client(as_guest, port);
+
+    for expected in [
+        "writable = 1 2=OUT\n",
+        "still registered through the dup = 1 2=OUT\n",
+        "the client's ping = 1 2=IN\n",
+        "readable and writable = 1 2=IN|OUT\n",
+        "filled: EAGAIN\n",
+        "full: not writable = 0\n",
+        "drained = 1 2=OUT\n",
+        "edge once = 1 2=OUT\nedge not again = 0\n",
+        "gone with the last fd = 0\n",
+    ] {
+        assert!(on_linux.contains(expected), "Linux printed:\n{on_linux}");
+    }
+    assert_eq!(as_guest, on_linux, "the guest printed otherwise than Linux");
+    assert!(
+        linux_sent > 3 && guest_sent > 3,
+        "{linux_sent} {guest_sent}"
     );
 }

@@ -82,6 +82,12 @@ use std::time::{Duration, Instant};
 use wasi_eventfd::runner::{GuestSpec, Pool, RunOptions, Runner};
 use wasi_eventfd::Descriptor;
 
+/// The binary's allocator (see its `main.rs`), so that the in-process rows
+/// and the floor pay what the rows through the binary pay for wasmtime's
+/// two allocations per async host call.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../../tests/integration/eventfds.rs"]
 mod eventfds;
 #[allow(dead_code)] // the C-guest helpers are the tests'

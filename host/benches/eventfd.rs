@@ -1003,6 +1003,24 @@ async fn until_all_wait(go: &Descriptor, guests: usize) {
     }
 }
 
+/// Runs the guests' `run` and the host's part `host` together, as `join!`
+/// does, but a run that ends first (refused at load, say a run beyond
+/// `vm.max_map_count`, or guests that exited early) fails the benchmark
+/// with its outcome, instead of leaving the host waiting for guests that
+/// will never wait.
+async fn run_beside<R: std::fmt::Debug, H>(
+    run: impl std::future::Future<Output = R>,
+    host: impl std::future::Future<Output = H>,
+) -> (R, H) {
+    tokio::pin!(run);
+    tokio::pin!(host);
+    tokio::select! {
+        biased;
+        done = &mut host => (run.await, done),
+        outcome = &mut run => panic!("the run ended before the host's part: {outcome:?}"),
+    }
+}
+
 /// Runs `guests` with the named eventfds on a fresh runtime and returns
 /// the count of `result` afterwards (the guest's own timing, in ns).
 fn run_guests(multi_thread: bool, eventfds: &[&str], guests: Vec<GuestSpec>) -> u64 {
@@ -1080,7 +1098,7 @@ fn guest_contention(writes: u64) -> f64 {
             go.write(all as u64).await.expect("write go");
             start
         };
-        let (outcomes, start) = tokio::join!(runner.run(&specs), host);
+        let (outcomes, start) = run_beside(runner.run(&specs), host).await;
         let elapsed = start.elapsed().as_nanos() as f64;
         let outcomes = outcomes.expect("load");
         assert!(outcomes.iter().all(|o| o.is_success()), "{outcomes:?}");
@@ -1119,7 +1137,7 @@ fn in_process_scale(guests: usize, pool: bool) -> Scale {
             go.write(guests as u64).await.expect("write");
             (started, rss, woken)
         };
-        let (outcomes, (start, rss_per_guest, woken)) = tokio::join!(runner.run(&specs), host);
+        let (outcomes, (start, rss_per_guest, woken)) = run_beside(runner.run(&specs), host).await;
         let wake_all = woken.elapsed().as_secs_f64();
         let outcomes = outcomes.expect("load");
         assert!(

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
@@ -82,10 +82,16 @@ impl Drop for Ticker {
 /// yields at every epoch tick (10 ms), but it is ready again at once, so
 /// beside one such guest the driver ran every 0.6 s, and a sleeping guest's
 /// 10 ms sleeps took 0.6 s each. So a guest starts a slice only once the
-/// driver has been polled since the last slice of any guest ended: a
-/// *probe* task spawned at each slice's end defers itself with
-/// [`tokio::task::yield_now`], which tokio resumes only after its next
-/// driver poll, marks the slice as seen and wakes the guests waiting.
+/// driver has been polled since the last slice of any guest ended: at each
+/// slice's end a *probe* waker is handed to tokio's list of deferred
+/// wakers (by polling a [`tokio::task::yield_now`] once with it), which
+/// tokio wakes right after its next driver poll; it marks the slice as seen
+/// and wakes the guests waiting. (The probe was a task first: spawned at
+/// the back of the run queue, it ran only after every task queued before
+/// it, each of which was held meanwhile and polled again after the probe:
+/// with thousands of guests starting or woken at once, every tick polled
+/// all of them twice, and starting 40 000 guests took twice as long per
+/// guest as starting 10 000.)
 /// Until then the guest waits in [`NextSlice`], and its task's
 /// [`SliceGate`] holds it without polling it: the guest sees one yield, as
 /// the output wrapper expects of a guest that computes (see
@@ -99,7 +105,7 @@ impl Drop for Ticker {
 /// A guest that finds its epoch deadline passed more than a tick ago did
 /// not compute through a slice: it was parked (on an eventfd, a poll, a
 /// timer), waiting, or not started. It goes on at once if the driver is
-/// current, and ends no slice: 10 000 guests woken at once spawn no probe.
+/// current, and ends no slice: 10 000 guests woken at once set no probe.
 /// A guest that parks and wakes all the time (ping-pong) ends a slice at
 /// most once per tick, and waits then for one driver poll.
 ///
@@ -113,9 +119,9 @@ pub(super) struct Turns {
     slices_ended: AtomicU64,
     /// The latest slice after whose end the driver is known to have run.
     driver_polled_after: AtomicU64,
-    /// Where probes are spawned: the run's runtime, when it runs every
-    /// task on one thread (see [`Turns::new`]).
-    runtime: Option<tokio::runtime::Handle>,
+    /// Whether guests take turns: on a runtime that runs every task on
+    /// one thread (see [`Turns::new`]).
+    takes_turns: bool,
     /// The tasks of guests waiting for the driver to be current, woken by
     /// the probe that makes it so.
     waiting: std::sync::Mutex<Vec<std::task::Waker>>,
@@ -152,16 +158,14 @@ impl Turns {
     /// three computing guests on two threads: 8 s -> 51 s); there a guest
     /// whose slice ended yields once, as wasmtime's own epoch yield does.
     pub(super) fn new() -> Arc<Self> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .ok()
-            .filter(|runtime| {
-                runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
-            });
+        let takes_turns = tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+            runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+        });
         Arc::new(Turns {
             ticks: AtomicU64::new(0),
             slices_ended: AtomicU64::new(0),
             driver_polled_after: AtomicU64::new(0),
-            runtime,
+            takes_turns,
             waiting: std::sync::Mutex::default(),
         })
     }
@@ -213,22 +217,27 @@ impl Turns {
     /// waits for a driver poll.
     fn slice_ended(self: &Arc<Self>) {
         let slice = self.slices_ended.fetch_add(1, Ordering::AcqRel) + 1;
-        let Some(runtime) = &self.runtime else {
+        if !self.takes_turns {
             // No turns taken: nothing to wait for.
             self.driver_polled_after.fetch_max(slice, Ordering::AcqRel);
             return;
-        };
-        let turns = Arc::clone(self);
-        runtime.spawn(async move {
-            tokio::task::yield_now().await;
-            turns.mark_driver_polled(slice);
-        });
+        }
+        // `yield_now` hands its context's waker to the scheduler's deferred
+        // wakers, woken after the next driver poll (at once outside a
+        // runtime); polled once here with the probe's waker, and dropped:
+        // the scheduler keeps the waker, not the future.
+        let probe = Waker::from(Arc::new(DriverProbe {
+            turns: Arc::clone(self),
+            slice,
+        }));
+        let mut yielded = std::pin::pin!(tokio::task::yield_now());
+        let _pending = yielded.as_mut().poll(&mut Context::from_waker(&probe));
     }
 
     /// What a guest whose epoch deadline passed does (its deadline is then
     /// set 1 tick on): goes on, or yields until its next slice.
     fn at_epoch_deadline(self: &Arc<Self>, slice: &Slice) -> UpdateDeadline {
-        if self.runtime.is_none() {
+        if !self.takes_turns {
             // No turns: a slice ended yields once (a first check goes on).
             return match slice.0.began.swap(0, Ordering::AcqRel) {
                 Slice::NOT_STARTED => UpdateDeadline::Continue(1),
@@ -252,6 +261,19 @@ impl Turns {
                 slice: slice.clone(),
             }),
         )
+    }
+}
+
+/// The waker tokio wakes after its first driver poll since slice `slice`
+/// ended ([`Turns::slice_ended`]).
+struct DriverProbe {
+    turns: Arc<Turns>,
+    slice: u64,
+}
+
+impl std::task::Wake for DriverProbe {
+    fn wake(self: Arc<Self>) {
+        self.turns.mark_driver_polled(self.slice);
     }
 }
 

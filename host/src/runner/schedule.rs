@@ -695,7 +695,7 @@ async fn run_module(
     };
     // The store's one instance: preview 1's hot calls may keep its memory.
     if let Some(memory) = instance.get_memory(&mut store, "memory") {
-        store.data_mut().p1.keep_memory(memory);
+        store.data_mut().p1().keep_memory(memory);
     }
     let result = async {
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;

@@ -371,13 +371,23 @@ impl Future for SliceGate {
 /// few ms, held 2 GB. Handing a store over wakes the reaper only when it
 /// makes [`Reaper::MAX_WAITING`].
 ///
+/// The count and the age are set above what a wake-all of the largest
+/// run takes (100 000 guests; the guests' stores were resident already, so
+/// keeping them grows nothing): a batch dropped while guests still ran cost
+/// them the most of all at scale (the teardown's TLB shoot-downs stop the
+/// running core, and the frees contend with its allocations for malloc's
+/// arena), which from 8 192 stores or 1 s on was every wake-all of 10 000
+/// guests or more.
+///
 /// What a finished guest shares with the others — its eventfd descriptors,
 /// its place in the wait graph, its files and sockets — is released by its
 /// task before the store is handed over ([`StoreData::release`]), so only
 /// memory waits here.
 pub(super) struct Reaper {
     shared: Arc<ReaperShared>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Completes when the reaper thread is done (its sender dropped);
+    /// `None` if the thread could not start.
+    done: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 struct ReaperShared {
@@ -398,9 +408,9 @@ impl Reaper {
     /// Stores are dropped once none has arrived for this long...
     const QUIET: Duration = Duration::from_millis(20);
     /// ...or once this many wait...
-    const MAX_WAITING: usize = 8192;
+    const MAX_WAITING: usize = 1 << 17;
     /// ...or once the first has waited this long...
-    const MAX_AGE: Duration = Duration::from_secs(1);
+    const MAX_AGE: Duration = Duration::from_secs(30);
     /// ...or once the process's resident memory has grown by this many
     /// bytes since the reaper first saw them.
     const MAX_RESIDENT_GROWTH: u64 = 128 << 20;
@@ -410,19 +420,25 @@ impl Reaper {
             state: std::sync::Mutex::default(),
             wake: std::sync::Condvar::new(),
         });
-        let thread = std::thread::Builder::new()
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let started = std::thread::Builder::new()
             .name("guest-reaper".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || shared.reap_until_finished()
-            })
-            .ok();
-        Reaper { shared, thread }
+                move || {
+                    shared.reap_until_finished();
+                    drop(done);
+                }
+            });
+        Reaper {
+            shared,
+            done: started.is_ok().then_some(finished),
+        }
     }
 
     /// A handle for one guest's task.
     pub(super) fn handle(&self) -> ReaperHandle {
-        ReaperHandle(self.thread.is_some().then(|| Arc::clone(&self.shared)))
+        ReaperHandle(self.done.is_some().then(|| Arc::clone(&self.shared)))
     }
 
     /// Waits until every store handed over has been dropped. Only call once
@@ -430,10 +446,11 @@ impl Reaper {
     pub(super) async fn finish(mut self) {
         self.shared.state().finished = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            // Dropping what is left may take a while: off the runtime's
-            // thread.
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        if let Some(done) = self.done.take() {
+            // The thread drops what is left, then its sender (also if it
+            // panicked): waited for without a blocking thread, which would
+            // be started now, at the end of a run, for this alone.
+            let _ = done.await;
         }
     }
 }
@@ -752,4 +769,46 @@ fn reap<T: StoreData>(mut store: Store<T>, reaper: &ReaperHandle) {
         "store to the reaper"
     );
     reaper.reap(store);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slice's end is seen at the scheduler's next driver poll (tokio
+    /// polls its driver every 61 task polls), however many tasks are queued
+    /// behind: the probe was a task of its own at the back of the run queue,
+    /// so every task queued before it was held, and with thousands of guests
+    /// starting or woken at once, every tick held all of them.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_slice_end_is_seen_at_the_next_driver_poll_not_behind_the_queue() {
+        const QUEUED: usize = 2_000;
+        let turns = Turns::new();
+        assert!(turns.driver_is_current());
+        let held = Arc::new(AtomicU64::new(0));
+        let ends = {
+            let turns = Arc::clone(&turns);
+            tokio::spawn(async move { turns.slice_ended() })
+        };
+        let queued: Vec<_> = (0..QUEUED)
+            .map(|_| {
+                let (turns, held) = (Arc::clone(&turns), Arc::clone(&held));
+                tokio::spawn(async move {
+                    if !turns.driver_is_current() {
+                        held.fetch_add(1, Ordering::AcqRel);
+                    }
+                })
+            })
+            .collect();
+        ends.await.expect("the task that ends a slice");
+        for task in queued {
+            task.await.expect("a queued task");
+        }
+        assert!(turns.driver_is_current());
+        let held = held.load(Ordering::Acquire);
+        assert!(
+            held > 0 && held < 200,
+            "{held} of {QUEUED} queued tasks ran before the slice's end was seen"
+        );
+    }
 }

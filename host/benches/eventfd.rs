@@ -60,7 +60,9 @@
 //!   stops at once with exit 2 and a message naming `vm.max_map_count`).
 //!   Measured 2026-11-30 (2 busy cores, 24 GiB): start-up 21.3 s, 48.4 KiB
 //!   resident per blocked guest, wake-all 4 584 ms, peak 4.63 GiB; the row
-//!   took 1 min 30 s.
+//!   took 1 min 30 s. After issue 21's round 3, the binaries before and
+//!   after side by side on a busier machine (load average 10): start-up
+//!   171.4 -> 31.9 s, wake-all 23.3 -> 8.6 s, 52.3 -> 48.4 KiB a guest.
 //!
 //! Each row is measured 7 times (2 with `--quick`), ours and the anchor
 //! alternately; the file-write rows 21 times (2), their three measures taking

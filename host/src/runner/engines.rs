@@ -86,7 +86,7 @@ impl Engines {
         }
 
         let mut core_linker = wasmtime::Linker::new(&engine);
-        crate::p1::add_to_linker_async(&mut core_linker, |s: &mut CoreGuestState| &mut s.p1)?;
+        crate::p1::add_to_linker_async(&mut core_linker, CoreGuestState::p1)?;
         Ok(Engines {
             engine,
             linker,

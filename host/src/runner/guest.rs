@@ -241,7 +241,8 @@ fn base_name(path: &Path) -> String {
 
 /// The store data of one component guest.
 pub struct GuestState {
-    pub(super) wasi: WasiCtx,
+    /// `None` once released ([`StoreData::release`]).
+    pub(super) wasi: Option<WasiCtx>,
     pub(super) eventfd: EventfdCtx,
     pub(super) table: ResourceTable,
     pub(super) limits: GuestLimits,
@@ -250,7 +251,9 @@ pub struct GuestState {
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            // Released only once the guest has ended, when it makes no
+            // more calls: a context granting nothing would stand in.
+            ctx: self.wasi.get_or_insert_with(|| WasiCtx::builder().build()),
             table: &mut self.table,
         }
     }
@@ -269,8 +272,21 @@ impl EventfdView for GuestState {
 /// integer-fd eventfd ABI ([`crate::abi`]) on one fd table
 /// ([`EventfdP1Ctx`]; integer fds need no resource table).
 pub struct CoreGuestState {
-    pub(super) p1: EventfdP1Ctx,
+    /// `None` once released ([`StoreData::release`]).
+    pub(super) p1: Option<EventfdP1Ctx>,
     pub(super) limits: GuestLimits,
+}
+
+impl CoreGuestState {
+    /// The guest's one fd table and its contexts.
+    pub(super) fn p1(&mut self) -> &mut EventfdP1Ctx {
+        // Released only once the guest has ended, when it makes no more
+        // calls: contexts granting nothing would stand in.
+        self.p1.get_or_insert_with(|| {
+            let eventfd = EventfdCtx::builder(&crate::DescriptionTable::new()).build();
+            EventfdP1Ctx::new(WasiCtx::builder().build_p1(), eventfd)
+        })
+    }
 }
 
 /// What the runner needs of a guest's store data, whatever its kind.
@@ -294,14 +310,14 @@ impl StoreData for GuestState {
 
     fn release(&mut self) {
         // The resource table holds the guest's eventfd descriptors, files,
-        // sockets and pollables; the contexts hold its preopens.
+        // sockets and pollables; the contexts hold its preopens. The WASI
+        // context is dropped, not replaced: a new one (the random number
+        // generators it seeds, its default streams) was a tenth of the
+        // instructions of waking and ending a guest.
         drop(std::mem::replace(&mut self.table, ResourceTable::new()));
         let empty = EventfdCtx::builder(self.eventfd.table()).build();
         drop(std::mem::replace(&mut self.eventfd, empty));
-        drop(std::mem::replace(
-            &mut self.wasi,
-            WasiCtx::builder().build(),
-        ));
+        drop(self.wasi.take());
     }
 }
 
@@ -312,12 +328,9 @@ impl StoreData for CoreGuestState {
 
     fn release(&mut self) {
         // The one fd table holds the guest's eventfd descriptors and its
-        // files; the contexts its preopens, sockets and stdio.
-        let empty = EventfdCtx::builder(self.p1.eventfd_ctx().table()).build();
-        drop(std::mem::replace(
-            &mut self.p1,
-            EventfdP1Ctx::new(WasiCtx::builder().build_p1(), empty),
-        ));
+        // files; the contexts its preopens, sockets and stdio. Dropped,
+        // not replaced (see `GuestState`'s).
+        drop(self.p1.take());
     }
 }
 
@@ -419,6 +432,50 @@ mod tests {
                 "#4 (`waiter.wasm`)"
             ]
         );
+    }
+
+    #[test]
+    fn release_drops_the_wasi_context_and_a_stand_in_answers_a_late_call() {
+        let descriptions = crate::DescriptionTable::new();
+        let output = GuestOutput::new();
+        let wasi = spec("guest.wasm")
+            .wasi(Some(&output), None)
+            .expect("nothing to open")
+            .build();
+        let mut state = GuestState {
+            wasi: Some(wasi),
+            eventfd: EventfdCtx::builder(&descriptions).build(),
+            table: ResourceTable::new(),
+            limits: GuestLimits::new(1 << 20),
+        };
+        // The context's stdout and the guest's buffers.
+        assert_eq!(output.stdout_holders(), 2);
+        state.release();
+        assert!(state.wasi.is_none());
+        assert_eq!(output.stdout_holders(), 1);
+        // Nothing calls after release; were something to, a context
+        // granting nothing answers (no panic).
+        let _ = state.ctx();
+        assert!(state.wasi.is_some());
+        assert_eq!(output.stdout_holders(), 1);
+
+        let mut core = CoreGuestState {
+            p1: Some(EventfdP1Ctx::new(
+                spec("core.wasm")
+                    .wasi(Some(&output), None)
+                    .expect("nothing to open")
+                    .build_p1(),
+                EventfdCtx::builder(&descriptions).build(),
+            )),
+            limits: GuestLimits::new(1 << 20),
+        };
+        // Preview 1 holds it twice (its fd table opens stdout at once).
+        assert!(output.stdout_holders() > 1);
+        core.release();
+        assert!(core.p1.is_none());
+        assert_eq!(output.stdout_holders(), 1);
+        let _ = core.p1();
+        assert!(core.p1.is_some());
     }
 
     #[test]

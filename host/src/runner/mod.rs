@@ -302,7 +302,7 @@ impl Runner {
             .map_err(|e| LoadError(format!("guest {label}: {e}")))?;
         let limits = self.store_limits();
         let component = |mut wasi: WasiCtxBuilder, eventfd, limits| GuestState {
-            wasi: wasi.build(),
+            wasi: Some(wasi.build()),
             eventfd,
             table: ResourceTable::new(),
             limits,
@@ -324,13 +324,13 @@ impl Runner {
             LoadedGuest::Module(pre) => Ready::Module(
                 pre,
                 CoreGuestState {
-                    p1: crate::p1::EventfdP1Ctx::with_listeners(
+                    p1: Some(crate::p1::EventfdP1Ctx::with_listeners(
                         wasi.build_p1(),
                         eventfd,
                         guest
                             .listeners()
                             .map_err(|e| LoadError(format!("guest {label}: {e}")))?,
-                    ),
+                    )),
                     limits,
                 },
             ),

@@ -372,6 +372,13 @@ impl GuestOutput {
         }
     }
 
+    /// How many hold the guest's stdout: these buffers, and its WASI
+    /// context while it has one.
+    #[cfg(test)]
+    pub(crate) fn stdout_holders(&self) -> usize {
+        Arc::strong_count(&self.stdout)
+    }
+
     /// Whether either stream holds a partial line.
     fn has_pending(&self) -> bool {
         self.stdout.has_pending.load(Ordering::Acquire)

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
@@ -82,10 +82,16 @@ impl Drop for Ticker {
 /// yields at every epoch tick (10 ms), but it is ready again at once, so
 /// beside one such guest the driver ran every 0.6 s, and a sleeping guest's
 /// 10 ms sleeps took 0.6 s each. So a guest starts a slice only once the
-/// driver has been polled since the last slice of any guest ended: a
-/// *probe* task spawned at each slice's end defers itself with
-/// [`tokio::task::yield_now`], which tokio resumes only after its next
-/// driver poll, marks the slice as seen and wakes the guests waiting.
+/// driver has been polled since the last slice of any guest ended: at each
+/// slice's end a *probe* waker is handed to tokio's list of deferred
+/// wakers (by polling a [`tokio::task::yield_now`] once with it), which
+/// tokio wakes right after its next driver poll; it marks the slice as seen
+/// and wakes the guests waiting. (The probe was a task first: spawned at
+/// the back of the run queue, it ran only after every task queued before
+/// it, each of which was held meanwhile and polled again after the probe:
+/// with thousands of guests starting or woken at once, every tick polled
+/// all of them twice, and starting 40 000 guests took twice as long per
+/// guest as starting 10 000.)
 /// Until then the guest waits in [`NextSlice`], and its task's
 /// [`SliceGate`] holds it without polling it: the guest sees one yield, as
 /// the output wrapper expects of a guest that computes (see
@@ -99,7 +105,7 @@ impl Drop for Ticker {
 /// A guest that finds its epoch deadline passed more than a tick ago did
 /// not compute through a slice: it was parked (on an eventfd, a poll, a
 /// timer), waiting, or not started. It goes on at once if the driver is
-/// current, and ends no slice: 10 000 guests woken at once spawn no probe.
+/// current, and ends no slice: 10 000 guests woken at once set no probe.
 /// A guest that parks and wakes all the time (ping-pong) ends a slice at
 /// most once per tick, and waits then for one driver poll.
 ///
@@ -113,9 +119,9 @@ pub(super) struct Turns {
     slices_ended: AtomicU64,
     /// The latest slice after whose end the driver is known to have run.
     driver_polled_after: AtomicU64,
-    /// Where probes are spawned: the run's runtime, when it runs every
-    /// task on one thread (see [`Turns::new`]).
-    runtime: Option<tokio::runtime::Handle>,
+    /// Whether guests take turns: on a runtime that runs every task on
+    /// one thread (see [`Turns::new`]).
+    takes_turns: bool,
     /// The tasks of guests waiting for the driver to be current, woken by
     /// the probe that makes it so.
     waiting: std::sync::Mutex<Vec<std::task::Waker>>,
@@ -152,16 +158,14 @@ impl Turns {
     /// three computing guests on two threads: 8 s -> 51 s); there a guest
     /// whose slice ended yields once, as wasmtime's own epoch yield does.
     pub(super) fn new() -> Arc<Self> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .ok()
-            .filter(|runtime| {
-                runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
-            });
+        let takes_turns = tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+            runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+        });
         Arc::new(Turns {
             ticks: AtomicU64::new(0),
             slices_ended: AtomicU64::new(0),
             driver_polled_after: AtomicU64::new(0),
-            runtime,
+            takes_turns,
             waiting: std::sync::Mutex::default(),
         })
     }
@@ -213,22 +217,27 @@ impl Turns {
     /// waits for a driver poll.
     fn slice_ended(self: &Arc<Self>) {
         let slice = self.slices_ended.fetch_add(1, Ordering::AcqRel) + 1;
-        let Some(runtime) = &self.runtime else {
+        if !self.takes_turns {
             // No turns taken: nothing to wait for.
             self.driver_polled_after.fetch_max(slice, Ordering::AcqRel);
             return;
-        };
-        let turns = Arc::clone(self);
-        runtime.spawn(async move {
-            tokio::task::yield_now().await;
-            turns.mark_driver_polled(slice);
-        });
+        }
+        // `yield_now` hands its context's waker to the scheduler's deferred
+        // wakers, woken after the next driver poll (at once outside a
+        // runtime); polled once here with the probe's waker, and dropped:
+        // the scheduler keeps the waker, not the future.
+        let probe = Waker::from(Arc::new(DriverProbe {
+            turns: Arc::clone(self),
+            slice,
+        }));
+        let mut yielded = std::pin::pin!(tokio::task::yield_now());
+        let _pending = yielded.as_mut().poll(&mut Context::from_waker(&probe));
     }
 
     /// What a guest whose epoch deadline passed does (its deadline is then
     /// set 1 tick on): goes on, or yields until its next slice.
     fn at_epoch_deadline(self: &Arc<Self>, slice: &Slice) -> UpdateDeadline {
-        if self.runtime.is_none() {
+        if !self.takes_turns {
             // No turns: a slice ended yields once (a first check goes on).
             return match slice.0.began.swap(0, Ordering::AcqRel) {
                 Slice::NOT_STARTED => UpdateDeadline::Continue(1),
@@ -252,6 +261,19 @@ impl Turns {
                 slice: slice.clone(),
             }),
         )
+    }
+}
+
+/// The waker tokio wakes after its first driver poll since slice `slice`
+/// ended ([`Turns::slice_ended`]).
+struct DriverProbe {
+    turns: Arc<Turns>,
+    slice: u64,
+}
+
+impl std::task::Wake for DriverProbe {
+    fn wake(self: Arc<Self>) {
+        self.turns.mark_driver_polled(self.slice);
     }
 }
 
@@ -349,13 +371,23 @@ impl Future for SliceGate {
 /// few ms, held 2 GB. Handing a store over wakes the reaper only when it
 /// makes [`Reaper::MAX_WAITING`].
 ///
+/// The count and the age are set above what a wake-all of the largest
+/// run takes (100 000 guests; the guests' stores were resident already, so
+/// keeping them grows nothing): a batch dropped while guests still ran cost
+/// them the most of all at scale (the teardown's TLB shoot-downs stop the
+/// running core, and the frees contend with its allocations for malloc's
+/// arena), which from 8 192 stores or 1 s on was every wake-all of 10 000
+/// guests or more.
+///
 /// What a finished guest shares with the others — its eventfd descriptors,
 /// its place in the wait graph, its files and sockets — is released by its
 /// task before the store is handed over ([`StoreData::release`]), so only
 /// memory waits here.
 pub(super) struct Reaper {
     shared: Arc<ReaperShared>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Completes when the reaper thread is done (its sender dropped);
+    /// `None` if the thread could not start.
+    done: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 struct ReaperShared {
@@ -376,9 +408,9 @@ impl Reaper {
     /// Stores are dropped once none has arrived for this long...
     const QUIET: Duration = Duration::from_millis(20);
     /// ...or once this many wait...
-    const MAX_WAITING: usize = 8192;
+    const MAX_WAITING: usize = 1 << 17;
     /// ...or once the first has waited this long...
-    const MAX_AGE: Duration = Duration::from_secs(1);
+    const MAX_AGE: Duration = Duration::from_secs(30);
     /// ...or once the process's resident memory has grown by this many
     /// bytes since the reaper first saw them.
     const MAX_RESIDENT_GROWTH: u64 = 128 << 20;
@@ -388,19 +420,25 @@ impl Reaper {
             state: std::sync::Mutex::default(),
             wake: std::sync::Condvar::new(),
         });
-        let thread = std::thread::Builder::new()
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        let started = std::thread::Builder::new()
             .name("guest-reaper".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || shared.reap_until_finished()
-            })
-            .ok();
-        Reaper { shared, thread }
+                move || {
+                    shared.reap_until_finished();
+                    drop(done);
+                }
+            });
+        Reaper {
+            shared,
+            done: started.is_ok().then_some(finished),
+        }
     }
 
     /// A handle for one guest's task.
     pub(super) fn handle(&self) -> ReaperHandle {
-        ReaperHandle(self.thread.is_some().then(|| Arc::clone(&self.shared)))
+        ReaperHandle(self.done.is_some().then(|| Arc::clone(&self.shared)))
     }
 
     /// Waits until every store handed over has been dropped. Only call once
@@ -408,10 +446,11 @@ impl Reaper {
     pub(super) async fn finish(mut self) {
         self.shared.state().finished = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            // Dropping what is left may take a while: off the runtime's
-            // thread.
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        if let Some(done) = self.done.take() {
+            // The thread drops what is left, then its sender (also if it
+            // panicked): waited for without a blocking thread, which would
+            // be started now, at the end of a run, for this alone.
+            let _ = done.await;
         }
     }
 }
@@ -673,7 +712,7 @@ async fn run_module(
     };
     // The store's one instance: preview 1's hot calls may keep its memory.
     if let Some(memory) = instance.get_memory(&mut store, "memory") {
-        store.data_mut().p1.keep_memory(memory);
+        store.data_mut().p1().keep_memory(memory);
     }
     let result = async {
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
@@ -730,4 +769,46 @@ fn reap<T: StoreData>(mut store: Store<T>, reaper: &ReaperHandle) {
         "store to the reaper"
     );
     reaper.reap(store);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slice's end is seen at the scheduler's next driver poll (tokio
+    /// polls its driver every 61 task polls), however many tasks are queued
+    /// behind: the probe was a task of its own at the back of the run queue,
+    /// so every task queued before it was held, and with thousands of guests
+    /// starting or woken at once, every tick held all of them.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_slice_end_is_seen_at_the_next_driver_poll_not_behind_the_queue() {
+        const QUEUED: usize = 2_000;
+        let turns = Turns::new();
+        assert!(turns.driver_is_current());
+        let held = Arc::new(AtomicU64::new(0));
+        let ends = {
+            let turns = Arc::clone(&turns);
+            tokio::spawn(async move { turns.slice_ended() })
+        };
+        let queued: Vec<_> = (0..QUEUED)
+            .map(|_| {
+                let (turns, held) = (Arc::clone(&turns), Arc::clone(&held));
+                tokio::spawn(async move {
+                    if !turns.driver_is_current() {
+                        held.fetch_add(1, Ordering::AcqRel);
+                    }
+                })
+            })
+            .collect();
+        ends.await.expect("the task that ends a slice");
+        for task in queued {
+            task.await.expect("a queued task");
+        }
+        assert!(turns.driver_is_current());
+        let held = held.load(Ordering::Acquire);
+        assert!(
+            held > 0 && held < 200,
+            "{held} of {QUEUED} queued tasks ran before the slice's end was seen"
+        );
+    }
 }

@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{GuestParkObserver, Interest, Waiting};
@@ -50,6 +50,11 @@ pub struct WaitGraph {
     /// Notified whenever the last running guest becomes stuck or a guest
     /// leaves: the moments a deadlock can begin.
     changed: tokio::sync::Notify,
+    /// Set when the last running guest became stuck since the check last
+    /// began to look: only the first such change notifies `changed` (two
+    /// guests waking each other leave none running twice a round trip,
+    /// and the check, woken once, looks at the latest state anyway).
+    stuck_since_look: AtomicBool,
     /// Names of descriptions, for reports.
     names: Mutex<HashMap<u64, String>>,
 }
@@ -343,6 +348,9 @@ impl WaitGraph {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
+            // Registered, then cleared: a change after this notifies, one
+            // before is seen by the look.
+            self.stuck_since_look.store(false, Ordering::SeqCst);
             let looked = {
                 let guests = lock(&self.guests);
                 self.look(&guests)
@@ -405,7 +413,11 @@ impl GuestWaits {
         drop(entry);
         // A deadlock needs every guest stuck: only the change that leaves
         // none running is worth waking the check for.
-        if !was_stuck && is_stuck && before & RUNNING == 1 {
+        if !was_stuck
+            && is_stuck
+            && before & RUNNING == 1
+            && !self.graph.stuck_since_look.swap(true, Ordering::SeqCst)
+        {
             self.graph.changed.notify_waiters();
         }
         Some(result)
@@ -664,5 +676,42 @@ mod tests {
             }
         });
         assert!(looks > 0);
+    }
+
+    /// The check is woken once for many moments with no guest running
+    /// (the flag spares a notification each), and still sees the deadlock
+    /// that follows them.
+    #[tokio::test]
+    async fn the_check_woken_once_still_sees_a_later_deadlock() {
+        let graph = Arc::new(WaitGraph::default());
+        let (a, b) = (graph.join(1, "a"), graph.join(2, "b"));
+        let table = DescriptionTable::new();
+        let fd = table.create(0, CreateFlags::default()).unwrap();
+        let description = fd.description();
+        let check = tokio::spawn({
+            let graph = Arc::clone(&graph);
+            async move { graph.deadlocked().await }
+        });
+        tokio::task::yield_now().await;
+        // Both stuck on a readable eventfd, again and again: no deadlock.
+        description.try_write(1).unwrap();
+        for _ in 0..100 {
+            let (a_read, b_read) = (
+                observer(&a, description, Interest::Read),
+                observer(&b, description, Interest::Read),
+            );
+            a_read.parked();
+            b_read.parked();
+        }
+        tokio::task::yield_now().await;
+        assert!(!check.is_finished());
+        // Then with nothing to read: the check, notified long ago, sees it.
+        description.try_read().unwrap();
+        let a_read = observer(&a, description, Interest::Read);
+        let b_read = observer(&b, description, Interest::Read);
+        a_read.parked();
+        b_read.parked();
+        let stuck = check.await.unwrap();
+        assert_eq!(stuck.len(), 2);
     }
 }

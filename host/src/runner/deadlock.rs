@@ -647,13 +647,17 @@ mod tests {
         let pong = table.create(0, CreateFlags::default()).unwrap();
         let playing = std::sync::atomic::AtomicUsize::new(2);
         let (ping, pong) = (ping.description(), pong.description());
-        let play = |id: u64, mine: &Arc<crate::Description>, theirs: &Arc<crate::Description>| {
-            let waits = graph.join(id, "player");
+        // Both join first: one alone, parked, would be a deadlock.
+        let players = [graph.join(1, "ping"), graph.join(2, "pong")];
+        let play = |waits: &Arc<GuestWaits>,
+                    mine: &Arc<crate::Description>,
+                    theirs: &Arc<crate::Description>| {
+            let id = waits.id;
             for round in 0..ROUNDS {
                 if id == 1 || round > 0 {
                     theirs.try_write(1).unwrap();
                 }
-                let read = observer(&waits, mine, Interest::Read);
+                let read = observer(waits, mine, Interest::Read);
                 read.parked();
                 while mine.count() == 0 {
                     std::thread::yield_now();
@@ -668,8 +672,9 @@ mod tests {
         };
         let mut looks = 0u64;
         std::thread::scope(|scope| {
-            scope.spawn(|| play(1, ping, pong));
-            scope.spawn(|| play(2, pong, ping));
+            let [first, second] = &players;
+            scope.spawn(|| play(first, ping, pong));
+            scope.spawn(|| play(second, pong, ping));
             while playing.load(Ordering::SeqCst) > 0 {
                 assert_eq!(graph.deadlock().map(|s| s.len()), None);
                 looks += 1;

@@ -39,6 +39,7 @@ use crate::kernel::epoll::{Epoll, EpollError, EpollEvent, EPOLL_CTL_DEL};
 use crate::kernel::eventfd::{CreateFlags, Errno};
 use crate::kernel::fd_table::{FdError, FdTable};
 use crate::kernel::poll::PollFile;
+use crate::kernel::waits::PollParked;
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
 use crate::Waiting;
 
@@ -465,26 +466,23 @@ async fn epoll_wait<T>(
                 return Ok(Err(errno));
             }
         }
-        // Listen first, then take, so no wake-up between the two is missed.
-        let listener = epoll.listen();
-        // Each event goes straight to the guest's memory, as
-        // `ep_send_events` copies it out (no buffer of ours).
-        let sent = match memory
-            .data_mut(&mut *caller)
-            .get_mut(base..base + max as usize * EPOLL_EVENT_SIZE as usize)
-        {
-            Some(out) => epoll.send_events(max as usize, |i, event| {
-                let at = i * EPOLL_EVENT_SIZE as usize;
-                if let Some(slot) = out.get_mut(at..at + EPOLL_EVENT_SIZE as usize) {
-                    slot.copy_from_slice(&epoll_event_bytes(event));
-                }
-            }),
-            // Wasm memories never shrink: the range checked above still fits.
-            None => return Ok(Err(AbiErrno::Fault)),
+        // Take what is ready first, and listen only when nothing is (as
+        // `ep_poll` joins the wait queue only then): a wait woken by an
+        // event finds it at once, without a listener (which allocates).
+        let Some(sent) = send_events(caller, memory, base, max, &epoll) else {
+            return Ok(Err(AbiErrno::Fault));
         };
         // The clock is read only for a wait with a timeout.
         let now = deadline.map(|_| tokio::time::Instant::now());
         if sent > 0 || deadline.zip(now).is_some_and(|(d, now)| d <= now) {
+            break sent;
+        }
+        // Listen, then take again, so no wake-up between the two is missed.
+        let listener = epoll.listen();
+        let Some(sent) = send_events(caller, memory, base, max, &epoll) else {
+            return Ok(Err(AbiErrno::Fault));
+        };
+        if sent > 0 {
             break sent;
         }
         if !streams.is_empty() {
@@ -502,16 +500,18 @@ async fn epoll_wait<T>(
         }
         // Without a timeout, on eventfds alone, the guest is parked as one
         // wait on them all (O(registered): only for a host that observes).
+        // The watched descriptions move into the waits, and the waits to
+        // the observer (no copy of either).
         let parked = match deadline {
-            None if observed && sockets.is_empty() => epoll
-                .watched_eventfds()
-                .map(|watched| Waiting::distinct(watched.iter().map(|(d, r)| (d, *r)))),
+            None if observed && sockets.is_empty() => {
+                epoll.watched_eventfds().map(Waiting::distinct)
+            }
             _ => None,
         };
         let ctx = get(caller.data_mut());
         let _parked = parked
-            .as_deref()
-            .and_then(|waits| ctx.eventfd.park_poll(waits));
+            .zip(ctx.eventfd.park_observer())
+            .map(|(waits, observer)| PollParked::new(&**observer, waits));
         let mut listeners = [listener];
         let woken = crate::p1::until_woken_or_edge(&mut listeners, &sockets);
         match deadline {
@@ -522,6 +522,28 @@ async fn epoll_wait<T>(
         }
     };
     Ok(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
+}
+
+/// `epoll`'s ready events, at most `max`, written straight into the
+/// guest's memory at `base` as `ep_send_events` copies them out (no buffer
+/// of ours); how many. `None` if the events' range left the memory (never:
+/// wasm memories do not shrink, and the range was checked).
+fn send_events<T>(
+    caller: &mut Caller<'_, T>,
+    memory: Memory,
+    base: usize,
+    max: u32,
+    epoll: &Epoll,
+) -> Option<usize> {
+    let size = EPOLL_EVENT_SIZE as usize;
+    let out = memory
+        .data_mut(&mut *caller)
+        .get_mut(base..base + max as usize * size)?;
+    Some(epoll.send_events(max as usize, |i, event| {
+        if let Some(slot) = out.get_mut(i * size..(i + 1) * size) {
+            slot.copy_from_slice(&epoll_event_bytes(event));
+        }
+    }))
 }
 
 /// One `struct epoll_event` as wasm32 lays it out: `events` (little

@@ -840,6 +840,11 @@ impl Epoll {
     /// instance of eventfds alone, as [`external_files`](Self::external_files).
     pub fn sockets(&self) -> Vec<(Arc<Socket>, PollMask)> {
         let mut out: Vec<(Arc<Socket>, PollMask)> = Vec::new();
+        if !self.watches_externals() {
+            // Eventfds alone: no set (its first insert allocates and
+            // hashes), as `external_files`. Every `epoll_wait` asks twice.
+            return out;
+        }
         let mut seen = HashSet::new();
         self.collect_others(&mut out, &mut seen, 0, |file| match file {
             PollFile::Socket(socket) => Some(socket),

@@ -75,8 +75,10 @@ impl Waiting {
     /// once however many entries ask it: one listener per distinct wait is
     /// woken by the same reads and writes, and spares a poll over 65536
     /// entries of one fd as many listeners and reported waits.
-    pub(crate) fn distinct<'a>(
-        entries: impl IntoIterator<Item = (&'a Arc<Description>, Readiness)>,
+    /// The descriptions come borrowed (cloned only when kept) or owned
+    /// (moved when kept, as an epoll's watched eventfds are).
+    pub(crate) fn distinct<D: DescriptionRef>(
+        entries: impl IntoIterator<Item = (D, Readiness)>,
     ) -> Vec<Waiting> {
         let entries = entries.into_iter();
         let mut out: Vec<Waiting> = Vec::with_capacity(entries.size_hint().0.min(FEW_WAITS));
@@ -103,7 +105,7 @@ impl Waiting {
             };
             if new {
                 out.push(Waiting {
-                    description: Arc::clone(description),
+                    description: description.into_arc(),
                     interest,
                 });
             }
@@ -117,6 +119,34 @@ impl Waiting {
             Interest::Read | Interest::Readable => self.description.listen(Readiness::Readable),
             Interest::Write(_) | Interest::Writable => self.description.listen(Readiness::Writable),
         }
+    }
+}
+
+/// A description as [`Waiting::distinct`] is given it: borrowed, or
+/// owned.
+pub(crate) trait DescriptionRef {
+    /// The description's id.
+    fn id(&self) -> u64;
+    /// The description to keep: a clone of a borrowed one, an owned one
+    /// moved.
+    fn into_arc(self) -> Arc<Description>;
+}
+
+impl DescriptionRef for &Arc<Description> {
+    fn id(&self) -> u64 {
+        Description::id(self)
+    }
+    fn into_arc(self) -> Arc<Description> {
+        Arc::clone(self)
+    }
+}
+
+impl DescriptionRef for Arc<Description> {
+    fn id(&self) -> u64 {
+        Description::id(self)
+    }
+    fn into_arc(self) -> Arc<Description> {
+        self
     }
 }
 

@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{GuestParkObserver, Interest, Waiting};
@@ -27,30 +28,58 @@ pub const MAX_WAITS_LISTED: usize = 8;
 /// The wait graph of a set of guests.
 ///
 /// Every change costs O(1) whatever the number of waits (a core `poll`
-/// parks all its waits in one change): a guest's waits sit in reusable
-/// slots, and the graph counts its stuck guests as they change, so that
-/// the deadlock check — run whenever a guest becomes stuck or leaves —
-/// returns at once while any guest is not stuck, and looks at the waits
-/// themselves only when every guest is.
+/// parks all its waits in one change), and touches only the guest's own
+/// record and one shared counter: a guest's waits sit in reusable slots
+/// behind a lock of its own, and the graph counts its running guests as
+/// they change, so that the deadlock check — run whenever the last
+/// running guest becomes stuck, or a guest leaves — returns at once while
+/// any guest runs, and looks at the waits themselves only when none does.
+/// The graph's own lock (the list of guests) is taken only when a guest
+/// joins or leaves, and by the check.
 #[derive(Default)]
 pub struct WaitGraph {
-    state: Mutex<GraphState>,
-    /// Notified whenever a guest becomes stuck or leaves: the moments a
-    /// deadlock can begin.
+    /// The guests in the graph, by the id they joined with.
+    guests: Mutex<HashMap<u64, Arc<Record>>>,
+    /// How many guests of `guests` run (are not stuck), in the low 32 bits
+    /// ([`RUNNING`]); above them, how many changes the guests' records have
+    /// had (wrapping). One word, so a change counts itself and moves a
+    /// guest between running and stuck in one atomic add, and the check
+    /// can tell that nothing changed while it looked (the same word before
+    /// and after).
+    counts: AtomicU64,
+    /// Notified whenever the last running guest becomes stuck or a guest
+    /// leaves: the moments a deadlock can begin.
     changed: tokio::sync::Notify,
+    /// Set when the last running guest became stuck since the check last
+    /// began to look: only the first such change notifies `changed` (two
+    /// guests waking each other leave none running twice a round trip,
+    /// and the check, woken once, looks at the latest state anyway).
+    stuck_since_look: AtomicBool,
     /// Names of descriptions, for reports.
     names: Mutex<HashMap<u64, String>>,
 }
 
-#[derive(Default)]
-struct GraphState {
-    guests: HashMap<u64, GuestEntry>,
-    /// How many of `guests` are stuck now.
-    stuck: usize,
+/// One guest's waits, behind their own lock: a park or resume takes this
+/// one, never another guest's.
+type Record = Mutex<GuestEntry>;
+
+/// The bits of [`WaitGraph::counts`] that count running guests.
+const RUNNING: u64 = (1 << 32) - 1;
+
+/// One change of a record, in [`WaitGraph::counts`].
+const CHANGE: u64 = 1 << 32;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section leaves its state consistent: poisoning only
+    // means another thread panicked elsewhere.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 struct GuestEntry {
     name: String,
+    /// Whether the guest is in the graph (counted in its `counts`): false
+    /// once it left, or another guest joined under its id.
+    in_graph: bool,
     /// Parked single operations (a blocking read or write, a pollable),
     /// each in the slot its observer holds the index of; freed slots are
     /// reused, so parking and resuming cost O(1).
@@ -72,6 +101,7 @@ impl GuestEntry {
     fn new(name: &str) -> Self {
         GuestEntry {
             name: name.to_string(),
+            in_graph: true,
             slots: Vec::new(),
             free: Vec::new(),
             parked: 0,
@@ -218,65 +248,97 @@ impl fmt::Display for StuckGuest {
 }
 
 impl WaitGraph {
-    fn state(&self) -> MutexGuard<'_, GraphState> {
-        // Each critical section leaves the state consistent: poisoning only
-        // means another thread panicked elsewhere.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Names description `id` in reports (e.g. after its `--eventfd` name).
     pub fn name_description(&self, id: u64, name: &str) {
-        self.names
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, name.to_string());
+        lock(&self.names).insert(id, name.to_string());
     }
 
     /// Adds a running guest, named `name` in reports (`` `NAME` ``, as
     /// [`StuckGuest::guest`]); it leaves the graph when the handle drops.
+    /// A guest joining under the id of one still in the graph takes its
+    /// place: the handle of the one replaced changes nothing any more.
     pub fn join(self: &Arc<Self>, id: u64, name: &str) -> Arc<GuestWaits> {
-        let mut state = self.state();
-        if let Some(old) = state.guests.insert(id, GuestEntry::new(name)) {
-            if old.is_stuck() {
-                state.stuck = state.stuck.saturating_sub(1);
+        let record = Arc::new(Mutex::new(GuestEntry::new(name)));
+        let replaced = {
+            let mut guests = lock(&self.guests);
+            self.counts.fetch_add(CHANGE + 1, Ordering::SeqCst);
+            let replaced = guests.insert(id, Arc::clone(&record));
+            if let Some(old) = &replaced {
+                self.leave(&mut lock(old));
             }
-        }
+            replaced
+        };
+        // Its waits are dropped outside the lock.
+        drop(replaced);
         Arc::new(GuestWaits {
             graph: Arc::clone(self),
             id,
+            record,
         })
     }
 
+    /// Takes `entry`'s guest out of the counts, once (under the lock of
+    /// `guests`).
+    fn leave(&self, entry: &mut GuestEntry) {
+        if entry.in_graph {
+            entry.in_graph = false;
+            let delta = if entry.is_stuck() { CHANGE } else { CHANGE - 1 };
+            self.counts.fetch_add(delta, Ordering::SeqCst);
+        }
+    }
+
     /// The deadlock, if every guest is stuck on waits none of which could
-    /// proceed; `None` while any guest runs or could.
+    /// proceed; `None` while any guest runs or could. The guests' records
+    /// are read one by one; a guest that changed its waits meanwhile (on
+    /// another thread) makes it look again, so what it finds held of all
+    /// the guests at one instant, as if the whole graph were locked. (On
+    /// one thread nothing changes while it looks.)
     pub fn deadlock(&self) -> Option<Vec<StuckGuest>> {
-        let state = self.state();
-        if state.guests.is_empty() || state.stuck < state.guests.len() {
-            return None;
+        let guests = lock(&self.guests);
+        loop {
+            if let Ok(found) = self.look(&guests) {
+                return found;
+            }
+        }
+    }
+
+    /// One look at every guest's waits, for [`deadlock`](Self::deadlock);
+    /// `Err` when a guest changed while it looked.
+    fn look(&self, guests: &HashMap<u64, Arc<Record>>) -> Result<Option<Vec<StuckGuest>>, Changed> {
+        let before = self.counts.load(Ordering::SeqCst);
+        if guests.is_empty() || before & RUNNING != 0 {
+            return Ok(None);
         }
         // Guests with few waits first: when every guest is stuck for a
         // moment, the one about to be woken is usually one of them (a
         // reader just written to), found without going through the waits
         // of a big poll elsewhere.
-        let few = |guest: &&GuestEntry| guest.wait_count() <= MAX_WAITS_LISTED;
-        let could_proceed = |guest: &GuestEntry| guest.waits().any(Waiting::could_proceed);
-        if state.guests.values().filter(few).any(could_proceed)
-            || state
-                .guests
-                .values()
-                .filter(|guest| !few(guest))
-                .any(could_proceed)
-        {
-            return None;
+        let could_proceed = |few: bool| {
+            guests.values().any(|record| {
+                let guest = lock(record);
+                (guest.wait_count() <= MAX_WAITS_LISTED) == few
+                    && guest.waits().any(Waiting::could_proceed)
+            })
+        };
+        let found = if could_proceed(true) || could_proceed(false) {
+            None
+        } else {
+            let names = lock(&self.names);
+            let mut stuck: Vec<StuckGuest> = guests
+                .iter()
+                .map(|(&id, record)| lock(record).report(id, &names))
+                .collect();
+            stuck.sort_by_key(|guest| guest.id);
+            Some(stuck)
+        };
+        // Every change counts in `counts` under its record's lock, which
+        // the look took: the same word after as before means no record
+        // changed from the first reading to the last.
+        if self.counts.load(Ordering::SeqCst) == before {
+            Ok(found)
+        } else {
+            Err(Changed)
         }
-        let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stuck: Vec<StuckGuest> = state
-            .guests
-            .iter()
-            .map(|(&id, guest)| guest.report(id, &names))
-            .collect();
-        stuck.sort_by_key(|guest| guest.id);
-        Some(stuck)
     }
 
     /// Completes with the deadlock once there is one.
@@ -286,13 +348,26 @@ impl WaitGraph {
             let changed = self.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if let Some(stuck) = self.deadlock() {
-                return stuck;
+            // Registered, then cleared: a change after this notifies, one
+            // before is seen by the look.
+            self.stuck_since_look.store(false, Ordering::SeqCst);
+            let looked = {
+                let guests = lock(&self.guests);
+                self.look(&guests)
+            };
+            match looked {
+                Ok(Some(stuck)) => return stuck,
+                Ok(None) => changed.await,
+                // A guest changed while it looked, and may not notify
+                // again: look again once it had its turn.
+                Err(Changed) => tokio::task::yield_now().await,
             }
-            changed.await;
         }
     }
 }
+
+/// A guest's waits changed while [`WaitGraph::look`] looked.
+struct Changed;
 
 fn describe(waiting: &Waiting, names: &HashMap<u64, String>) -> String {
     let d = &waiting.description;
@@ -313,28 +388,36 @@ fn describe(waiting: &Waiting, names: &HashMap<u64, String>) -> String {
 pub struct GuestWaits {
     graph: Arc<WaitGraph>,
     id: u64,
+    /// Its own record, also in the graph's list of guests.
+    record: Arc<Record>,
 }
 
 impl GuestWaits {
-    /// Applies `f` to the guest's entry, keeping the graph's count of stuck
-    /// guests, and wakes the deadlock check if that made every guest stuck.
+    /// Applies `f` to the guest's entry and counts the change (and the
+    /// guest's move between running and stuck), under the entry's lock
+    /// alone; wakes the deadlock check if that left no guest running.
     fn change<R>(&self, f: impl FnOnce(&mut GuestEntry) -> R) -> Option<R> {
-        let mut state = self.graph.state();
-        let entry = state.guests.get_mut(&self.id)?;
-        let was_stuck = entry.is_stuck();
-        let result = f(entry);
-        let is_stuck = entry.is_stuck();
-        match (was_stuck, is_stuck) {
-            (false, true) => state.stuck += 1,
-            (true, false) => state.stuck = state.stuck.saturating_sub(1),
-            _ => {}
+        let mut entry = lock(&self.record);
+        if !entry.in_graph {
+            return None;
         }
-        // A deadlock needs every guest stuck: only the change that makes
-        // them all stuck is worth waking the check for (guests that wake
-        // each other, one stuck at a time, never pay for it).
-        let all_stuck = is_stuck && !was_stuck && state.stuck >= state.guests.len();
-        drop(state);
-        if all_stuck {
+        let was_stuck = entry.is_stuck();
+        let result = f(&mut entry);
+        let is_stuck = entry.is_stuck();
+        let delta = match (was_stuck, is_stuck) {
+            (false, true) => CHANGE - 1,
+            (true, false) => CHANGE + 1,
+            _ => CHANGE,
+        };
+        let before = self.graph.counts.fetch_add(delta, Ordering::SeqCst);
+        drop(entry);
+        // A deadlock needs every guest stuck: only the change that leaves
+        // none running is worth waking the check for.
+        if !was_stuck
+            && is_stuck
+            && before & RUNNING == 1
+            && !self.graph.stuck_since_look.swap(true, Ordering::SeqCst)
+        {
             self.graph.changed.notify_waiters();
         }
         Some(result)
@@ -379,14 +462,18 @@ impl GuestParkObserver for GuestWaits {
 impl Drop for GuestWaits {
     fn drop(&mut self) {
         let left = {
-            let mut state = self.graph.state();
-            let left = state.guests.remove(&self.id);
-            if left.as_ref().is_some_and(GuestEntry::is_stuck) {
-                state.stuck = state.stuck.saturating_sub(1);
+            let mut guests = lock(&self.graph.guests);
+            let ours = guests
+                .get(&self.id)
+                .is_some_and(|record| Arc::ptr_eq(record, &self.record));
+            self.graph.leave(&mut lock(&self.record));
+            if ours {
+                guests.remove(&self.id)
+            } else {
+                None
             }
-            left
         };
-        // Its waits are dropped outside the lock.
+        // Its record (and waits) goes with the handle, outside the locks.
         drop(left);
         // The guest that left may have been the last one running.
         self.graph.changed.notify_waiters();
@@ -516,5 +603,120 @@ mod tests {
         // A write makes the read able to proceed: no deadlock then.
         fd.description().try_write(1).unwrap();
         assert!(graph.deadlock().is_none());
+    }
+
+    #[test]
+    fn a_guest_joining_under_a_taken_id_replaces_it() {
+        let graph = Arc::new(WaitGraph::default());
+        let table = DescriptionTable::new();
+        let fd = table.create(0, CreateFlags::default()).unwrap();
+        let old = graph.join(1, "old");
+        let new = graph.join(1, "new");
+        // The replaced guest's changes count no more: it runs, yet the new
+        // one alone decides.
+        let old_read = observer(&old, fd.description(), Interest::Read);
+        old_read.parked();
+        assert!(graph.deadlock().is_none(), "`new` runs");
+        let new_read = observer(&new, fd.description(), Interest::Read);
+        new_read.parked();
+        let stuck = graph.deadlock().expect("`new` alone, reading");
+        assert_eq!(stuck.len(), 1);
+        assert_eq!(stuck[0].guest, "new");
+        // The old handle leaving takes nothing of the new guest's with it.
+        drop(old_read);
+        drop(old);
+        assert_eq!(graph.deadlock().map(|s| s.len()), Some(1));
+        drop(new_read);
+        drop(new);
+        assert!(graph.deadlock().is_none(), "nobody left");
+    }
+
+    /// Two guests on two threads wake each other as a ping-pong does (each
+    /// writes the other's eventfd, then parks reading its own), while a
+    /// third thread looks for a deadlock all along: every guest is stuck
+    /// at times (the writer parks before the woken reader resumes), but
+    /// never with nothing able to proceed. A look that read the two
+    /// records at different moments, with a round trip between, would
+    /// see both empty; the look sees the records as of one instant.
+    #[test]
+    fn a_look_racing_guests_that_wake_each_other_never_sees_a_deadlock() {
+        const ROUNDS: u32 = 2_000;
+        let graph = Arc::new(WaitGraph::default());
+        let table = DescriptionTable::new();
+        let ping = table.create(0, CreateFlags::default()).unwrap();
+        let pong = table.create(0, CreateFlags::default()).unwrap();
+        let playing = std::sync::atomic::AtomicUsize::new(2);
+        let (ping, pong) = (ping.description(), pong.description());
+        // Both join first: one alone, parked, would be a deadlock.
+        let players = [graph.join(1, "ping"), graph.join(2, "pong")];
+        let play = |waits: &Arc<GuestWaits>,
+                    mine: &Arc<crate::Description>,
+                    theirs: &Arc<crate::Description>| {
+            let id = waits.id;
+            for round in 0..ROUNDS {
+                if id == 1 || round > 0 {
+                    theirs.try_write(1).unwrap();
+                }
+                let read = observer(waits, mine, Interest::Read);
+                read.parked();
+                while mine.count() == 0 {
+                    std::thread::yield_now();
+                }
+                read.resumed();
+                mine.try_read().unwrap();
+            }
+            if id == 2 {
+                theirs.try_write(1).unwrap();
+            }
+            playing.fetch_sub(1, Ordering::SeqCst);
+        };
+        let mut looks = 0u64;
+        std::thread::scope(|scope| {
+            let [first, second] = &players;
+            scope.spawn(|| play(first, ping, pong));
+            scope.spawn(|| play(second, pong, ping));
+            while playing.load(Ordering::SeqCst) > 0 {
+                assert_eq!(graph.deadlock().map(|s| s.len()), None);
+                looks += 1;
+            }
+        });
+        assert!(looks > 0);
+    }
+
+    /// The check is woken once for many moments with no guest running
+    /// (the flag spares a notification each), and still sees the deadlock
+    /// that follows them.
+    #[tokio::test]
+    async fn the_check_woken_once_still_sees_a_later_deadlock() {
+        let graph = Arc::new(WaitGraph::default());
+        let (a, b) = (graph.join(1, "a"), graph.join(2, "b"));
+        let table = DescriptionTable::new();
+        let fd = table.create(0, CreateFlags::default()).unwrap();
+        let description = fd.description();
+        let check = tokio::spawn({
+            let graph = Arc::clone(&graph);
+            async move { graph.deadlocked().await }
+        });
+        tokio::task::yield_now().await;
+        // Both stuck on a readable eventfd, again and again: no deadlock.
+        description.try_write(1).unwrap();
+        for _ in 0..100 {
+            let (a_read, b_read) = (
+                observer(&a, description, Interest::Read),
+                observer(&b, description, Interest::Read),
+            );
+            a_read.parked();
+            b_read.parked();
+        }
+        tokio::task::yield_now().await;
+        assert!(!check.is_finished());
+        // Then with nothing to read: the check, notified long ago, sees it.
+        description.try_read().unwrap();
+        let a_read = observer(&a, description, Interest::Read);
+        let b_read = observer(&b, description, Interest::Read);
+        a_read.parked();
+        b_read.parked();
+        let stuck = check.await.unwrap();
+        assert_eq!(stuck.len(), 2);
     }
 }

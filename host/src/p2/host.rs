@@ -1,6 +1,8 @@
 //! The host side of the WIT interface: a thin layer that turns guest calls
 //! into [`Descriptor`] and [`Description`] operations.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tracing::Instrument as _;
@@ -8,9 +10,9 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 use super::bindings::{preopens, types};
-use crate::kernel::eventfd::{Description, Readiness};
+use crate::kernel::eventfd::{Description, Errno, Readiness};
 use crate::kernel::waits::ObservedOp;
-use crate::{Descriptor, EventfdCtxView, GuestParkObserver, Interest};
+use crate::{Descriptor, EventfdCtx, EventfdCtxView, GuestParkObserver, Interest};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 
@@ -58,25 +60,19 @@ impl types::HostEventfd for EventfdCtxView<'_> {
     }
 
     async fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
-        let span = tracing::debug_span!("read", fd = fd.rep());
-        let description = self.description(&fd)?;
-        let observer = self.ctx.observer(description, Interest::Read);
-        Ok(description
-            .read_observed(&observer)
-            .instrument(span)
-            .await
-            .map_err(Into::into))
+        let result = match self.read_now(&fd)? {
+            Attempt::Done(result) => result,
+            Attempt::Wait(wait) => wait.await,
+        };
+        Ok(result.map_err(Into::into))
     }
 
     async fn write(&mut self, fd: Resource<Descriptor>, value: u64) -> GuestResult<()> {
-        let span = tracing::debug_span!("write", fd = fd.rep(), value);
-        let description = self.description(&fd)?;
-        let observer = self.ctx.observer(description, Interest::Write(value));
-        Ok(description
-            .write_observed(value, &observer)
-            .instrument(span)
-            .await
-            .map_err(Into::into))
+        let result = match self.write_now(&fd, value)? {
+            Attempt::Done(result) => result,
+            Attempt::Wait(wait) => wait.await,
+        };
+        Ok(result.map_err(Into::into))
     }
 
     async fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {
@@ -135,6 +131,69 @@ impl preopens::Host for EventfdCtxView<'_> {
     async fn get_eventfds(&mut self) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
         let _span = tracing::debug_span!("get-eventfds").entered();
         self.hand_out_preopens()
+    }
+}
+
+/// A read or write done at once, or the wait it has to make.
+///
+/// A read or write that need not wait is done before the host call's
+/// future is first suspended; one that must (a blocking description whose
+/// counter is 0, or has no room) waits in a future of its own, boxed, so
+/// that the common call's future carries none of the wait loop's state
+/// (wasmtime boxes every host call's future and copies a large one).
+enum Attempt<T, W> {
+    Done(Result<T, Errno>),
+    Wait(Pin<Box<W>>),
+}
+
+impl EventfdCtxView<'_> {
+    /// `read(2)` on the guest's `fd` as far as it goes without waiting, in
+    /// the call's `read` span. The wait, if any, is the kernel layer's
+    /// loop, which tries once more before it parks (the same answers as
+    /// one `read_observed`), with the guest's park observer told whenever
+    /// it parks.
+    fn read_now(
+        &self,
+        fd: &Resource<Descriptor>,
+    ) -> wasmtime::Result<Attempt<u64, impl Future<Output = Result<u64, Errno>> + Send + '_>> {
+        let span = tracing::debug_span!("read", fd = fd.rep());
+        let description = self.description(fd)?;
+        Ok(match span.in_scope(|| description.try_read()) {
+            Err(Errno::Again) if !description.is_nonblocking() => {
+                let ctx: &EventfdCtx = self.ctx;
+                Attempt::Wait(Box::pin(
+                    async move {
+                        let observer = ctx.observer(description, Interest::Read);
+                        description.read_observed(&observer).await
+                    }
+                    .instrument(span),
+                ))
+            }
+            done => Attempt::Done(done),
+        })
+    }
+
+    /// `write(2)` of `value` on the guest's `fd`, as [`Self::read_now`].
+    fn write_now(
+        &self,
+        fd: &Resource<Descriptor>,
+        value: u64,
+    ) -> wasmtime::Result<Attempt<(), impl Future<Output = Result<(), Errno>> + Send + '_>> {
+        let span = tracing::debug_span!("write", fd = fd.rep(), value);
+        let description = self.description(fd)?;
+        Ok(match span.in_scope(|| description.try_write(value)) {
+            Err(Errno::Again) if !description.is_nonblocking() => {
+                let ctx: &EventfdCtx = self.ctx;
+                Attempt::Wait(Box::pin(
+                    async move {
+                        let observer = ctx.observer(description, Interest::Write(value));
+                        description.write_observed(value, &observer).await
+                    }
+                    .instrument(span),
+                ))
+            }
+            done => Attempt::Done(done),
+        })
     }
 }
 

@@ -153,9 +153,9 @@ type HostCall<'a, T> =
 /// linker must allow shadowing): a call that need not wait returns a
 /// future that is already done, and only a call that must wait gets the
 /// wait loop's future. The generated glue wraps every call, even one done
-/// at once, in an `async` block around the trait's future; that state
-/// machine costs about a fifth of what wasmtime's own async host call costs
-/// (the floor).
+/// at once, in an `async` block around the trait's future: about 85
+/// instructions a call, against some 1 900 for wasmtime's own async host
+/// call (the benchmark's floor, under callgrind).
 pub(super) fn add_fast_paths<T: EventfdView + 'static>(
     linker: &mut Linker<T>,
 ) -> wasmtime::Result<()> {
@@ -337,7 +337,7 @@ mod tests {
             let error = again.expect_err("already linked").to_string();
             assert!(error.contains("defined twice"), "{name}: {error}");
         }
-        // A store of this host is what the linker serves.
+        // (A store of the host the linker serves, so that the type is one.)
         let host = Host {
             wasi: WasiCtx::builder().build(),
             eventfd: EventfdCtx::builder(&DescriptionTable::new()).build(),

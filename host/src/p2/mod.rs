@@ -25,6 +25,11 @@ use crate::{Eventfd, EventfdCtxView, EventfdView};
 /// to find. A store whose views return different tables traps at the
 /// guest's first `subscribe-readable` / `subscribe-writable`, with an error
 /// that says so.
+///
+/// `read` and `write`, the calls a guest makes most, replace the glue
+/// bindgen generates for them with their own: a call that need not wait
+/// is done without building a future for the wait. To do so this turns the
+/// linker's shadowing on and leaves it off, wasmtime's default, on return.
 pub fn add_to_linker_async<T: WasiView + EventfdView + 'static>(
     linker: &mut Linker<T>,
 ) -> wasmtime::Result<()> {

@@ -25,12 +25,22 @@ use crate::{Eventfd, EventfdCtxView, EventfdView};
 /// to find. A store whose views return different tables traps at the
 /// guest's first `subscribe-readable` / `subscribe-writable`, with an error
 /// that says so.
+///
+/// `read` and `write`, the calls a guest makes most, replace the glue
+/// bindgen generates for them with their own: a call that need not wait
+/// is done without building a future for the wait. To do so this turns the
+/// linker's shadowing on and leaves it off, wasmtime's default, on return.
 pub fn add_to_linker_async<T: WasiView + EventfdView + 'static>(
     linker: &mut Linker<T>,
 ) -> wasmtime::Result<()> {
     bindings::types::add_to_linker::<T, Eventfd>(linker, checked_view::<T>)?;
     bindings::preopens::add_to_linker::<T, Eventfd>(linker, T::eventfd)?;
-    Ok(())
+    // `read` and `write` once more, over the generated glue: the calls
+    // that need not wait are most calls.
+    linker.allow_shadowing(true);
+    let replaced = host::add_fast_paths(linker);
+    linker.allow_shadowing(false);
+    replaced
 }
 
 /// Adds the `wasi-eventfd:eventfd` interfaces (`types` and `preopens`) to

@@ -303,10 +303,18 @@ impl WatchList {
     /// (`ep_poll_callback`): every ordinary one, then exclusive ones until
     /// one has woken a waiter. Callers changed the file first, so an entry
     /// polling after this sees the change.
+    #[inline]
     pub(crate) fn wake(&self, key: PollMask) {
-        if self.watching.load(Ordering::SeqCst) == 0 {
-            return;
+        // Every read and write of an eventfd calls this; most files are
+        // watched by nothing, so only the check is inlined into them.
+        if self.watching.load(Ordering::SeqCst) != 0 {
+            self.wake_watchers(key);
         }
+    }
+
+    /// [`WatchList::wake`] for a file something watches.
+    #[inline(never)]
+    fn wake_watchers(&self, key: PollMask) {
         let slots = self.slots();
         for item in slots.entries.iter().flatten() {
             item.wake(key);

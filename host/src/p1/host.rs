@@ -1153,7 +1153,7 @@ fn fast_target(ctx: &EventfdP1Ctx, fd: i32) -> Fast {
 /// The little-endian `u32` at `at`, when it is in memory and 4-aligned as
 /// wiggle requires of preview 1's `u32`s, pointers and sizes.
 fn guest_word(bytes: &[u8], at: u32) -> Option<u32> {
-    if at % 4 != 0 {
+    if !at.is_multiple_of(4) {
         return None;
     }
     let at = at as usize;

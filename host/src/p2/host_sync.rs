@@ -7,8 +7,9 @@ use wasmtime::component::Resource;
 use wasmtime_wasi::p2::DynPollable;
 
 use super::bindings::sync::{preopens, types};
+use super::host::Attempt;
 use crate::kernel::eventfd::block_on;
-use crate::{Descriptor, EventfdCtxView, Interest, Readiness};
+use crate::{Descriptor, EventfdCtxView, Readiness};
 
 type GuestResult<T> = wasmtime::Result<Result<T, types::ErrorCode>>;
 
@@ -26,18 +27,24 @@ impl types::HostEventfd for EventfdCtxView<'_> {
     }
 
     fn read(&mut self, fd: Resource<Descriptor>) -> GuestResult<u64> {
-        let description = self.description(&fd)?;
-        let observer = self.ctx.observer(description, Interest::Read);
-        // Blocks this thread while the counter is 0 (unless non-blocking):
-        // the one wait loop, driven by parking the thread, with no runtime.
-        Ok(block_on(description.read_observed(&observer)).map_err(Into::into))
+        // As the async side: what need not wait is done at once, without
+        // the wait loop's parker; a read that must wait blocks this thread
+        // while the counter is 0, the one wait loop driven by parking the
+        // thread, with no runtime.
+        let result = match self.read_now(&fd)? {
+            Attempt::Done(result) => result,
+            Attempt::Wait(span) => span.in_scope(|| block_on(self.read_wait(&fd)))?,
+        };
+        Ok(result.map_err(Into::into))
     }
 
     fn write(&mut self, fd: Resource<Descriptor>, value: u64) -> GuestResult<()> {
-        let description = self.description(&fd)?;
-        let observer = self.ctx.observer(description, Interest::Write(value));
         // Blocks this thread while the value does not fit.
-        Ok(block_on(description.write_observed(value, &observer)).map_err(Into::into))
+        let result = match self.write_now(&fd, value)? {
+            Attempt::Done(result) => result,
+            Attempt::Wait(span) => span.in_scope(|| block_on(self.write_wait(&fd, value)))?,
+        };
+        Ok(result.map_err(Into::into))
     }
 
     fn dup(&mut self, fd: Resource<Descriptor>) -> GuestResult<Resource<Descriptor>> {

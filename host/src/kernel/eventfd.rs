@@ -312,6 +312,32 @@ impl Description {
         Ok(())
     }
 
+    /// `read(2)` as far as it goes without waiting: `Some` answer (the
+    /// value, or `EAGAIN` on a non-blocking description whose counter is
+    /// 0), or `None` when a blocking read must wait. The wait
+    /// ([`read_observed`](Self::read_observed)) tries once more before it
+    /// parks, so the two give the answers of one `read(2)`; front ends use
+    /// this to keep the wait's state off the calls that never wait.
+    pub fn read_now(&self) -> Option<Result<u64, Errno>> {
+        self.unless_it_must_wait(self.try_read())
+    }
+
+    /// `write(2)` of `value` as far as it goes without waiting, as
+    /// [`read_now`](Self::read_now): `EINVAL` for `u64::MAX`, `EAGAIN` on a
+    /// non-blocking description without room, `None` when it must wait.
+    pub fn write_now(&self, value: u64) -> Option<Result<(), Errno>> {
+        self.unless_it_must_wait(self.try_write(value))
+    }
+
+    /// An attempt's answer, or `None` for `EAGAIN` on a blocking
+    /// description: the one place that decides whether a call waits.
+    fn unless_it_must_wait<T>(&self, attempt: Result<T, Errno>) -> Option<Result<T, Errno>> {
+        match attempt {
+            Err(Errno::Again) if !self.is_nonblocking() => None,
+            done => Some(done),
+        }
+    }
+
     /// `read(2)`: waits while the counter is 0, unless non-blocking.
     ///
     /// Cancel-safe: dropping the future before it completes consumes nothing.
@@ -391,9 +417,8 @@ impl Description {
         observer: &impl ParkObserver,
         attempt: impl Fn() -> Result<T, Errno>,
     ) -> Result<T, Errno> {
-        match attempt() {
-            Err(Errno::Again) if !self.is_nonblocking() => {}
-            done => return done,
+        if let Some(done) = self.unless_it_must_wait(attempt()) {
+            return done;
         }
         self.wait_for_even_if_nonblocking(readiness, observer, attempt)
             .await

@@ -99,11 +99,9 @@ impl EventfdP1Ctx {
         // the common call carries none of the waiting's state. The wait
         // loop tries once more before it parks: the same answers as one
         // `read_observed`.
-        let value = match description.try_read() {
-            Err(Errno::Again) if !description.is_nonblocking() => {
-                Box::pin(eventfd_wait_read(&self.eventfd, description)).await?
-            }
-            done => done?,
+        let value = match description.read_now() {
+            Some(done) => done?,
+            None => Box::pin(eventfd_wait_read(&self.eventfd, description)).await?,
         };
         let mut bytes = &value.to_le_bytes()[..];
         for place in places.into_iter().flatten() {
@@ -135,11 +133,9 @@ impl EventfdP1Ctx {
                 let value = u64::from_le_bytes(bytes);
                 // As in `eventfd_read`: only a write that must wait waits,
                 // in a future of its own.
-                match description.try_write(value) {
-                    Err(Errno::Again) if !description.is_nonblocking() => {
-                        Box::pin(eventfd_wait_write(&self.eventfd, description, value)).await
-                    }
-                    done => done,
+                match description.write_now(value) {
+                    Some(done) => done,
+                    None => Box::pin(eventfd_wait_write(&self.eventfd, description, value)).await,
                 }
             };
             match result {
@@ -1198,9 +1194,8 @@ fn eventfd_read_direct(
     if len < 8 {
         return None;
     }
-    let value = match description.try_read() {
+    let value = match description.read_now()? {
         Ok(value) => value,
-        Err(Errno::Again) if !description.is_nonblocking() => return None,
         Err(errno) => return Some(types::Errno::from(errno) as i32),
     };
     bytes
@@ -1223,11 +1218,10 @@ fn eventfd_write_direct(
         return None;
     }
     let value = u64::from_le_bytes(bytes.get(buf..buf + 8)?.try_into().ok()?);
-    match description.try_write(value) {
-        Ok(()) => Some(done_with_size(bytes, size_at, 8)),
-        Err(Errno::Again) if !description.is_nonblocking() => None,
-        Err(errno) => Some(types::Errno::from(errno) as i32),
-    }
+    Some(match description.write_now(value)? {
+        Ok(()) => done_with_size(bytes, size_at, 8),
+        Err(errno) => types::Errno::from(errno) as i32,
+    })
 }
 
 /// Preview 1's `fd_read` / `fd_write` linked past the glue, stamped once

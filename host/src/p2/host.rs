@@ -221,9 +221,9 @@ impl EventfdCtxView<'_> {
     pub(super) fn read_now(&self, fd: &Resource<Descriptor>) -> wasmtime::Result<Attempt<u64>> {
         let span = tracing::debug_span!("read", fd = fd.rep());
         let description = self.description(fd)?;
-        Ok(match span.in_scope(|| description.try_read()) {
-            Err(Errno::Again) if !description.is_nonblocking() => Attempt::Wait(span),
-            done => Attempt::Done(done),
+        Ok(match span.in_scope(|| description.read_now()) {
+            Some(done) => Attempt::Done(done),
+            None => Attempt::Wait(span),
         })
     }
 
@@ -251,9 +251,9 @@ impl EventfdCtxView<'_> {
     ) -> wasmtime::Result<Attempt<()>> {
         let span = tracing::debug_span!("write", fd = fd.rep(), value);
         let description = self.description(fd)?;
-        Ok(match span.in_scope(|| description.try_write(value)) {
-            Err(Errno::Again) if !description.is_nonblocking() => Attempt::Wait(span),
-            done => Attempt::Done(done),
+        Ok(match span.in_scope(|| description.write_now(value)) {
+            Some(done) => Attempt::Done(done),
+            None => Attempt::Wait(span),
         })
     }
 

@@ -814,17 +814,10 @@ impl Epoll {
     /// waits. O(1) for an instance that holds neither an external stream
     /// nor another instance (eventfds alone), O(registered) otherwise.
     pub fn external_files(&self) -> Vec<(Arc<ExternalFile>, PollMask)> {
-        let mut out: Vec<(Arc<ExternalFile>, PollMask)> = Vec::new();
-        if !self.watches_externals() {
-            // Eventfds alone (the common case): no set, no allocation.
-            return out;
-        }
-        let mut seen = HashSet::new();
-        self.collect_others(&mut out, &mut seen, 0, |file| match file {
+        self.watched(|file| match file {
             PollFile::External(file) => Some(file),
             _ => None,
-        });
-        out
+        })
     }
 
     /// Whether an entry watches an external stream or another instance
@@ -839,17 +832,21 @@ impl Epoll {
     /// their edges ([`Socket::poll_edge`]) while it waits. O(1) for an
     /// instance of eventfds alone, as [`external_files`](Self::external_files).
     pub fn sockets(&self) -> Vec<(Arc<Socket>, PollMask)> {
-        let mut out: Vec<(Arc<Socket>, PollMask)> = Vec::new();
-        if !self.watches_externals() {
-            // Eventfds alone: no set (its first insert allocates and
-            // hashes), as `external_files`. Every `epoll_wait` asks twice.
-            return out;
-        }
-        let mut seen = HashSet::new();
-        self.collect_others(&mut out, &mut seen, 0, |file| match file {
+        self.watched(|file| match file {
             PollFile::Socket(socket) => Some(socket),
             _ => None,
-        });
+        })
+    }
+
+    /// The files `pick` takes of [`collect_others`](Self::collect_others)'s
+    /// walk; for an instance of eventfds alone (the common case: every
+    /// `epoll_wait` asks for both kinds) no walk, no set (its first insert
+    /// allocates and hashes), no allocation.
+    fn watched<X>(&self, pick: fn(PollFile) -> Option<Arc<X>>) -> Vec<(Arc<X>, PollMask)> {
+        let mut out = Vec::new();
+        if self.watches_externals() {
+            self.collect_others(&mut out, &mut HashSet::new(), 0, pick);
+        }
         out
     }
 

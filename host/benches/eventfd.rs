@@ -527,6 +527,17 @@ fn binary_file_write(writes: u64, dir: &Path) -> f64 {
 }
 
 fn binary_ping_pong(round_trips: u64) -> f64 {
+    binary_round_trips(
+        &guests::guest("bench_pong"),
+        &guests::guest("bench_ping"),
+        round_trips,
+    )
+}
+
+/// Nanoseconds per round trip of two guests through `wasi-eventfd run`
+/// sharing the eventfds `ping` and `pong`: `with` beside `main`, which is
+/// told the count of round trips.
+fn binary_round_trips(with: &Path, main: &Path, round_trips: u64) -> f64 {
     let args = [
         "run",
         "--eventfd",
@@ -534,8 +545,8 @@ fn binary_ping_pong(round_trips: u64) -> f64 {
         "--eventfd",
         "pong=0",
         "--with",
-        &path_arg(&guests::guest("bench_pong")),
-        &path_arg(&guests::guest("bench_ping")),
+        &path_arg(with),
+        &path_arg(main),
         &round_trips.to_string(),
     ];
     binary_elapsed(&args.map(String::from)) / round_trips as f64
@@ -2014,8 +2025,7 @@ mod epoll_ping_pong {
     use std::time::Instant;
 
     use super::{
-        binary_elapsed, close, eventfd, guests, interleaved, path_arg, pin_to, read_u64, write_u64,
-        Row,
+        binary_round_trips, close, eventfd, guests, interleaved, pin_to, read_u64, write_u64, Row,
     };
 
     /// The row, measured `repeats` times each, taking turns.
@@ -2039,19 +2049,8 @@ mod epoll_ping_pong {
 
     /// Nanoseconds per round trip through `wasi-eventfd run`.
     fn binary(round_trips: u64) -> f64 {
-        let guest = path_arg(&guests::test_wat("bench_epoll_ping_pong.wat"));
-        let args = [
-            "run",
-            "--eventfd",
-            "ping=0",
-            "--eventfd",
-            "pong=0",
-            "--with",
-            &guest,
-            &guest,
-            &round_trips.to_string(),
-        ];
-        binary_elapsed(&args.map(String::from)) / round_trips as f64
+        let guest = guests::test_wat("bench_epoll_ping_pong.wat");
+        binary_round_trips(&guest, &guest, round_trips)
     }
 
     /// A new epoll fd watching `fd` for `EPOLLIN`.

@@ -31,7 +31,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use crate::kernel::eventfd::{Description, QueueListener, Readiness, WaitQueue};
+use crate::kernel::eventfd::{Description, Readiness};
+use crate::kernel::wait_queue::{QueueListener, WaitQueue};
 use crate::kernel::poll::{ExternalFile, PollFile, PollMask, Slot, WatchList, WeakPollFile};
 use crate::kernel::socket::Socket;
 

@@ -5,21 +5,19 @@
 //! non-blocking bit. Every operation on the counter is a single atomic
 //! read-modify-write, so the counter needs no lock: this is the kernel's
 //! `wqh.lock` critical section, done as a compare-and-swap. Waiting is done
-//! with two [`Event`]s, one notified after every successful write (readers
-//! and readable pollables wait there) and one after every successful read
-//! (writers and writable pollables). Like the kernel's non-exclusive wait
-//! queue, each notification wakes *every* waiter; a woken waiter re-runs
-//! its operation and waits again if it still cannot proceed, so no waiter is
-//! ever woken into a wrong result.
+//! in two wait queues (`wait_queue`), one woken after every successful
+//! write (readers and readable pollables wait there) and one after every
+//! successful read (writers and writable pollables). Like the kernel's
+//! non-exclusive wait queue, each wake-up reaches *every* waiter; a woken
+//! waiter re-runs its operation and waits again if it still cannot
+//! proceed, so no waiter is ever woken into a wrong result.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use event_listener::{Event, EventListener};
-
 use crate::kernel::poll::{PollMask, WatchList};
+use crate::kernel::wait_queue::{QueueListener, WaitQueue};
 
 /// The largest value the counter can hold through `write`: `0xffff_ffff_ffff_fffe`.
 ///
@@ -463,68 +461,6 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
         }
         parker.park();
     }
-}
-
-/// A kernel-style wait queue: an [`Event`] plus a count of its listeners,
-/// so that waking nobody (the common case) costs one atomic load instead of
-/// the event's lock.
-#[derive(Default)]
-pub(crate) struct WaitQueue {
-    event: Event,
-    waiters: AtomicUsize,
-}
-
-impl WaitQueue {
-    /// Joins the queue. Callers check their condition after this and wait
-    /// only if it is still false, so no wake-up between the two is lost:
-    /// either `wake_all` sees this waiter, or the check sees the change
-    /// made before `wake_all` (all four accesses are `SeqCst`).
-    pub(crate) fn listen(&self) -> QueueListener<'_> {
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        QueueListener {
-            listener: self.event.listen(),
-            queue: self,
-        }
-    }
-
-    /// Wakes every waiter, as the kernel's non-exclusive wake-up does.
-    pub(crate) fn wake_all(&self) {
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            self.event.notify(usize::MAX);
-        }
-    }
-
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiters.load(Ordering::SeqCst)
-    }
-}
-
-/// A place in a [`WaitQueue`]; completes when woken, leaves when dropped.
-pub(crate) struct QueueListener<'a> {
-    listener: EventListener,
-    queue: &'a WaitQueue,
-}
-
-impl Future for QueueListener<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.listener).poll(cx)
-    }
-}
-
-impl Drop for QueueListener<'_> {
-    fn drop(&mut self) {
-        self.queue.waiters.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Whether any of `listeners` has been woken (each polled with `cx`): a
-/// poll over many queues waits on all of them at once.
-pub(crate) fn any_woken(listeners: &mut [QueueListener<'_>], cx: &mut Context<'_>) -> bool {
-    listeners
-        .iter_mut()
-        .any(|listener| Pin::new(listener).poll(cx).is_ready())
 }
 
 /// Told when an operation parks (waits for another party to change the

@@ -12,6 +12,8 @@
 //!   wake-ups when it may change);
 //! - [`epoll`]: epoll instances (`fs/eventpoll.c`);
 //! - [`socket`]: TCP sockets over the host's (`net/ipv4/tcp.c`);
+//! - `wait_queue`: the one wait queue every wait parks in, as Linux's
+//!   `wait_queue_head_t`;
 //! - `waits`: what a guest waits on ([`Waiting`](crate::Waiting)), and the
 //!   hook through which a host is told of it
 //!   ([`GuestParkObserver`](crate::GuestParkObserver)), e.g. to find
@@ -23,4 +25,5 @@ pub(crate) mod eventfd;
 pub mod fd_table;
 pub mod poll;
 pub mod socket;
+pub(crate) mod wait_queue;
 pub(crate) mod waits;

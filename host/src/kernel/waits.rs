@@ -13,7 +13,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::kernel::eventfd::{Description, ParkObserver, QueueListener, Readiness};
+use crate::kernel::eventfd::{Description, ParkObserver, Readiness};
+use crate::kernel::wait_queue::QueueListener;
 
 /// What a parked operation waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -32,9 +32,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::eventfd::{Description, Readiness};
-use crate::kernel::wait_queue::{QueueListener, WaitQueue};
 use crate::kernel::poll::{ExternalFile, PollFile, PollMask, Slot, WatchList, WeakPollFile};
 use crate::kernel::socket::Socket;
+use crate::kernel::wait_queue::{QueueListener, WaitQueue};
 
 /// `EPOLL_CTL_ADD`.
 pub const EPOLL_CTL_ADD: i32 = 1;

@@ -263,9 +263,16 @@ mod tests {
         assert_eq!(queue.waiting(), 2);
         assert!(poll(&mut polled, &waker).is_pending());
         queue.wake_all();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "only the polled one had a waker");
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst),
+            1,
+            "only the polled one had a waker"
+        );
         assert!(poll(&mut polled, &waker).is_ready());
-        assert!(poll(&mut unpolled, &waker).is_ready(), "joined before the wake-up");
+        assert!(
+            poll(&mut unpolled, &waker).is_ready(),
+            "joined before the wake-up"
+        );
         assert!(poll(&mut polled, &waker).is_ready(), "stays complete");
         let mut later = queue.listen();
         assert!(poll(&mut later, &waker).is_pending());
@@ -290,7 +297,11 @@ mod tests {
         assert!(poll(&mut b, &waker).is_pending());
         drop(a);
         queue.wake_all();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the dropped one is not woken");
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst),
+            1,
+            "the dropped one is not woken"
+        );
         assert!(poll(&mut b, &waker).is_ready());
     }
 
@@ -351,7 +362,11 @@ mod tests {
         // leaves the queue too: outside the lock, or this would hang.
         drop(outer);
         assert_eq!(queue.waiting(), 0);
-        assert!(queue.wakers().slots.iter().all(|s| matches!(s, Slot::Free(_))));
+        assert!(queue
+            .wakers()
+            .slots
+            .iter()
+            .all(|s| matches!(s, Slot::Free(_))));
         // And through a wake-up.
         let mut inner = queue.listen();
         assert!(poll(&mut inner, &counter).is_pending());

@@ -11,7 +11,9 @@
 //! type (an anonymous inode), size 0, one link. An epoll fd answers the
 //! same, but `read`/`write` are `EINVAL` (checked on the kernel).
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use tracing::Instrument as _;
 use wasmtime::{AsContextMut as _, Caller, Extern, Linker};
@@ -1043,6 +1045,9 @@ pub(super) fn add_fast_paths<T: Send + 'static>(
         PREVIEW1,
         "fd_read",
         move |mut caller: Caller<'_, T>, (fd, iovs, iovs_len, nread): (i32, i32, i32, i32)| {
+            if let Some(answer) = fd_read_now(&mut caller, get, fd, iovs, iovs_len, nread) {
+                return answer.boxed();
+            }
             Box::new(async move { fd_read_fast(&mut caller, get, fd, iovs, iovs_len, nread).await })
         },
     )?;
@@ -1050,6 +1055,9 @@ pub(super) fn add_fast_paths<T: Send + 'static>(
         PREVIEW1,
         "fd_write",
         move |mut caller: Caller<'_, T>, (fd, ciovs, ciovs_len, nwritten): (i32, i32, i32, i32)| {
+            if let Some(answer) = fd_write_now(&mut caller, get, fd, ciovs, ciovs_len, nwritten) {
+                return answer.boxed();
+            }
             Box::new(async move {
                 fd_write_fast(&mut caller, get, fd, ciovs, ciovs_len, nwritten).await
             })
@@ -1112,6 +1120,32 @@ fn size_result(
             Ok(types::Errno::Success as i32)
         }
         Err(error) => Ok(error.downcast()? as i32),
+    }
+}
+
+/// A call's errno, known before its future is made (a direct path's).
+struct Answer(i32);
+
+impl Answer {
+    /// The call's future: errno 0, the usual answer, is a future of no
+    /// size, which `Box` does not allocate (wasmtime boxes every async host
+    /// call's future; a heap allocation is a good part of a direct call).
+    fn boxed<'a>(self) -> Box<dyn Future<Output = wasmtime::Result<i32>> + Send + 'a> {
+        match self.0 {
+            0 => Box::new(Succeeded),
+            errno => Box::new(std::future::ready(Ok(errno))),
+        }
+    }
+}
+
+/// Errno 0 at once.
+struct Succeeded;
+
+impl Future for Succeeded {
+    type Output = wasmtime::Result<i32>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(types::Errno::Success as i32))
     }
 }
 
@@ -1231,7 +1265,31 @@ fn eventfd_write_direct(
 /// function under its own number (what the trait's `fd_read` / `fd_write`
 /// would do, one lookup and one call sooner); without one, as the glue.
 macro_rules! fast_io {
-    ($(#[$doc:meta])* $name:ident, $generated:ident, $eventfd:ident, $direct:ident, $span:literal) => {
+    (
+        $(#[$doc:meta])* $name:ident, $now:ident, $generated:ident, $eventfd:ident, $direct:ident,
+        $span:literal
+    ) => {
+        /// The direct path of the call (see above) on the kept memory, done
+        /// before the call's future is made: its answer, or `None` for the
+        /// general path (no kept memory, not an eventfd, or `$direct` says
+        /// so), which then starts from the beginning as if this never ran.
+        fn $now<T>(
+            caller: &mut Caller<'_, T>,
+            get: GetCtx<T>,
+            fd: i32,
+            iovs: i32,
+            iovs_len: i32,
+            size_at: i32,
+        ) -> Option<Answer> {
+            let memory = get(caller.data_mut()).kept_memory?;
+            let (bytes, data) = memory.data_and_store_mut(&mut *caller);
+            let Some(super::File::Eventfd(descriptor)) = get(data).fds.get(fd as u32) else {
+                return None;
+            };
+            let _span = tracing::debug_span!($span, fd).entered();
+            $direct(bytes, descriptor.description(), iovs, iovs_len, size_at).map(Answer)
+        }
+
         $(#[$doc])*
         async fn $name<T>(
             caller: &mut Caller<'_, T>,
@@ -1250,14 +1308,6 @@ macro_rules! fast_io {
             };
             let (bytes, data) = memory.data_and_store_mut(&mut *caller);
             let ctx = get(data);
-            if let Some(super::File::Eventfd(descriptor)) = ctx.fds.get(fd as u32) {
-                let _span = tracing::debug_span!($span, fd).entered();
-                if let Some(errno) =
-                    $direct(bytes, descriptor.description(), iovs, iovs_len, size_at)
-                {
-                    return Ok(errno);
-                }
-            }
             let memory = &mut GuestMemory::Unshared(bytes);
             match fast_target(ctx, fd) {
                 Fast::Eventfd(description) => {
@@ -1296,6 +1346,7 @@ fast_io!(
     /// Preview 1's `fd_read(fd, iovs, iovs_len, nread) -> errno` (see
     /// `fast_io!`).
     fd_read_fast,
+    fd_read_now,
     fd_read,
     eventfd_read,
     eventfd_read_direct,
@@ -1305,6 +1356,7 @@ fast_io!(
     /// Preview 1's `fd_write(fd, ciovs, ciovs_len, nwritten) -> errno` (see
     /// `fast_io!`).
     fd_write_fast,
+    fd_write_now,
     fd_write,
     eventfd_write,
     eventfd_write_direct,

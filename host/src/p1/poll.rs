@@ -28,9 +28,9 @@ use wiggle::{GuestMemory, GuestPtr, GuestType};
 
 use super::{EventfdP1Ctx, File};
 use crate::kernel::epoll::Epoll;
-use crate::kernel::wait_queue::{any_woken, QueueListener};
 use crate::kernel::poll::{ExternalFile, PollMask};
 use crate::kernel::socket::Socket;
+use crate::kernel::wait_queue::{any_woken, QueueListener};
 use crate::Waiting;
 use crate::{Description, Readiness};
 

@@ -41,7 +41,6 @@ use crate::kernel::fd_table::{FdError, FdTable};
 use crate::kernel::poll::PollFile;
 use crate::kernel::waits::PollParked;
 use crate::p1::{EventfdP1Ctx, File, GetCtx};
-use crate::Waiting;
 
 /// The import module name.
 pub const MODULE: &str = "wasi_eventfd";
@@ -189,16 +188,22 @@ pub(crate) fn add_to_linker_async<T: Send + 'static>(
         "epoll_wait",
         move |mut caller: Caller<'_, T>, (epfd, events, max, timeout): (i32, i32, i32, i32)| {
             let span = tracing::debug_span!("epoll_wait", epfd, events, max, timeout);
-            Box::new(
-                async move {
-                    // A trap of wasmtime-wasi's while it watched a stream
-                    // stops the guest; anything else is the result.
-                    epoll_wait(&mut caller, get, epfd, events as u32, max, timeout)
-                        .await
-                        .map(result)
-                }
-                .instrument(span),
-            )
+            let start = span.in_scope(|| {
+                epoll_wait_start(&mut caller, get, epfd, events as u32, max, timeout)
+                    .map_err(result)
+            });
+            match start {
+                Ok(wait) => Box::new(
+                    async move {
+                        // A trap of wasmtime-wasi's while it watched a
+                        // stream stops the guest; anything else is the
+                        // result.
+                        wait.wait(&mut caller, get).await.map(result)
+                    }
+                    .instrument(span),
+                ),
+                Err(answer) => Box::new(std::future::ready(Ok(answer))),
+            }
         },
     )?;
     Ok(())
@@ -423,105 +428,202 @@ fn epoll_ctl<T>(
 /// (through nested instances too) are asked of wasmtime-wasi before each
 /// look at the ready list, and waited on with it: whichever comes first
 /// ends the wait.
-async fn epoll_wait<T>(
+///
+/// This part never waits: it checks the arguments and, on an instance of
+/// eventfds alone, takes what is ready (as `ep_poll` looks before it
+/// joins the wait queue). `Ok` is the wait to make
+/// ([`EpollWait::wait`]); `Err` the call's answer, known before its future
+/// is made.
+fn epoll_wait_start<T>(
     caller: &mut Caller<'_, T>,
     get: GetCtx<T>,
     epfd: i32,
     events_ptr: u32,
     max: i32,
     timeout_ms: i32,
-) -> wasmtime::Result<Result<i32, AbiErrno>> {
+) -> Result<EpollWait, Result<i32, AbiErrno>> {
     if max <= 0 || max > EP_MAX_EVENTS {
-        return Ok(Err(Errno::Inval.into()));
+        return Err(Err(Errno::Inval.into()));
     }
     let max = max as u32;
-    let (memory, base) = match memory_range(caller, get, events_ptr, max * EPOLL_EVENT_SIZE) {
-        Ok(range) => range,
-        Err(errno) => return Ok(Err(errno)),
-    };
-    let fds = &get(caller.data_mut()).fds;
-    let epoll = match number(epfd).ok().and_then(|fd| fds.get(fd)) {
-        Some(File::Epoll { epoll, .. }) => Arc::clone(epoll),
-        Some(_) => return Ok(Err(Errno::Inval.into())),
-        None => return Ok(Err(AbiErrno::Badf)),
-    };
-    let observed = get(caller.data_mut()).eventfd.park_observer.is_some();
-    let deadline = u64::try_from(timeout_ms)
+    let (memory, base) =
+        memory_range(caller, get, events_ptr, max * EPOLL_EVENT_SIZE).map_err(Err)?;
+    let epoll = match number(epfd)
         .ok()
-        .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
-    // The fuel wasmtime-wasi spends on a poll of the streams: what a
-    // preview 1 call gets (this module's calls do not set it).
-    let fuel = wasmtime::AsContextMut::as_context_mut(&mut *caller).hostcall_fuel();
-    get(caller.data_mut()).set_hostcall_fuel(fuel);
-    let sent = loop {
-        let streams = epoll.external_files();
-        // Sockets in the interest list: polled for edges while waiting.
-        let sockets = epoll.sockets();
-        if !streams.is_empty() {
-            // What the watched stdio streams are now.
-            let seen = get(caller.data_mut())
-                .observe_streams(&streams, None, &mut [], &[])
-                .await;
-            if let Err(errno) = stream_error(seen)? {
-                return Ok(Err(errno));
-            }
-        }
-        // Take what is ready first, and listen only when nothing is (as
-        // `ep_poll` joins the wait queue only then): a wait woken by an
-        // event finds it at once, without a listener (which allocates).
-        let Some(sent) = send_events(caller, memory, base, max, &epoll) else {
-            return Ok(Err(AbiErrno::Fault));
-        };
-        // The clock is read only for a wait with a timeout.
-        let now = deadline.map(|_| tokio::time::Instant::now());
-        if sent > 0 || deadline.zip(now).is_some_and(|(d, now)| d <= now) {
-            break sent;
-        }
-        // Listen, then take again, so no wake-up between the two is missed.
-        let listener = epoll.listen();
-        let Some(sent) = send_events(caller, memory, base, max, &epoll) else {
-            return Ok(Err(AbiErrno::Fault));
-        };
-        if sent > 0 {
-            break sent;
-        }
-        if !streams.is_empty() {
-            // Whichever comes first: a stream, a wake-up, the timeout.
-            let timeout = deadline
-                .zip(now)
-                .map(|(d, now)| d.saturating_duration_since(now));
-            let seen = get(caller.data_mut())
-                .observe_streams(&streams, Some(timeout), &mut [listener], &sockets)
-                .await;
-            if let Err(errno) = stream_error(seen)? {
-                return Ok(Err(errno));
-            }
-            continue;
-        }
-        // Without a timeout, on eventfds alone, the guest is parked as one
-        // wait on them all (O(registered): only for a host that observes).
-        // The watched descriptions move into the waits, and the waits to
-        // the observer (no copy of either).
-        let parked = match deadline {
-            None if observed && sockets.is_empty() => {
-                epoll.watched_eventfds().map(Waiting::distinct)
-            }
-            _ => None,
-        };
-        let ctx = get(caller.data_mut());
-        let _parked = parked
-            .zip(ctx.eventfd.park_observer())
-            .map(|(waits, observer)| PollParked::new(&**observer, waits));
-        let mut listeners = [listener];
-        let woken = crate::p1::until_woken_or_edge(&mut listeners, &sockets);
-        match deadline {
-            Some(deadline) => {
-                let _ = tokio::time::timeout_at(deadline, woken).await;
-            }
-            None => woken.await,
-        }
+        .and_then(|fd| get(caller.data_mut()).fds.get(fd))
+    {
+        Some(File::Epoll { epoll, .. }) => Arc::clone(epoll),
+        Some(_) => return Err(Err(Errno::Inval.into())),
+        None => return Err(Err(AbiErrno::Badf)),
     };
-    Ok(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
+    let wait = EpollWait {
+        epoll,
+        memory,
+        base,
+        max,
+        deadline: u64::try_from(timeout_ms)
+            .ok()
+            .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms)),
+    };
+    // Watched streams are asked of wasmtime-wasi before the first look.
+    if wait.epoll.watches_externals() {
+        return Ok(wait);
+    }
+    match wait.send_events(caller) {
+        None => Err(Err(AbiErrno::Fault)),
+        Some(sent) if sent > 0 || timeout_ms == 0 => {
+            Err(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
+        }
+        Some(_) => Ok(wait),
+    }
+}
+
+/// An `epoll_wait` that found nothing ready: the instance, where the events
+/// go, and when it gives up.
+struct EpollWait {
+    epoll: Arc<Epoll>,
+    memory: Memory,
+    /// The offset of the first `struct epoll_event` in `memory`, with room
+    /// for `max` of them (checked).
+    base: usize,
+    max: u32,
+    /// `None`: no timeout.
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl EpollWait {
+    /// Waits for events (see [`epoll_wait_start`]): on eventfds alone, in
+    /// a small future of its own (an event loop's every wait); with
+    /// streams or sockets in the interest list, in the general one, boxed
+    /// apart so that its size is not the small one's.
+    async fn wait<T>(
+        self,
+        caller: &mut Caller<'_, T>,
+        get: GetCtx<T>,
+    ) -> wasmtime::Result<Result<i32, AbiErrno>> {
+        if self.epoll.watches_externals() {
+            return Box::pin(self.wait_with_externals(caller, get)).await;
+        }
+        // The guest is parked for the detector only without a timeout.
+        let observer = match self.deadline {
+            None => get(caller.data_mut()).eventfd.park_observer().cloned(),
+            Some(_) => None,
+        };
+        let sent = loop {
+            // Listen, then take, so no wake-up between the two is missed.
+            let listener = self.epoll.listen();
+            let Some(sent) = self.send_events(caller) else {
+                return Ok(Err(AbiErrno::Fault));
+            };
+            if sent > 0
+                || self
+                    .deadline
+                    .is_some_and(|d| d <= tokio::time::Instant::now())
+            {
+                break sent;
+            }
+            let _parked = observer
+                .as_deref()
+                .map(|observer| PollParked::epoll(observer, &self.epoll));
+            match self.deadline {
+                Some(deadline) => {
+                    let _ = tokio::time::timeout_at(deadline, listener).await;
+                }
+                None => listener.await,
+            }
+        };
+        Ok(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
+    }
+
+    /// [`wait`](Self::wait) on an instance that watches stdio streams,
+    /// sockets or other instances: the streams are asked of wasmtime-wasi
+    /// before each look at the ready list, and the wait ends with whichever
+    /// comes first of a wake-up, a stream, a socket's edge and the timeout.
+    async fn wait_with_externals<T>(
+        self,
+        caller: &mut Caller<'_, T>,
+        get: GetCtx<T>,
+    ) -> wasmtime::Result<Result<i32, AbiErrno>> {
+        let epoll = &self.epoll;
+        let deadline = self.deadline;
+        let observed = get(caller.data_mut()).eventfd.park_observer.is_some();
+        // The fuel wasmtime-wasi spends on a poll of the streams: what a
+        // preview 1 call gets (this module's calls do not set it).
+        let fuel = wasmtime::AsContextMut::as_context_mut(&mut *caller).hostcall_fuel();
+        get(caller.data_mut()).set_hostcall_fuel(fuel);
+        let sent = loop {
+            let streams = epoll.external_files();
+            // Sockets in the interest list: polled for edges while waiting.
+            let sockets = epoll.sockets();
+            if !streams.is_empty() {
+                // What the watched stdio streams are now.
+                let seen = get(caller.data_mut())
+                    .observe_streams(&streams, None, &mut [], &[])
+                    .await;
+                if let Err(errno) = stream_error(seen)? {
+                    return Ok(Err(errno));
+                }
+            }
+            // Take what is ready first, and listen only when nothing is (as
+            // `ep_poll` joins the wait queue only then).
+            let Some(sent) = self.send_events(caller) else {
+                return Ok(Err(AbiErrno::Fault));
+            };
+            // The clock is read only for a wait with a timeout.
+            let now = deadline.map(|_| tokio::time::Instant::now());
+            if sent > 0 || deadline.zip(now).is_some_and(|(d, now)| d <= now) {
+                break sent;
+            }
+            // Listen, then take again, so no wake-up between the two is missed.
+            let listener = epoll.listen();
+            let Some(sent) = self.send_events(caller) else {
+                return Ok(Err(AbiErrno::Fault));
+            };
+            if sent > 0 {
+                break sent;
+            }
+            if !streams.is_empty() {
+                // Whichever comes first: a stream, a wake-up, the timeout.
+                let timeout = deadline
+                    .zip(now)
+                    .map(|(d, now)| d.saturating_duration_since(now));
+                let seen = get(caller.data_mut())
+                    .observe_streams(&streams, Some(timeout), &mut [listener], &sockets)
+                    .await;
+                if let Err(errno) = stream_error(seen)? {
+                    return Ok(Err(errno));
+                }
+                continue;
+            }
+            // Without a timeout, on eventfds alone (in nested instances), the
+            // guest is parked as one wait on them all (O(registered): only
+            // for a host that observes). The watched descriptions move into
+            // the waits, and the waits to the observer (no copy of either).
+            let parked = match deadline {
+                None if observed && sockets.is_empty() => epoll.waits(),
+                _ => None,
+            };
+            let ctx = get(caller.data_mut());
+            let _parked = parked
+                .zip(ctx.eventfd.park_observer())
+                .map(|(waits, observer)| PollParked::new(&**observer, waits));
+            let mut listeners = [listener];
+            let woken = crate::p1::until_woken_or_edge(&mut listeners, &sockets);
+            match deadline {
+                Some(deadline) => {
+                    let _ = tokio::time::timeout_at(deadline, woken).await;
+                }
+                None => woken.await,
+            }
+        };
+        Ok(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
+    }
+
+    /// The instance's ready events, at most `max`, written into the
+    /// guest's memory ([`send_events`]).
+    fn send_events<T>(&self, caller: &mut Caller<'_, T>) -> Option<usize> {
+        send_events(caller, self.memory, self.base, self.max, &self.epoll)
+    }
 }
 
 /// `epoll`'s ready events, at most `max`, written straight into the

@@ -35,6 +35,7 @@ use crate::kernel::eventfd::{Description, Readiness};
 use crate::kernel::poll::{ExternalFile, PollFile, PollMask, Slot, WatchList, WeakPollFile};
 use crate::kernel::socket::Socket;
 use crate::kernel::wait_queue::{QueueListener, WaitQueue};
+use crate::kernel::waits::Waiting;
 
 /// `EPOLL_CTL_ADD`.
 pub const EPOLL_CTL_ADD: i32 = 1;
@@ -720,6 +721,16 @@ impl Epoll {
             }
             listener.await;
         }
+    }
+
+    /// What a guest parked in `epoll_wait` on this instance waits for:
+    /// each eventfd it watches, once for each readiness asked
+    /// ([`Waiting::distinct`]), through nested instances too; `None` when
+    /// it also watches something another party may make ready (a stdio
+    /// stream, a socket). For a host's
+    /// [`GuestParkObserver`](crate::GuestParkObserver). O(registered).
+    pub fn waits(&self) -> Option<Vec<Waiting>> {
+        self.watched_eventfds().map(Waiting::distinct)
     }
 
     /// The eventfds this instance waits on and for what (`EPOLLIN`:

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::kernel::epoll::Epoll;
 use crate::kernel::eventfd::{Description, ParkObserver, Readiness};
 use crate::kernel::wait_queue::QueueListener;
 
@@ -278,7 +279,24 @@ pub trait GuestParkObserver: Send + Sync {
     /// preview 1 refuses that poll with `EINVAL`.)
     fn parked_poll(&self, waits: Vec<Waiting>);
 
-    /// The poll of [`parked_poll`](Self::parked_poll) resumed.
+    /// The guest waits in `epoll_wait` without a timeout on `epoll`, whose
+    /// interest list holds eventfds alone (no stream, socket or nested
+    /// instance): the call ends only when an entry is ready
+    /// ([`Epoll::is_ready`], which is exact where the eventfds' own
+    /// readiness is not: an `EPOLLET` entry already reported, a disarmed
+    /// `EPOLLONESHOT` one). Resumed with [`resumed_poll`](Self::resumed_poll).
+    ///
+    /// The default reports the instance's [`Epoll::waits`] through
+    /// [`parked_poll`](Self::parked_poll): O(registered) at every park. An
+    /// observer that keeps `epoll` instead, and asks it only when it looks,
+    /// parks in O(1), as the runner's deadlock detector does (an event
+    /// loop parks once per wake-up).
+    fn parked_epoll(&self, epoll: &Arc<Epoll>) {
+        self.parked_poll(epoll.waits().unwrap_or_default());
+    }
+
+    /// The poll of [`parked_poll`](Self::parked_poll) or
+    /// [`parked_epoll`](Self::parked_epoll) resumed.
     fn resumed_poll(&self);
 }
 
@@ -341,6 +359,12 @@ pub(crate) struct PollParked<'a>(&'a dyn GuestParkObserver);
 impl<'a> PollParked<'a> {
     pub(crate) fn new(guest: &'a dyn GuestParkObserver, waits: Vec<Waiting>) -> Self {
         guest.parked_poll(waits);
+        PollParked(guest)
+    }
+
+    /// Parked in `epoll_wait` on `epoll` (eventfds alone, no timeout).
+    pub(crate) fn epoll(guest: &'a dyn GuestParkObserver, epoll: &Arc<Epoll>) -> Self {
+        guest.parked_epoll(epoll);
         PollParked(guest)
     }
 }
@@ -436,6 +460,20 @@ mod tests {
         assert_eq!(
             recorder.seen(),
             ["parked poll [(1, Readable)]", "resumed poll"]
+        );
+        // An observer without its own `parked_epoll` hears of an epoll wait
+        // as a poll on the instance's waits: each eventfd and readiness once.
+        let epoll = Epoll::new(crate::kernel::epoll::WatchBudget::new(8));
+        let file = crate::kernel::poll::PollFile::Eventfd(Arc::clone(fd.description()));
+        let both = crate::kernel::poll::PollMask::IN | crate::kernel::poll::PollMask::OUT;
+        for number in [4, 5] {
+            let add = crate::kernel::epoll::EPOLL_CTL_ADD;
+            epoll.ctl(add, number, &file, both.bits(), 0).unwrap();
+        }
+        drop(PollParked::epoll(&recorder, &epoll));
+        assert_eq!(
+            recorder.seen()[2..],
+            ["parked poll [(1, Writable), (1, Readable)]", "resumed poll"]
         );
     }
 

@@ -18,6 +18,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::kernel::epoll::Epoll;
 use crate::{GuestParkObserver, Interest, Waiting};
 
 /// At most this many distinct waits of one stuck guest are named in its
@@ -92,9 +93,18 @@ struct GuestEntry {
     blocking: usize,
     /// Inside `wasi:io/poll` on this many distinct pollables.
     polling: Option<usize>,
-    /// Inside a core module's `poll` without a timeout, waiting on these
-    /// alone (possibly none: then nothing can ever wake it).
-    core_poll: Option<Vec<Waiting>>,
+    /// Inside a core module's `poll` or `epoll_wait` without a timeout,
+    /// waiting on nothing else.
+    core_poll: Option<CorePoll>,
+}
+
+/// What a core module's poll without a timeout waits on.
+enum CorePoll {
+    /// These waits (possibly none: then nothing can ever wake it).
+    Waits(Vec<Waiting>),
+    /// An epoll instance of eventfds alone, asked only when the check
+    /// looks: parking costs O(1), however many entries it holds.
+    Epoll(Arc<Epoll>),
 }
 
 impl GuestEntry {
@@ -126,17 +136,35 @@ impl GuestEntry {
         }
     }
 
-    /// How many waits [`Self::waits`] gives.
+    /// How many waits the guest has (an epoll's: its entries).
     fn wait_count(&self) -> usize {
-        self.parked + self.core_poll.as_ref().map_or(0, Vec::len)
+        self.parked
+            + match &self.core_poll {
+                None => 0,
+                Some(CorePoll::Waits(waits)) => waits.len(),
+                Some(CorePoll::Epoll(epoll)) => epoll.len(),
+            }
     }
 
-    /// Every wait of the guest, duplicates included.
-    fn waits(&self) -> impl Iterator<Item = &Waiting> {
-        self.slots
-            .iter()
-            .flatten()
-            .chain(self.core_poll.iter().flatten())
+    /// Whether a wait of the guest could end now.
+    fn could_proceed(&self) -> bool {
+        self.slots.iter().flatten().any(Waiting::could_proceed)
+            || match &self.core_poll {
+                None => false,
+                Some(CorePoll::Waits(waits)) => waits.iter().any(Waiting::could_proceed),
+                Some(CorePoll::Epoll(epoll)) => epoll.is_ready(),
+            }
+    }
+
+    /// Every wait of the guest, duplicates included (an epoll's listed now).
+    fn waits(&self) -> Vec<Waiting> {
+        let mut waits: Vec<Waiting> = self.slots.iter().flatten().cloned().collect();
+        match &self.core_poll {
+            None => {}
+            Some(CorePoll::Waits(more)) => waits.extend(more.iter().cloned()),
+            Some(CorePoll::Epoll(epoll)) => waits.extend(epoll.waits().unwrap_or_default()),
+        }
+        waits
     }
 
     /// Parks `waiting` in a free slot; returns the slot's index.
@@ -182,7 +210,11 @@ impl GuestEntry {
     /// [`MAX_WAITS_LISTED`] in order of description and interest.
     fn report(&self, id: u64, names: &HashMap<u64, String>) -> StuckGuest {
         let mut seen = HashSet::new();
-        let mut distinct: Vec<&Waiting> = self.waits().filter(|w| seen.insert(w.key())).collect();
+        let mut distinct: Vec<Waiting> = self
+            .waits()
+            .into_iter()
+            .filter(|w| seen.insert(w.key()))
+            .collect();
         distinct.sort_unstable_by_key(|w| w.key());
         let mut waits_on: Vec<String> = distinct
             .iter()
@@ -316,8 +348,7 @@ impl WaitGraph {
         let could_proceed = |few: bool| {
             guests.values().any(|record| {
                 let guest = lock(record);
-                (guest.wait_count() <= MAX_WAITS_LISTED) == few
-                    && guest.waits().any(Waiting::could_proceed)
+                (guest.wait_count() <= MAX_WAITS_LISTED) == few && guest.could_proceed()
             })
         };
         let found = if could_proceed(true) || could_proceed(false) {
@@ -448,7 +479,14 @@ impl GuestParkObserver for GuestWaits {
     /// One change for the whole poll, whatever its number of entries.
     fn parked_poll(&self, waits: Vec<Waiting>) {
         // The waits it replaces, if any, are dropped outside the lock.
-        let old = self.change(|entry| entry.core_poll.replace(waits));
+        let old = self.change(|entry| entry.core_poll.replace(CorePoll::Waits(waits)));
+        drop(old);
+    }
+
+    /// O(1): the instance is kept, and asked only when the check looks.
+    fn parked_epoll(&self, epoll: &Arc<Epoll>) {
+        let epoll = CorePoll::Epoll(Arc::clone(epoll));
+        let old = self.change(|entry| entry.core_poll.replace(epoll));
         drop(old);
     }
 
@@ -533,6 +571,43 @@ mod tests {
         assert_eq!(stuck[0].waits_on, [NOTHING_TO_WAIT_FOR]);
         drop(parked);
         assert!(graph.deadlock().is_none());
+    }
+
+    #[test]
+    fn an_epoll_wait_is_stuck_unless_the_instance_would_report_an_event() {
+        use crate::kernel::epoll::{WatchBudget, EPOLLET, EPOLL_CTL_ADD};
+        use crate::kernel::poll::{PollFile, PollMask};
+
+        let graph = Arc::new(WaitGraph::default());
+        let waits = graph.join(1, "loop");
+        let table = DescriptionTable::new();
+        let fd = table.create(1, CreateFlags::default()).unwrap();
+        let file = PollFile::Eventfd(Arc::clone(fd.description()));
+        let (level, edge) = (
+            Epoll::new(WatchBudget::new(8)),
+            Epoll::new(WatchBudget::new(8)),
+        );
+        let readable = PollMask::IN.bits();
+        level.ctl(EPOLL_CTL_ADD, 3, &file, readable, 0).unwrap();
+        edge.ctl(EPOLL_CTL_ADD, 3, &file, readable | EPOLLET, 0)
+            .unwrap();
+        // Level-triggered on a readable eventfd: the wait would end.
+        let parked = PollParked::epoll(&*waits, &level);
+        assert!(graph.deadlock().is_none());
+        drop(parked);
+        // Edge-triggered, its one event taken: the eventfd is still
+        // readable, yet the wait never ends (as on Linux).
+        assert_eq!(edge.wait_events(4).len(), 1);
+        let parked = PollParked::epoll(&*waits, &edge);
+        let stuck = graph.deadlock().expect("an edge already reported");
+        assert_eq!(
+            stuck[0].waits_on,
+            ["poll for readable on an unnamed eventfd (id 1, count 1)"]
+        );
+        // A new write is a new edge.
+        fd.description().try_write(1).unwrap();
+        assert!(graph.deadlock().is_none());
+        drop(parked);
     }
 
     #[test]

@@ -267,6 +267,11 @@ impl Item {
         self.exclusive
     }
 
+    /// The events the entry asks for now.
+    pub(crate) fn asked(&self) -> u32 {
+        self.events.load(Ordering::SeqCst)
+    }
+
     fn slot(&self) -> Slot {
         *self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -484,6 +489,9 @@ impl Epoll {
                     return Err(EpollError::Inval);
                 }
                 let events = events | PollMask::ERR.bits() | PollMask::HUP.bits();
+                // Asked of the file's watch list first, so that no change
+                // after the poll below is skipped there.
+                file.watchers().ask(events);
                 item.data.store(data, Ordering::SeqCst);
                 item.events.store(events, Ordering::SeqCst);
                 // ep_modify: the new events may be ready already.
@@ -664,18 +672,30 @@ impl Epoll {
     /// [`wait_events`](Self::wait_events) without a buffer of its own:
     /// hands each event to `send` with its index (0, 1, …, in ready-list
     /// order) as `ep_send_events` copies each to user memory, and returns
-    /// how many it sent (at most `max`). Never waits, never allocates: a
-    /// front end writes the events straight into the guest's memory.
+    /// how many it sent (at most `max`). Never waits, and allocates only
+    /// when a file closed since its entry was queued: a front end writes
+    /// the events straight into the guest's memory.
+    ///
+    /// The ready list stays locked throughout, as `ep_send_events` holds
+    /// `ep->mtx`: polling a file wakes nobody, and `send` must not call
+    /// back into the instance. A file whose last reference this poll took
+    /// (it closed meanwhile) is dropped after the lock, since its release
+    /// leaves interest lists.
     pub fn send_events(&self, max: usize, mut send: impl FnMut(usize, EpollEvent)) -> usize {
         let mut sent = 0;
-        let pending = self.shared.ready().len();
+        let mut closed: Option<Vec<PollFile>> = None;
+        let mut ready = self.shared.ready();
+        let pending = ready.len();
         for _ in 0..pending {
             if sent >= max {
                 break;
             }
-            let Some(item) = self.shared.take_front() else {
+            let Some(item) = ready.pop_front() else {
                 break;
             };
+            // Cleared before the file is polled, so that a wake-up after
+            // that poll puts it back (once this lets go of the list).
+            item.queued.store(false, Ordering::SeqCst);
             if item.removed.load(Ordering::SeqCst) {
                 continue;
             }
@@ -684,8 +704,9 @@ impl Epoll {
                 continue;
             };
             let revents = file.poll().bits() & events;
-            // Possibly the file's last reference: no lock is held here.
-            drop(file);
+            if file.is_last_reference() {
+                closed.get_or_insert_with(Vec::new).push(file);
+            }
             if revents == 0 {
                 continue;
             }
@@ -703,10 +724,12 @@ impl Epoll {
                 // Level-triggered: back at the end, so the next wait
                 // reports the others first.
                 if !item.queued.swap(true, Ordering::SeqCst) {
-                    self.shared.ready().push_back(item);
+                    ready.push_back(item);
                 }
             }
         }
+        drop(ready);
+        drop(closed);
         sent
     }
 
@@ -1008,6 +1031,26 @@ mod tests {
         efd.description().try_write(1).unwrap();
         efd.description().try_read().unwrap();
         assert_eq!(ep.wait_events(8), [], "written then read: not ready now");
+    }
+
+    #[test]
+    fn a_mod_to_other_events_is_woken_by_their_changes() {
+        // The watch list skips changes no entry asked for: what MOD asks
+        // must count from then on.
+        let table = DescriptionTable::new();
+        let efd = eventfd(&table, 0);
+        efd.description()
+            .try_write(crate::kernel::eventfd::MAX_COUNT)
+            .unwrap();
+        let ep = epoll();
+        let f = file(&efd);
+        add(&ep, 3, &f, IN | EPOLLET, 1);
+        assert_eq!(ep.wait_events(8), [ev(IN, 1)]);
+        ep.ctl(EPOLL_CTL_MOD, 3, &f, OUT | EPOLLET, 2).unwrap();
+        assert_eq!(ep.wait_events(8), [], "full: not writable");
+        efd.description().try_read().unwrap();
+        assert_eq!(ep.wait_events(8), [ev(OUT, 2)], "a read made room");
+        assert_eq!(ep.wait_events(8), []);
     }
 
     #[test]

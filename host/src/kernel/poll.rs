@@ -102,6 +102,18 @@ impl PollFile {
         }
     }
 
+    /// Whether this is the file's only strong reference: dropping it then
+    /// releases the file (which must not happen under a lock its release
+    /// takes).
+    pub(crate) fn is_last_reference(&self) -> bool {
+        1 == match self {
+            PollFile::Eventfd(description) => Arc::strong_count(description),
+            PollFile::Epoll(epoll) => Arc::strong_count(epoll),
+            PollFile::External(file) => Arc::strong_count(file),
+            PollFile::Socket(socket) => Arc::strong_count(socket),
+        }
+    }
+
     /// Who is told when the file's readiness may change.
     pub(crate) fn watchers(&self) -> &WatchList {
         match self {
@@ -224,6 +236,11 @@ impl std::fmt::Debug for ExternalFile {
 #[derive(Default)]
 pub(crate) struct WatchList {
     watching: AtomicUsize,
+    /// Every event any entry asked since the list was last empty (a
+    /// superset of what they ask now): a change of nothing asked (a read
+    /// of an eventfd watched for `EPOLLIN` alone) wakes no entry, and is
+    /// not worth the lock.
+    asked: AtomicU32,
     slots: Mutex<Slots>,
 }
 
@@ -257,6 +274,7 @@ impl WatchList {
     pub(crate) fn add(&self, item: Arc<Item>) -> Slot {
         let mut slots = self.slots();
         self.watching.fetch_add(1, Ordering::SeqCst);
+        self.ask(item.asked());
         if item.is_exclusive() {
             let at = slots.next_exclusive;
             slots.next_exclusive += 1;
@@ -296,7 +314,14 @@ impl WatchList {
         }
         if self.watching.load(Ordering::SeqCst) == 0 {
             *slots = Slots::default();
+            self.asked.store(0, Ordering::SeqCst);
         }
+    }
+
+    /// Notes that an entry asks for `events` (its `EPOLL_CTL_ADD` or
+    /// `EPOLL_CTL_MOD`), before it may be polled for them.
+    pub(crate) fn ask(&self, events: u32) {
+        self.asked.fetch_or(events, Ordering::SeqCst);
     }
 
     /// Tells the entries that the file's readiness changed by `key`
@@ -307,7 +332,9 @@ impl WatchList {
     pub(crate) fn wake(&self, key: PollMask) {
         // Every read and write of an eventfd calls this; most files are
         // watched by nothing, so only the check is inlined into them.
-        if self.watching.load(Ordering::SeqCst) != 0 {
+        if self.watching.load(Ordering::SeqCst) != 0
+            && (key.is_empty() || key.bits() & self.asked.load(Ordering::SeqCst) != 0)
+        {
             self.wake_watchers(key);
         }
     }
@@ -318,6 +345,9 @@ impl WatchList {
         let slots = self.slots();
         for item in slots.entries.iter().flatten() {
             item.wake(key);
+        }
+        if slots.exclusive.is_empty() {
+            return;
         }
         for item in slots.exclusive.values() {
             if item.wake(key) {
@@ -347,6 +377,7 @@ impl WatchList {
     pub(crate) fn release_all(&self) {
         let slots = std::mem::take(&mut *self.slots());
         self.watching.store(0, Ordering::SeqCst);
+        self.asked.store(0, Ordering::SeqCst);
         for item in slots
             .entries
             .into_iter()

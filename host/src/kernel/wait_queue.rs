@@ -121,16 +121,38 @@ impl WaitQueue {
 
     /// Wakes every listener joined before now, as the kernel's
     /// non-exclusive wake-up does.
+    #[inline]
     pub(crate) fn wake_all(&self) {
-        if self.waiters.load(Ordering::SeqCst) == 0 {
-            return;
+        // Every read and write of an eventfd wakes a queue, most often an
+        // empty one: only this check is inlined into them.
+        if self.waiters.load(Ordering::SeqCst) != 0 {
+            self.wake_listeners();
         }
-        let mut taken = {
+    }
+
+    /// [`wake_all`](Self::wake_all) with a listener alive.
+    #[inline(never)]
+    fn wake_listeners(&self) {
+        let (one, mut taken) = {
             let mut wakers = self.wakers();
             self.generation.fetch_add(1, Ordering::SeqCst);
             wakers.free = None;
-            std::mem::take(&mut wakers.slots)
+            if wakers.slots.len() <= 1 {
+                // One waiter (a ping-pong's): its waker taken out, the
+                // slots' room left in place, one lock.
+                let one = match wakers.slots.pop() {
+                    Some(Slot::Waiting(waker)) => Some(waker),
+                    _ => None,
+                };
+                (one, Vec::new())
+            } else {
+                (None, std::mem::take(&mut wakers.slots))
+            }
         };
+        if let Some(waker) = one {
+            waker.wake();
+            return;
+        }
         for slot in taken.drain(..) {
             if let Slot::Waiting(waker) = slot {
                 waker.wake();

@@ -351,6 +351,10 @@ impl GuestOutput {
     /// Passes on every partial line now: the guest is waiting (but not of
     /// a stream it waits to write more to, see the module docs).
     fn release(&self) {
+        // Every park of every guest comes here; most have nothing pending.
+        if !self.has_pending() {
+            return;
+        }
         for buffer in [&self.stdout, &self.stderr] {
             if !buffer.waiting_for_room() {
                 // Nowhere to report a failed write to: the guest is not

@@ -628,8 +628,10 @@ impl EpollWait {
 
 /// `epoll`'s ready events, at most `max`, written straight into the
 /// guest's memory at `base` as `ep_send_events` copies them out (no buffer
-/// of ours); how many. `None` if the events' range left the memory (never:
-/// wasm memories do not shrink, and the range was checked).
+/// of ours); how many. The memory is looked up for each event, so that a
+/// look at an empty ready list (most of an event loop's) does not touch
+/// it. `None` if an event's place left the memory (never: wasm memories
+/// do not shrink, and the range was checked).
 fn send_events<T>(
     caller: &mut Caller<'_, T>,
     memory: Memory,
@@ -638,14 +640,15 @@ fn send_events<T>(
     epoll: &Epoll,
 ) -> Option<usize> {
     let size = EPOLL_EVENT_SIZE as usize;
-    let out = memory
-        .data_mut(&mut *caller)
-        .get_mut(base..base + max as usize * size)?;
-    Some(epoll.send_events(max as usize, |i, event| {
-        if let Some(slot) = out.get_mut(i * size..(i + 1) * size) {
-            slot.copy_from_slice(&epoll_event_bytes(event));
+    let mut left_memory = false;
+    let sent = epoll.send_events(max as usize, |i, event| {
+        let at = base + i * size;
+        match memory.data_mut(&mut *caller).get_mut(at..at + size) {
+            Some(slot) => slot.copy_from_slice(&epoll_event_bytes(event)),
+            None => left_memory = true,
         }
-    }))
+    });
+    (!left_memory).then_some(sent)
 }
 
 /// One `struct epoll_event` as wasm32 lays it out: `events` (little

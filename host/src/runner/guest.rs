@@ -280,12 +280,21 @@ pub struct CoreGuestState {
 impl CoreGuestState {
     /// The guest's one fd table and its contexts.
     pub(super) fn p1(&mut self) -> &mut EventfdP1Ctx {
-        // Released only once the guest has ended, when it makes no more
-        // calls: contexts granting nothing would stand in.
-        self.p1.get_or_insert_with(|| {
-            let eventfd = EventfdCtx::builder(&crate::DescriptionTable::new()).build();
-            EventfdP1Ctx::new(WasiCtx::builder().build_p1(), eventfd)
-        })
+        // Called on every host call: the rare path (and its large stack
+        // frame) is out of line.
+        match &mut self.p1 {
+            Some(p1) => p1,
+            released => Self::stand_in(released),
+        }
+    }
+
+    /// Released only once the guest has ended, when it makes no more
+    /// calls: contexts granting nothing stand in.
+    #[cold]
+    #[inline(never)]
+    fn stand_in(released: &mut Option<EventfdP1Ctx>) -> &mut EventfdP1Ctx {
+        let eventfd = EventfdCtx::builder(&crate::DescriptionTable::new()).build();
+        released.insert(EventfdP1Ctx::new(WasiCtx::builder().build_p1(), eventfd))
     }
 }
 

@@ -527,7 +527,9 @@ impl EpollWait {
                 .map(|observer| PollParked::epoll(observer, &self.epoll));
             match self.deadline {
                 Some(deadline) => {
-                    let _ = tokio::time::timeout_at(deadline, listener).await;
+                    // The timer's state is boxed apart, so that it is not
+                    // part of (and moved with) every wait's future.
+                    let _ = Box::pin(tokio::time::timeout_at(deadline, listener)).await;
                 }
                 None => listener.await,
             }

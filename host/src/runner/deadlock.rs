@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::epoll::Epoll;
 use crate::{GuestParkObserver, Interest, Waiting};
@@ -96,15 +96,19 @@ struct GuestEntry {
     /// Inside a core module's `poll` or `epoll_wait` without a timeout,
     /// waiting on nothing else.
     core_poll: Option<CorePoll>,
+    /// The epoll instance of the guest's last `epoll_wait` park, kept
+    /// weakly from one park to the next: an event loop waits on the same
+    /// instance every time, and parks without touching its counts.
+    epoll: Weak<Epoll>,
 }
 
 /// What a core module's poll without a timeout waits on.
 enum CorePoll {
     /// These waits (possibly none: then nothing can ever wake it).
     Waits(Vec<Waiting>),
-    /// An epoll instance of eventfds alone, asked only when the check
-    /// looks: parking costs O(1), however many entries it holds.
-    Epoll(Arc<Epoll>),
+    /// The epoll instance in `epoll` (eventfds alone), asked only when the
+    /// check looks: parking costs O(1), however many entries it holds.
+    Epoll,
 }
 
 impl GuestEntry {
@@ -118,6 +122,7 @@ impl GuestEntry {
             blocking: 0,
             polling: None,
             core_poll: None,
+            epoll: Weak::new(),
         }
     }
 
@@ -142,7 +147,7 @@ impl GuestEntry {
             + match &self.core_poll {
                 None => 0,
                 Some(CorePoll::Waits(waits)) => waits.len(),
-                Some(CorePoll::Epoll(epoll)) => epoll.len(),
+                Some(CorePoll::Epoll) => self.epoll.upgrade().map_or(0, |epoll| epoll.len()),
             }
     }
 
@@ -152,7 +157,8 @@ impl GuestEntry {
             || match &self.core_poll {
                 None => false,
                 Some(CorePoll::Waits(waits)) => waits.iter().any(Waiting::could_proceed),
-                Some(CorePoll::Epoll(epoll)) => epoll.is_ready(),
+                // Gone only once its wait ended: then the guest runs.
+                Some(CorePoll::Epoll) => self.epoll.upgrade().is_none_or(|epoll| epoll.is_ready()),
             }
     }
 
@@ -162,7 +168,10 @@ impl GuestEntry {
         match &self.core_poll {
             None => {}
             Some(CorePoll::Waits(more)) => waits.extend(more.iter().cloned()),
-            Some(CorePoll::Epoll(epoll)) => waits.extend(epoll.waits().unwrap_or_default()),
+            Some(CorePoll::Epoll) => {
+                let epoll = self.epoll.upgrade();
+                waits.extend(epoll.and_then(|epoll| epoll.waits()).unwrap_or_default());
+            }
         }
         waits
     }
@@ -483,10 +492,16 @@ impl GuestParkObserver for GuestWaits {
         drop(old);
     }
 
-    /// O(1): the instance is kept, and asked only when the check looks.
+    /// O(1): the instance is kept weakly (the one of the last park again,
+    /// as an event loop's, costs no count), and asked only when the check
+    /// looks.
     fn parked_epoll(&self, epoll: &Arc<Epoll>) {
-        let epoll = CorePoll::Epoll(Arc::clone(epoll));
-        let old = self.change(|entry| entry.core_poll.replace(epoll));
+        let old = self.change(|entry| {
+            if !std::ptr::eq(entry.epoll.as_ptr(), Arc::as_ptr(epoll)) {
+                entry.epoll = Arc::downgrade(epoll);
+            }
+            entry.core_poll.replace(CorePoll::Epoll)
+        });
         drop(old);
     }
 

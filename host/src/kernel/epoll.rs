@@ -168,6 +168,12 @@ pub struct Epoll {
 /// What an entry reaches of its instance without holding it open.
 struct Shared {
     ready: Mutex<VecDeque<Arc<Item>>>,
+    /// The ready list's length as of its last unlock: a look at an empty
+    /// list (most of an event loop's, and one before every park) costs
+    /// this load instead of the lock. Stored (`SeqCst`) only when it
+    /// changes, so that a waiter that joins `waiters`, then finds it 0, is
+    /// woken by the enqueue that makes it 1.
+    ready_len: AtomicUsize,
     /// `epoll_wait` waits here (`ep->wq`).
     waiters: WaitQueue,
     /// Polls of the instance's fd wait here (`ep->poll_wait`)...
@@ -180,8 +186,18 @@ struct Shared {
 }
 
 impl Shared {
-    fn ready(&self) -> MutexGuard<'_, VecDeque<Arc<Item>>> {
-        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    fn ready(&self) -> ReadyList<'_> {
+        let list = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+        ReadyList {
+            was: list.len(),
+            list,
+            len: &self.ready_len,
+        }
+    }
+
+    /// Whether the ready list is empty (as of its last unlock).
+    fn nothing_ready(&self) -> bool {
+        self.ready_len.load(Ordering::SeqCst) == 0
     }
 
     /// Puts `item` at the end of the ready list unless it is on it, and
@@ -202,6 +218,36 @@ impl Shared {
         // after that poll puts it back.
         item.queued.store(false, Ordering::SeqCst);
         Some(item)
+    }
+}
+
+/// The locked ready list; its length is published as it is let go.
+struct ReadyList<'a> {
+    list: MutexGuard<'a, VecDeque<Arc<Item>>>,
+    /// The length when locked.
+    was: usize,
+    len: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for ReadyList<'_> {
+    type Target = VecDeque<Arc<Item>>;
+    fn deref(&self) -> &Self::Target {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for ReadyList<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.list
+    }
+}
+
+impl Drop for ReadyList<'_> {
+    fn drop(&mut self) {
+        let now = self.list.len();
+        if now != self.was {
+            self.len.store(now, Ordering::SeqCst);
+        }
     }
 }
 
@@ -376,6 +422,7 @@ impl Epoll {
             interest: Mutex::new(InterestList::default()),
             shared: Arc::new(Shared {
                 ready: Mutex::new(VecDeque::new()),
+                ready_len: AtomicUsize::new(0),
                 waiters: WaitQueue::default(),
                 pollers: WaitQueue::default(),
                 watchers: WatchList::default(),
@@ -632,6 +679,9 @@ impl Epoll {
     /// ready list is still ready. Entries found not ready leave the list
     /// (their next wake-up brings them back), so this costs O(ready).
     pub fn poll_mask(&self) -> PollMask {
+        if self.shared.nothing_ready() {
+            return PollMask::empty();
+        }
         let pending = self.shared.ready().len();
         for _ in 0..pending {
             let Some(item) = self.shared.take_front() else {
@@ -682,6 +732,9 @@ impl Epoll {
     /// (it closed meanwhile) is dropped after the lock, since its release
     /// leaves interest lists.
     pub fn send_events(&self, max: usize, mut send: impl FnMut(usize, EpollEvent)) -> usize {
+        if self.shared.nothing_ready() {
+            return 0;
+        }
         let mut sent = 0;
         let mut closed: Option<Vec<PollFile>> = None;
         let mut ready = self.shared.ready();

@@ -533,6 +533,16 @@ impl EpollWait {
                 }
                 None => listener.await,
             }
+            drop(_parked);
+            // Woken: what woke it is usually there to take, without joining
+            // the queue again first (nothing is lost: if the list is empty,
+            // the loop listens, then looks once more).
+            let Some(sent) = self.send_events(caller) else {
+                return Ok(Err(AbiErrno::Fault));
+            };
+            if sent > 0 {
+                break sent;
+            }
         };
         Ok(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
     }

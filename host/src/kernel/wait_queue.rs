@@ -367,21 +367,29 @@ mod tests {
         fn wake(self: Arc<Self>) {}
     }
 
+    /// A pending listener (`outer`) whose kept waker is the only
+    /// reference to another pending listener of the same queue.
+    fn listener_holding_another(
+        queue: &'static WaitQueue,
+        waker: &Waker,
+    ) -> QueueListener<'static> {
+        let mut inner = queue.listen();
+        assert!(poll(&mut inner, waker).is_pending());
+        let mut outer = queue.listen();
+        let holder = Waker::from(Arc::new(HoldsListener(inner)));
+        assert!(poll(&mut outer, &holder).is_pending());
+        outer
+    }
+
     #[test]
     fn a_waker_dropping_a_listener_of_the_same_queue_does_not_deadlock() {
         let queue: &'static WaitQueue = Box::leak(Box::default());
         let counter = Waker::from(Arc::new(Counter::default()));
-        let mut inner = queue.listen();
-        assert!(poll(&mut inner, &counter).is_pending());
-        // `outer`'s kept waker is the only reference to `inner`, which is
-        // pending in the same queue.
-        let mut outer = queue.listen();
-        let holder = Waker::from(Arc::new(HoldsListener(inner)));
-        assert!(poll(&mut outer, &holder).is_pending());
-        drop(holder);
+        let outer = listener_holding_another(queue, &counter);
         assert_eq!(queue.waiting(), 2);
-        // Leaving the queue drops the waker, which drops `inner`, which
-        // leaves the queue too: outside the lock, or this would hang.
+        // Leaving the queue drops the waker, which drops the other
+        // listener, which leaves the queue too: outside the lock, or this
+        // would hang.
         drop(outer);
         assert_eq!(queue.waiting(), 0);
         assert!(queue
@@ -390,12 +398,7 @@ mod tests {
             .iter()
             .all(|s| matches!(s, Slot::Free(_))));
         // And through a wake-up.
-        let mut inner = queue.listen();
-        assert!(poll(&mut inner, &counter).is_pending());
-        let mut outer = queue.listen();
-        let holder = Waker::from(Arc::new(HoldsListener(inner)));
-        assert!(poll(&mut outer, &holder).is_pending());
-        drop(holder);
+        let mut outer = listener_holding_another(queue, &counter);
         queue.wake_all();
         assert!(poll(&mut outer, &counter).is_ready());
         drop(outer);

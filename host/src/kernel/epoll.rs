@@ -800,8 +800,9 @@ impl Epoll {
     }
 
     /// What a guest parked in `epoll_wait` on this instance waits for:
-    /// each eventfd it watches, once for each readiness asked
-    /// ([`Waiting::distinct`]), through nested instances too; `None` when
+    /// each eventfd it watches, once for each readiness asked (a
+    /// [`Waiting`] each, however many entries ask it), through nested
+    /// instances too; `None` when
     /// it also watches something another party may make ready (a stdio
     /// stream, a socket). For a host's
     /// [`GuestParkObserver`](crate::GuestParkObserver). O(registered).

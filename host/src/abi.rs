@@ -607,12 +607,13 @@ impl EpollWait {
                 }
                 continue;
             }
-            // Without a timeout, on eventfds alone (in nested instances), the
-            // guest is parked as one wait on them all (O(registered): only
-            // for a host that observes). The watched descriptions move into
-            // the waits, and the waits to the observer (no copy of either).
+            // Without a timeout, on eventfds alone (in nested instances:
+            // `waits` is `None` with a socket), the guest is parked as one
+            // wait on them all (O(registered): only for a host that
+            // observes). The watched descriptions move into the waits, and
+            // the waits to the observer (no copy of either).
             let parked = match deadline {
-                None if observed && sockets.is_empty() => epoll.waits(),
+                None if observed => epoll.waits(),
                 _ => None,
             };
             let ctx = get(caller.data_mut());
@@ -631,36 +632,24 @@ impl EpollWait {
         Ok(Ok(i32::try_from(sent).unwrap_or(i32::MAX)))
     }
 
-    /// The instance's ready events, at most `max`, written into the
-    /// guest's memory ([`send_events`]).
+    /// The instance's ready events, at most `max`, written straight into
+    /// the guest's memory at `base` as `ep_send_events` copies them out (no
+    /// buffer of ours); how many. The memory is looked up for each event,
+    /// so that a look at an empty ready list (most of an event loop's)
+    /// does not touch it. `None` if an event's place left the memory
+    /// (never: wasm memories do not shrink, and the range was checked).
     fn send_events<T>(&self, caller: &mut Caller<'_, T>) -> Option<usize> {
-        send_events(caller, self.memory, self.base, self.max, &self.epoll)
+        let size = EPOLL_EVENT_SIZE as usize;
+        let mut left_memory = false;
+        let sent = self.epoll.send_events(self.max as usize, |i, event| {
+            let at = self.base + i * size;
+            match self.memory.data_mut(&mut *caller).get_mut(at..at + size) {
+                Some(slot) => slot.copy_from_slice(&epoll_event_bytes(event)),
+                None => left_memory = true,
+            }
+        });
+        (!left_memory).then_some(sent)
     }
-}
-
-/// `epoll`'s ready events, at most `max`, written straight into the
-/// guest's memory at `base` as `ep_send_events` copies them out (no buffer
-/// of ours); how many. The memory is looked up for each event, so that a
-/// look at an empty ready list (most of an event loop's) does not touch
-/// it. `None` if an event's place left the memory (never: wasm memories
-/// do not shrink, and the range was checked).
-fn send_events<T>(
-    caller: &mut Caller<'_, T>,
-    memory: Memory,
-    base: usize,
-    max: u32,
-    epoll: &Epoll,
-) -> Option<usize> {
-    let size = EPOLL_EVENT_SIZE as usize;
-    let mut left_memory = false;
-    let sent = epoll.send_events(max as usize, |i, event| {
-        let at = base + i * size;
-        match memory.data_mut(&mut *caller).get_mut(at..at + size) {
-            Some(slot) => slot.copy_from_slice(&epoll_event_bytes(event)),
-            None => left_memory = true,
-        }
-    });
-    (!left_memory).then_some(sent)
 }
 
 /// One `struct epoll_event` as wasm32 lays it out: `events` (little

@@ -802,9 +802,8 @@ impl Epoll {
     /// What a guest parked in `epoll_wait` on this instance waits for:
     /// each eventfd it watches, once for each readiness asked (a
     /// [`Waiting`] each, however many entries ask it), through nested
-    /// instances too; `None` when
-    /// it also watches something another party may make ready (a stdio
-    /// stream, a socket). For a host's
+    /// instances too; `None` when it also watches something another party
+    /// may make ready (a stdio stream, a socket). For a host's
     /// [`GuestParkObserver`](crate::GuestParkObserver). O(registered).
     pub fn waits(&self) -> Option<Vec<Waiting>> {
         self.watched_eventfds().map(Waiting::distinct)

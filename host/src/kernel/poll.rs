@@ -346,9 +346,6 @@ impl WatchList {
         for item in slots.entries.iter().flatten() {
             item.wake(key);
         }
-        if slots.exclusive.is_empty() {
-            return;
-        }
         for item in slots.exclusive.values() {
             if item.wake(key) {
                 break;

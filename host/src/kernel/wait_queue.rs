@@ -205,17 +205,11 @@ impl Future for QueueListener<'_> {
         if self.woken() {
             return Poll::Ready(());
         }
-        let replaced = match self.slot {
-            Some(at) => match wakers.slots.get_mut(at) {
-                Some(Slot::Waiting(waker)) if waker.will_wake(cx.waker()) => None,
-                Some(Slot::Waiting(waker)) => Some(std::mem::replace(waker, cx.waker().clone())),
-                // Never: a pending listener's slot holds its waker.
-                _ => {
-                    self.slot = Some(wakers.insert(cx.waker().clone()));
-                    None
-                }
-            },
-            None => {
+        let replaced = match self.slot.and_then(|at| wakers.slots.get_mut(at)) {
+            Some(Slot::Waiting(waker)) if waker.will_wake(cx.waker()) => None,
+            Some(Slot::Waiting(waker)) => Some(std::mem::replace(waker, cx.waker().clone())),
+            // Not polled yet (a pending listener's slot holds its waker).
+            _ => {
                 self.slot = Some(wakers.insert(cx.waker().clone()));
                 None
             }

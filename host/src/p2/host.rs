@@ -163,19 +163,10 @@ pub(super) fn add_fast_paths<T: EventfdView + 'static>(
     instance.func_wrap_async(
         "[method]eventfd.read",
         |mut store: StoreContextMut<'_, T>, (fd,): (Resource<Descriptor>,)| -> HostCall<'_, u64> {
-            match store.data_mut().eventfd().read_now(&fd) {
-                Ok(Attempt::Done(result)) => Box::new(ready(Ok((result.map_err(Into::into),)))),
-                Ok(Attempt::Wait(span)) => Box::new(async move {
-                    let result = store
-                        .data_mut()
-                        .eventfd()
-                        .read_wait(&fd)
-                        .instrument(span)
-                        .await?;
-                    Ok((result.map_err(Into::into),))
-                }),
-                Err(trap) => Box::new(ready(Err(trap))),
-            }
+            let attempt = store.data_mut().eventfd().read_now(&fd);
+            host_call(attempt, move || async move {
+                store.data_mut().eventfd().read_wait(&fd).await
+            })
         },
     )?;
     instance.func_wrap_async(
@@ -183,22 +174,32 @@ pub(super) fn add_fast_paths<T: EventfdView + 'static>(
         |mut store: StoreContextMut<'_, T>,
          (fd, value): (Resource<Descriptor>, u64)|
          -> HostCall<'_, ()> {
-            match store.data_mut().eventfd().write_now(&fd, value) {
-                Ok(Attempt::Done(result)) => Box::new(ready(Ok((result.map_err(Into::into),)))),
-                Ok(Attempt::Wait(span)) => Box::new(async move {
-                    let result = store
-                        .data_mut()
-                        .eventfd()
-                        .write_wait(&fd, value)
-                        .instrument(span)
-                        .await?;
-                    Ok((result.map_err(Into::into),))
-                }),
-                Err(trap) => Box::new(ready(Err(trap))),
-            }
+            let attempt = store.data_mut().eventfd().write_now(&fd, value);
+            host_call(attempt, move || async move {
+                store.data_mut().eventfd().write_wait(&fd, value).await
+            })
         },
     )?;
     Ok(())
+}
+
+/// The host call's future for `attempt`: already done, or the wait that
+/// `wait` makes, in the call's span (a trap of either stops the guest).
+fn host_call<'a, R: Send + 'a, F>(
+    attempt: wasmtime::Result<Attempt<R>>,
+    wait: impl FnOnce() -> F,
+) -> HostCall<'a, R>
+where
+    F: Future<Output = wasmtime::Result<Result<R, Errno>>> + Send + 'a,
+{
+    match attempt {
+        Ok(Attempt::Done(result)) => Box::new(ready(Ok((result.map_err(Into::into),)))),
+        Ok(Attempt::Wait(span)) => {
+            let wait = wait().instrument(span);
+            Box::new(async move { Ok((wait.await?.map_err(Into::into),)) })
+        }
+        Err(trap) => Box::new(ready(Err(trap))),
+    }
 }
 
 /// A read or write done at once, or the span of the call that must wait.

@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::epoll::Epoll;
@@ -36,7 +36,10 @@ pub const MAX_WAITS_LISTED: usize = 8;
 /// running guest becomes stuck, or a guest leaves — returns at once while
 /// any guest runs, and looks at the waits themselves only when none does.
 /// The graph's own lock (the list of guests) is taken only when a guest
-/// joins or leaves, and by the check.
+/// joins or leaves, and by the check. An event loop's park in
+/// `epoll_wait`, and its resume, take no lock at all: one
+/// compare-and-swap of the guest's state and one count (locked
+/// instructions are most of what a park costs).
 #[derive(Default)]
 pub struct WaitGraph {
     /// The guests in the graph, by the id they joined with.
@@ -60,9 +63,47 @@ pub struct WaitGraph {
     names: Mutex<HashMap<u64, String>>,
 }
 
-/// One guest's waits, behind their own lock: a park or resume takes this
-/// one, never another guest's.
-type Record = Mutex<GuestEntry>;
+/// One guest's place in the graph: its waits behind a lock of their own
+/// (a park or resume takes this one, never another guest's), and beside
+/// them what an `epoll_wait` park needs, so that an event loop's every
+/// park and resume, on the instance it parked on last time, takes no lock.
+struct Record {
+    entry: Mutex<GuestEntry>,
+    /// [`IN_GRAPH`], [`WAITS_STUCK`] and [`IN_EPOLL`]. Changed under
+    /// `entry`'s lock, except for `IN_EPOLL` by the lock-free park and
+    /// resume, which a compare-and-swap keeps from racing a `leave`.
+    state: AtomicU8,
+    /// The address of the instance `GuestEntry::epoll` keeps (0: none),
+    /// which the lock-free park compares with. The `Weak` there keeps the
+    /// allocation, so no other instance can have this address meanwhile.
+    epoll_at: AtomicUsize,
+}
+
+/// In [`Record::state`]: the guest is in the graph (counted in its
+/// `counts`); clear once it left, or another guest joined under its id.
+const IN_GRAPH: u8 = 1;
+/// In [`Record::state`]: its waits under the lock make it stuck
+/// ([`GuestEntry::is_stuck`] as of its last change).
+const WAITS_STUCK: u8 = 2;
+/// In [`Record::state`]: parked in `epoll_wait` without a timeout on the
+/// instance of [`GuestEntry::epoll`] (eventfds alone), which nothing but
+/// an event can end.
+const IN_EPOLL: u8 = 4;
+
+/// Whether a guest in `state` is stuck.
+fn is_stuck(state: u8) -> bool {
+    state & (WAITS_STUCK | IN_EPOLL) != 0
+}
+
+impl Record {
+    fn new(name: &str) -> Self {
+        Record {
+            entry: Mutex::new(GuestEntry::new(name)),
+            state: AtomicU8::new(IN_GRAPH),
+            epoll_at: AtomicUsize::new(0),
+        }
+    }
+}
 
 /// The bits of [`WaitGraph::counts`] that count running guests.
 const RUNNING: u64 = (1 << 32) - 1;
@@ -78,9 +119,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 struct GuestEntry {
     name: String,
-    /// Whether the guest is in the graph (counted in its `counts`): false
-    /// once it left, or another guest joined under its id.
-    in_graph: bool,
     /// Parked single operations (a blocking read or write, a pollable),
     /// each in the slot its observer holds the index of; freed slots are
     /// reused, so parking and resuming cost O(1).
@@ -93,29 +131,21 @@ struct GuestEntry {
     blocking: usize,
     /// Inside `wasi:io/poll` on this many distinct pollables.
     polling: Option<usize>,
-    /// Inside a core module's `poll` or `epoll_wait` without a timeout,
-    /// waiting on nothing else.
-    core_poll: Option<CorePoll>,
+    /// Inside a core module's `poll` without a timeout on these waits and
+    /// nothing else (possibly none: then nothing can ever wake it).
+    core_poll: Option<Vec<Waiting>>,
     /// The epoll instance of the guest's last `epoll_wait` park, kept
-    /// weakly from one park to the next: an event loop waits on the same
-    /// instance every time, and parks without touching its counts.
+    /// weakly from one park to the next (an event loop waits on the same
+    /// instance every time), and asked only when the check looks, so a
+    /// park costs O(1) however many entries it holds. The guest waits on
+    /// it while its record's state has [`IN_EPOLL`].
     epoll: Weak<Epoll>,
-}
-
-/// What a core module's poll without a timeout waits on.
-enum CorePoll {
-    /// These waits (possibly none: then nothing can ever wake it).
-    Waits(Vec<Waiting>),
-    /// The epoll instance in `epoll` (eventfds alone), asked only when the
-    /// check looks: parking costs O(1), however many entries it holds.
-    Epoll,
 }
 
 impl GuestEntry {
     fn new(name: &str) -> Self {
         GuestEntry {
             name: name.to_string(),
-            in_graph: true,
             slots: Vec::new(),
             free: Vec::new(),
             parked: 0,
@@ -126,7 +156,8 @@ impl GuestEntry {
         }
     }
 
-    /// O(1): called on every change.
+    /// Whether its waits under the lock make it stuck (an `epoll_wait`
+    /// park aside: [`IN_EPOLL`]). O(1): called on every change.
     fn is_stuck(&self) -> bool {
         if self.core_poll.is_some() {
             // It waits for its entries, and nothing else can end the call.
@@ -141,37 +172,37 @@ impl GuestEntry {
         }
     }
 
-    /// How many waits the guest has (an epoll's: its entries).
-    fn wait_count(&self) -> usize {
-        self.parked
-            + match &self.core_poll {
-                None => 0,
-                Some(CorePoll::Waits(waits)) => waits.len(),
-                Some(CorePoll::Epoll) => self.epoll.upgrade().map_or(0, |epoll| epoll.len()),
-            }
+    /// How many waits the guest has in `state` (an epoll's: its entries).
+    fn wait_count(&self, state: u8) -> usize {
+        let epoll = match state & IN_EPOLL {
+            0 => 0,
+            _ => self.epoll.upgrade().map_or(0, |epoll| epoll.len()),
+        };
+        self.parked + self.core_poll.as_ref().map_or(0, Vec::len) + epoll
     }
 
-    /// Whether a wait of the guest could end now.
-    fn could_proceed(&self) -> bool {
-        self.slots.iter().flatten().any(Waiting::could_proceed)
-            || match &self.core_poll {
-                None => false,
-                Some(CorePoll::Waits(waits)) => waits.iter().any(Waiting::could_proceed),
-                // Gone only once its wait ended: then the guest runs.
-                Some(CorePoll::Epoll) => self.epoll.upgrade().is_none_or(|epoll| epoll.is_ready()),
-            }
+    /// Whether the guest, in `state`, could go on now: it runs, or a wait
+    /// of its could end. (The check can meet a guest that runs: a
+    /// lock-free resume clears [`IN_EPOLL`] just before it counts.)
+    fn could_proceed(&self, state: u8) -> bool {
+        !is_stuck(state)
+            || self.slots.iter().flatten().any(Waiting::could_proceed)
+            || self
+                .core_poll
+                .as_ref()
+                .is_some_and(|waits| waits.iter().any(Waiting::could_proceed))
+            // Gone only once its wait ended: then the guest runs.
+            || (state & IN_EPOLL != 0 && self.epoll.upgrade().is_none_or(|epoll| epoll.is_ready()))
     }
 
-    /// Every wait of the guest, duplicates included (an epoll's listed now).
-    fn waits(&self) -> Vec<Waiting> {
+    /// Every wait of the guest in `state`, duplicates included (an
+    /// epoll's listed now).
+    fn waits(&self, state: u8) -> Vec<Waiting> {
         let mut waits: Vec<Waiting> = self.slots.iter().flatten().cloned().collect();
-        match &self.core_poll {
-            None => {}
-            Some(CorePoll::Waits(more)) => waits.extend(more.iter().cloned()),
-            Some(CorePoll::Epoll) => {
-                let epoll = self.epoll.upgrade();
-                waits.extend(epoll.and_then(|epoll| epoll.waits()).unwrap_or_default());
-            }
+        waits.extend(self.core_poll.iter().flatten().cloned());
+        if state & IN_EPOLL != 0 {
+            let epoll = self.epoll.upgrade();
+            waits.extend(epoll.and_then(|epoll| epoll.waits()).unwrap_or_default());
         }
         waits
     }
@@ -217,10 +248,10 @@ impl GuestEntry {
 
     /// The report of this guest, stuck: its distinct waits, the first
     /// [`MAX_WAITS_LISTED`] in order of description and interest.
-    fn report(&self, id: u64, names: &HashMap<u64, String>) -> StuckGuest {
+    fn report(&self, id: u64, state: u8, names: &HashMap<u64, String>) -> StuckGuest {
         let mut seen = HashSet::new();
         let mut distinct: Vec<Waiting> = self
-            .waits()
+            .waits(state)
             .into_iter()
             .filter(|w| seen.insert(w.key()))
             .collect();
@@ -230,7 +261,7 @@ impl GuestEntry {
             .take(MAX_WAITS_LISTED)
             .map(|waiting| describe(waiting, names))
             .collect();
-        if waits_on.is_empty() && self.core_poll.is_some() {
+        if waits_on.is_empty() && (self.core_poll.is_some() || state & IN_EPOLL != 0) {
             waits_on.push(NOTHING_TO_WAIT_FOR.to_string());
         }
         StuckGuest {
@@ -299,13 +330,13 @@ impl WaitGraph {
     /// A guest joining under the id of one still in the graph takes its
     /// place: the handle of the one replaced changes nothing any more.
     pub fn join(self: &Arc<Self>, id: u64, name: &str) -> Arc<GuestWaits> {
-        let record = Arc::new(Mutex::new(GuestEntry::new(name)));
+        let record = Arc::new(Record::new(name));
         let replaced = {
             let mut guests = lock(&self.guests);
             self.counts.fetch_add(CHANGE + 1, Ordering::SeqCst);
             let replaced = guests.insert(id, Arc::clone(&record));
             if let Some(old) = &replaced {
-                self.leave(&mut lock(old));
+                self.leave(old);
             }
             replaced
         };
@@ -318,12 +349,15 @@ impl WaitGraph {
         })
     }
 
-    /// Takes `entry`'s guest out of the counts, once (under the lock of
-    /// `guests`).
-    fn leave(&self, entry: &mut GuestEntry) {
-        if entry.in_graph {
-            entry.in_graph = false;
-            let delta = if entry.is_stuck() { CHANGE } else { CHANGE - 1 };
+    /// Takes `record`'s guest out of the counts, once (under the lock of
+    /// `guests`), as stuck or running as its state says at that instant:
+    /// a lock-free park or resume racing this either changed the state
+    /// first, and counts its own change, or finds the guest gone.
+    fn leave(&self, record: &Record) {
+        let _entry = lock(&record.entry);
+        let state = record.state.fetch_and(!IN_GRAPH, Ordering::SeqCst);
+        if state & IN_GRAPH != 0 {
+            let delta = if is_stuck(state) { CHANGE } else { CHANGE - 1 };
             self.counts.fetch_add(delta, Ordering::SeqCst);
         }
     }
@@ -356,8 +390,9 @@ impl WaitGraph {
         // of a big poll elsewhere.
         let could_proceed = |few: bool| {
             guests.values().any(|record| {
-                let guest = lock(record);
-                (guest.wait_count() <= MAX_WAITS_LISTED) == few && guest.could_proceed()
+                let guest = lock(&record.entry);
+                let state = record.state.load(Ordering::SeqCst);
+                (guest.wait_count(state) <= MAX_WAITS_LISTED) == few && guest.could_proceed(state)
             })
         };
         let found = if could_proceed(true) || could_proceed(false) {
@@ -366,14 +401,21 @@ impl WaitGraph {
             let names = lock(&self.names);
             let mut stuck: Vec<StuckGuest> = guests
                 .iter()
-                .map(|(&id, record)| lock(record).report(id, &names))
+                .map(|(&id, record)| {
+                    let guest = lock(&record.entry);
+                    guest.report(id, record.state.load(Ordering::SeqCst), &names)
+                })
                 .collect();
             stuck.sort_by_key(|guest| guest.id);
             Some(stuck)
         };
         // Every change counts in `counts` under its record's lock, which
         // the look took: the same word after as before means no record
-        // changed from the first reading to the last.
+        // changed from the first reading to the last. (A lock-free epoll
+        // park or resume counts after its change, but only moves a guest
+        // between running and stuck: seen parked early, the guest still
+        // counts as running, and the look returned at once; seen resumed
+        // early, it could proceed.)
         if self.counts.load(Ordering::SeqCst) == before {
             Ok(found)
         } else {
@@ -437,30 +479,72 @@ impl GuestWaits {
     /// guest's move between running and stuck), under the entry's lock
     /// alone; wakes the deadlock check if that left no guest running.
     fn change<R>(&self, f: impl FnOnce(&mut GuestEntry) -> R) -> Option<R> {
-        let mut entry = lock(&self.record);
-        if !entry.in_graph {
+        let record = &*self.record;
+        let mut entry = lock(&record.entry);
+        let state = record.state.load(Ordering::SeqCst);
+        if state & IN_GRAPH == 0 {
             return None;
         }
-        let was_stuck = entry.is_stuck();
         let result = f(&mut entry);
-        let is_stuck = entry.is_stuck();
-        let delta = match (was_stuck, is_stuck) {
+        let waits_stuck = if entry.is_stuck() { WAITS_STUCK } else { 0 };
+        // Only this guest's own calls change its state, one at a time, and
+        // a `leave` takes the lock held here: nothing changes it meanwhile.
+        let now = (state & !WAITS_STUCK) | waits_stuck;
+        if now != state {
+            record.state.store(now, Ordering::SeqCst);
+        }
+        self.count(state, now);
+        drop(entry);
+        Some(result)
+    }
+
+    /// Counts a change of the guest from `was` to `now` in the graph's
+    /// `counts`, then wakes the check if that left no guest running.
+    fn count(&self, was: u8, now: u8) {
+        let graph = &*self.graph;
+        let delta = match (is_stuck(was), is_stuck(now)) {
             (false, true) => CHANGE - 1,
             (true, false) => CHANGE + 1,
             _ => CHANGE,
         };
-        let before = self.graph.counts.fetch_add(delta, Ordering::SeqCst);
-        drop(entry);
+        let before = graph.counts.fetch_add(delta, Ordering::SeqCst);
         // A deadlock needs every guest stuck: only the change that leaves
-        // none running is worth waking the check for.
-        if !was_stuck
-            && is_stuck
+        // none running is worth waking the check for, once until it looks
+        // (two guests waking each other leave none running twice a round
+        // trip; a load sees that the check was already told).
+        if delta == CHANGE - 1
             && before & RUNNING == 1
-            && !self.graph.stuck_since_look.swap(true, Ordering::SeqCst)
+            && !graph.stuck_since_look.load(Ordering::SeqCst)
+            && !graph.stuck_since_look.swap(true, Ordering::SeqCst)
         {
-            self.graph.changed.notify_waiters();
+            graph.changed.notify_waiters();
         }
-        Some(result)
+    }
+
+    /// Sets or clears [`IN_EPOLL`] without the lock, and counts the
+    /// change; false (nothing done) when the bit already was so. A guest
+    /// that left changes nothing.
+    fn set_in_epoll(&self, parked: bool) -> bool {
+        let state = &self.record.state;
+        let mut was = state.load(Ordering::SeqCst);
+        loop {
+            if (was & IN_EPOLL != 0) == parked {
+                return false;
+            }
+            let now = was ^ IN_EPOLL;
+            // Against a `leave` on another thread (a guest joining under
+            // this one's id): whichever changes the state first, the
+            // other sees it.
+            match state.compare_exchange(was, now, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => {
+                    if was & IN_GRAPH != 0 {
+                        self.count(was, now);
+                    }
+                    return true;
+                }
+                Err(actual) => was = actual,
+            }
+        }
     }
 }
 
@@ -488,24 +572,30 @@ impl GuestParkObserver for GuestWaits {
     /// One change for the whole poll, whatever its number of entries.
     fn parked_poll(&self, waits: Vec<Waiting>) {
         // The waits it replaces, if any, are dropped outside the lock.
-        let old = self.change(|entry| entry.core_poll.replace(CorePoll::Waits(waits)));
+        let old = self.change(|entry| entry.core_poll.replace(waits));
         drop(old);
     }
 
-    /// O(1): the instance is kept weakly (the one of the last park again,
-    /// as an event loop's, costs no count), and asked only when the check
-    /// looks.
+    /// O(1), and on the instance of the last park (an event loop's every
+    /// park) without a lock: one compare-and-swap and one count. The
+    /// instance is kept weakly and asked only when the check looks.
     fn parked_epoll(&self, epoll: &Arc<Epoll>) {
-        let old = self.change(|entry| {
-            if !std::ptr::eq(entry.epoll.as_ptr(), Arc::as_ptr(epoll)) {
-                entry.epoll = Arc::downgrade(epoll);
-            }
-            entry.core_poll.replace(CorePoll::Epoll)
-        });
-        drop(old);
+        let record = &*self.record;
+        let at = Arc::as_ptr(epoll) as usize;
+        if record.epoll_at.load(Ordering::SeqCst) != at {
+            // Another instance: kept under the lock, before the guest is
+            // parked on it.
+            let mut entry = lock(&record.entry);
+            entry.epoll = Arc::downgrade(epoll);
+            record.epoll_at.store(at, Ordering::SeqCst);
+        }
+        self.set_in_epoll(true);
     }
 
     fn resumed_poll(&self) {
+        if self.set_in_epoll(false) {
+            return;
+        }
         // The waits are dropped outside the lock.
         let waits = self.change(|entry| entry.core_poll.take());
         drop(waits);
@@ -519,7 +609,7 @@ impl Drop for GuestWaits {
             let ours = guests
                 .get(&self.id)
                 .is_some_and(|record| Arc::ptr_eq(record, &self.record));
-            self.graph.leave(&mut lock(&self.record));
+            self.graph.leave(&self.record);
             if ours {
                 guests.remove(&self.id)
             } else {
@@ -730,6 +820,28 @@ mod tests {
     /// see both empty; the look sees the records as of one instant.
     #[test]
     fn a_look_racing_guests_that_wake_each_other_never_sees_a_deadlock() {
+        race_a_look_against_a_ping_pong(Park::Read);
+    }
+
+    /// The same with guests parked in `epoll_wait`, which park and resume
+    /// without their record's lock.
+    #[test]
+    fn a_look_racing_guests_that_wake_each_other_through_epoll_never_sees_a_deadlock() {
+        race_a_look_against_a_ping_pong(Park::Epoll);
+    }
+
+    #[derive(Clone, Copy)]
+    enum Park {
+        /// A blocking read of the guest's own eventfd.
+        Read,
+        /// `epoll_wait` on an instance watching it for `EPOLLIN`.
+        Epoll,
+    }
+
+    fn race_a_look_against_a_ping_pong(park: Park) {
+        use crate::kernel::epoll::{WatchBudget, EPOLL_CTL_ADD};
+        use crate::kernel::poll::{PollFile, PollMask};
+
         const ROUNDS: u32 = 2_000;
         let graph = Arc::new(WaitGraph::default());
         let table = DescriptionTable::new();
@@ -743,16 +855,30 @@ mod tests {
                     mine: &Arc<crate::Description>,
                     theirs: &Arc<crate::Description>| {
             let id = waits.id;
+            let epoll = Epoll::new(WatchBudget::new(8));
+            let file = PollFile::Eventfd(Arc::clone(mine));
+            epoll
+                .ctl(EPOLL_CTL_ADD, 3, &file, PollMask::IN.bits(), 0)
+                .unwrap();
             for round in 0..ROUNDS {
                 if id == 1 || round > 0 {
                     theirs.try_write(1).unwrap();
                 }
-                let read = observer(waits, mine, Interest::Read);
-                read.parked();
+                let (read, parked) = match park {
+                    Park::Read => {
+                        let read = observer(waits, mine, Interest::Read);
+                        read.parked();
+                        (Some(read), None)
+                    }
+                    Park::Epoll => (None, Some(PollParked::epoll(&**waits, &epoll))),
+                };
                 while mine.count() == 0 {
                     std::thread::yield_now();
                 }
-                read.resumed();
+                if let Some(read) = &read {
+                    read.resumed();
+                }
+                drop(parked);
                 mine.try_read().unwrap();
             }
             if id == 2 {
@@ -771,6 +897,65 @@ mod tests {
             }
         });
         assert!(looks > 0);
+    }
+
+    /// A guest parking in `epoll_wait` (without its record's lock) while
+    /// another joins under its id on another thread: whichever comes
+    /// first, the replaced guest is counted out exactly once, so the new
+    /// one alone decides afterwards.
+    #[test]
+    fn a_lock_free_epoll_park_racing_a_replacement_counts_once() {
+        use crate::kernel::epoll::WatchBudget;
+
+        for _ in 0..200 {
+            let graph = Arc::new(WaitGraph::default());
+            let epoll = Epoll::new(WatchBudget::new(8));
+            let old = graph.join(1, "old");
+            let go = std::sync::Barrier::new(2);
+            let new = std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    go.wait();
+                    for _ in 0..50 {
+                        drop(PollParked::epoll(&*old, &epoll));
+                    }
+                    // Left parked: counts nothing once replaced.
+                    std::mem::forget(PollParked::epoll(&*old, &epoll));
+                });
+                go.wait();
+                graph.join(1, "new")
+            });
+            assert!(graph.deadlock().is_none(), "`new` runs");
+            let parked = PollParked::epoll(&*new, &epoll);
+            let stuck = graph.deadlock().expect("`new` alone, on an empty instance");
+            assert_eq!(stuck.len(), 1);
+            assert_eq!(stuck[0].guest, "new");
+            drop(parked);
+            assert!(graph.deadlock().is_none(), "`new` runs again");
+            drop(old);
+            drop(new);
+            assert!(graph.deadlock().is_none(), "nobody left");
+            assert_eq!(graph.counts.load(Ordering::SeqCst) & RUNNING, 0);
+        }
+    }
+
+    /// A lock-free resume clears the guest's park, then counts it: a look
+    /// between the two sees a guest counted as stuck that waits on
+    /// nothing, and must take it for running, not deadlocked.
+    #[test]
+    fn a_look_between_a_lock_free_resume_and_its_count_sees_a_running_guest() {
+        use crate::kernel::epoll::WatchBudget;
+
+        let graph = Arc::new(WaitGraph::default());
+        let waits = graph.join(1, "loop");
+        let epoll = Epoll::new(WatchBudget::new(8));
+        let parked = PollParked::epoll(&*waits, &epoll);
+        assert!(graph.deadlock().is_some(), "an empty instance never wakes");
+        // The resume's first half.
+        waits.record.state.fetch_and(!IN_EPOLL, Ordering::SeqCst);
+        assert!(graph.deadlock().is_none());
+        waits.record.state.fetch_or(IN_EPOLL, Ordering::SeqCst);
+        drop(parked);
+        assert!(graph.deadlock().is_none());
     }
 
     /// The check is woken once for many moments with no guest running

@@ -504,11 +504,6 @@ impl EpollWait {
         if self.epoll.watches_externals() {
             return Box::pin(self.wait_with_externals(caller, get)).await;
         }
-        // The guest is parked for the detector only without a timeout.
-        let observer = match self.deadline {
-            None => get(caller.data_mut()).eventfd.park_observer().cloned(),
-            Some(_) => None,
-        };
         let sent = loop {
             // Listen, then take, so no wake-up between the two is missed.
             let listener = self.epoll.listen();
@@ -522,9 +517,14 @@ impl EpollWait {
             {
                 break sent;
             }
-            let _parked = observer
-                .as_deref()
-                .map(|observer| PollParked::epoll(observer, &self.epoll));
+            // The guest is parked for the detector only without a
+            // timeout. The observer is borrowed from the context while the
+            // guest waits (nothing else uses the caller then), not cloned.
+            let observer = match self.deadline {
+                None => get(caller.data_mut()).eventfd.park_observer(),
+                Some(_) => None,
+            };
+            let _parked = observer.map(|observer| PollParked::epoll(&**observer, &self.epoll));
             match self.deadline {
                 Some(deadline) => {
                     // The timer's state is boxed apart, so that it is not

@@ -170,9 +170,10 @@ struct Shared {
     ready: Mutex<VecDeque<Arc<Item>>>,
     /// The ready list's length as of its last unlock: a look at an empty
     /// list (most of an event loop's, and one before every park) costs
-    /// this load instead of the lock. Stored (`SeqCst`) only when it
-    /// changes, so that a waiter that joins `waiters`, then finds it 0, is
-    /// woken by the enqueue that makes it 1.
+    /// this load instead of the lock. Stored only when it changes; `SeqCst`
+    /// when it leaves 0, so that a waiter that joins `waiters`, then finds
+    /// it 0, is woken by the enqueue that makes it 1 (other changes wake
+    /// nobody, and a stale non-zero length only costs the lock).
     ready_len: AtomicUsize,
     /// `epoll_wait` waits here (`ep->wq`).
     waiters: WaitQueue,
@@ -202,9 +203,9 @@ impl Shared {
 
     /// Puts `item` at the end of the ready list unless it is on it, and
     /// tells whoever waits.
-    fn enqueue(&self, item: Arc<Item>) {
+    fn enqueue(&self, item: &Arc<Item>) {
         if !item.queued.swap(true, Ordering::SeqCst) {
-            self.ready().push_back(item);
+            self.ready().put(Arc::clone(item), End::Back);
         }
         self.waiters.wake_all();
         self.pollers.wake_all();
@@ -213,12 +214,18 @@ impl Shared {
 
     /// The front entry of the ready list, taken off it.
     fn take_front(&self) -> Option<Arc<Item>> {
-        let item = self.ready().pop_front()?;
+        let item = self.ready().take_front()?;
         // Cleared before the file is polled again, so that a wake-up
         // after that poll puts it back.
         item.queued.store(false, Ordering::SeqCst);
         Some(item)
     }
+}
+
+/// Which end of the ready list an entry goes to.
+enum End {
+    Front,
+    Back,
 }
 
 /// The locked ready list; its length is published as it is let go.
@@ -236,9 +243,31 @@ impl std::ops::Deref for ReadyList<'_> {
     }
 }
 
-impl std::ops::DerefMut for ReadyList<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.list
+impl ReadyList<'_> {
+    /// The front entry, taken off the list.
+    fn take_front(&mut self) -> Option<Arc<Item>> {
+        let item = self.list.pop_front()?;
+        item.on_list.store(false, Ordering::Relaxed);
+        Some(item)
+    }
+
+    /// Puts `item` at `end` unless it is on the list already (its waker
+    /// may have set `queued` while the list was locked, and comes here
+    /// after).
+    fn put(&mut self, item: Arc<Item>, end: End) {
+        if !item.on_list.load(Ordering::Relaxed) {
+            item.on_list.store(true, Ordering::Relaxed);
+            match end {
+                End::Front => self.list.push_front(item),
+                End::Back => self.list.push_back(item),
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        for item in self.list.drain(..) {
+            item.on_list.store(false, Ordering::Relaxed);
+        }
     }
 }
 
@@ -246,7 +275,13 @@ impl Drop for ReadyList<'_> {
     fn drop(&mut self) {
         let now = self.list.len();
         if now != self.was {
-            self.len.store(now, Ordering::SeqCst);
+            // Only leaving 0 can wake a waiter (see `Shared::ready_len`);
+            // the lock's release publishes the others.
+            let order = match self.was {
+                0 => Ordering::SeqCst,
+                _ => Ordering::Release,
+            };
+            self.len.store(now, order);
         }
     }
 }
@@ -259,8 +294,15 @@ pub struct Item {
     /// `EPOLLERR | EPOLLHUP`, always added).
     events: AtomicU32,
     data: AtomicU64,
-    /// On the ready list.
+    /// A wake-up need not take the ready list's lock: the entry is on
+    /// the list, or its waker is about to put it there. Swapped by every
+    /// wake-up, and cleared (`SeqCst`) before a poll that may leave the
+    /// entry off the list, so that either the poll sees a change or the
+    /// change's wake-up sees the entry off.
     queued: AtomicBool,
+    /// On the ready list: changed under its lock only, so that an entry
+    /// put back while its waker waits for the lock is not put twice.
+    on_list: AtomicBool,
     /// Left the interest list (by `EPOLL_CTL_DEL`, the file's release or
     /// the instance's).
     removed: AtomicBool,
@@ -273,7 +315,6 @@ pub struct Item {
     shared: Arc<Shared>,
     epoll: Weak<Epoll>,
     budget: Arc<WatchBudget>,
-    me: Weak<Item>,
 }
 
 impl Item {
@@ -281,7 +322,7 @@ impl Item {
     /// Returns whether an exclusive entry woke a waiter of its instance
     /// (which ends the wake-up of exclusive entries; ordinary ones always
     /// say true, as the kernel's callback does).
-    pub(crate) fn wake(&self, key: PollMask) -> bool {
+    pub(crate) fn wake(self: &Arc<Self>, key: PollMask) -> bool {
         let events = self.events.load(Ordering::SeqCst);
         // A disarmed EPOLLONESHOT entry, or one that does not ask for what
         // changed, stays off the ready list.
@@ -303,9 +344,7 @@ impl Item {
                 _ => false,
             }
         };
-        if let Some(me) = self.me.upgrade() {
-            self.shared.enqueue(me);
-        }
+        self.shared.enqueue(self);
         woke || !self.exclusive
     }
 
@@ -543,7 +582,7 @@ impl Epoll {
                 item.events.store(events, Ordering::SeqCst);
                 // ep_modify: the new events may be ready already.
                 if file.poll().bits() & events != 0 {
-                    self.shared.enqueue(item);
+                    self.shared.enqueue(&item);
                 }
                 Ok(())
             }
@@ -572,12 +611,13 @@ impl Epoll {
         }
         self.budget.take()?;
         let events = events | PollMask::ERR.bits() | PollMask::HUP.bits();
-        let item = Arc::new_cyclic(|me| Item {
+        let item = Arc::new(Item {
             file: file.downgrade(),
             key,
             events: AtomicU32::new(events),
             data: AtomicU64::new(data),
             queued: AtomicBool::new(false),
+            on_list: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             slot: Mutex::new(Slot::None),
             exclusive: events & EPOLLEXCLUSIVE != 0,
@@ -585,7 +625,6 @@ impl Epoll {
             shared: Arc::clone(&self.shared),
             epoll: Arc::downgrade(self),
             budget: Arc::clone(&self.budget),
-            me: me.clone(),
         });
         // In the watch list before the first poll, so no change between
         // the two is missed.
@@ -597,7 +636,7 @@ impl Epoll {
         interest.insert(key, Arc::clone(&item));
         drop(interest);
         if file.poll().bits() & events != 0 {
-            self.shared.enqueue(item);
+            self.shared.enqueue(&item);
         }
         Ok(())
     }
@@ -696,9 +735,10 @@ impl Epoll {
                 .upgrade()
                 .is_some_and(|file| file.poll().bits() & events != 0);
             if ready {
-                if !item.queued.swap(true, Ordering::SeqCst) {
-                    self.shared.ready().push_front(item);
-                }
+                // Back where it was (unless its waker put it at the end
+                // meanwhile).
+                item.queued.store(true, Ordering::SeqCst);
+                self.shared.ready().put(item, End::Front);
                 return PollMask::IN | PollMask::RDNORM;
             }
         }
@@ -743,7 +783,7 @@ impl Epoll {
             if sent >= max {
                 break;
             }
-            let Some(item) = ready.pop_front() else {
+            let Some(item) = ready.take_front() else {
                 break;
             };
             // Cleared before the file is polled, so that a wake-up after
@@ -775,10 +815,11 @@ impl Epoll {
                 item.events.fetch_and(PRIVATE_BITS, Ordering::SeqCst);
             } else if events & EPOLLET == 0 {
                 // Level-triggered: back at the end, so the next wait
-                // reports the others first.
-                if !item.queued.swap(true, Ordering::SeqCst) {
-                    ready.push_back(item);
-                }
+                // reports the others first. A waker that found it off
+                // meanwhile waits for the lock, and then finds it on: a
+                // plain store does (the list is locked throughout).
+                item.queued.store(true, Ordering::Relaxed);
+                ready.put(item, End::Back);
             }
         }
         drop(ready);

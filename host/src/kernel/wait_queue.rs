@@ -34,7 +34,10 @@ pub(crate) struct WaitQueue {
     waiters: AtomicUsize,
     /// Wake-ups that found a listener, so far. Moved only under `wakers`'
     /// lock, so a listener that reads it unchanged under that lock still
-    /// owns its slot.
+    /// owns its slot, and by a plain (release) store, not a locked add: a
+    /// listener that reads the new value also sees the change the wake-up
+    /// announces, and one that reads an old value outside the lock looks
+    /// again under it.
     generation: AtomicU64,
     /// The wakers of listeners pending since the last wake-up.
     wakers: Mutex<Wakers>,
@@ -108,8 +111,9 @@ impl WaitQueue {
     /// only if it is still false, so no wake-up between the two is lost:
     /// either [`wake_all`](Self::wake_all) sees this listener and moves the
     /// generation read here, or the check sees the change made before it
-    /// (the count, the generation and the callers' conditions are all
-    /// `SeqCst`).
+    /// (the count and the callers' conditions are `SeqCst`; a generation
+    /// read here that a wake-up already moved comes with that wake-up's
+    /// change, which the check then sees).
     pub(crate) fn listen(&self) -> QueueListener<'_> {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         QueueListener {
@@ -135,7 +139,9 @@ impl WaitQueue {
     fn wake_listeners(&self) {
         let (one, mut taken) = {
             let mut wakers = self.wakers();
-            self.generation.fetch_add(1, Ordering::SeqCst);
+            let generation = self.generation.load(Ordering::Relaxed);
+            self.generation
+                .store(generation.wrapping_add(1), Ordering::Release);
             wakers.free = None;
             if wakers.slots.len() <= 1 {
                 // One waiter (a ping-pong's): its waker taken out, the

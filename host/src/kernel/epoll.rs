@@ -687,7 +687,7 @@ impl Epoll {
             .values()
             .filter_map(|item| match &item.file {
                 WeakPollFile::Epoll(epoll) => epoll.upgrade(),
-                WeakPollFile::Eventfd(_) | WeakPollFile::External(_) | WeakPollFile::Socket(_) => {
+                WeakPollFile::Eventfd(..) | WeakPollFile::External(_) | WeakPollFile::Socket(_) => {
                     None
                 }
             })
@@ -730,10 +730,11 @@ impl Epoll {
                 continue;
             }
             let events = item.events.load(Ordering::SeqCst);
-            let ready = item
-                .file
-                .upgrade()
-                .is_some_and(|file| file.poll().bits() & events != 0);
+            let mask = match item.file.poll_unopened() {
+                Some(mask) => Some(mask),
+                None => item.file.upgrade().map(|file| file.poll()),
+            };
+            let ready = mask.is_some_and(|mask| mask.bits() & events != 0);
             if ready {
                 // Back where it was (unless its waker put it at the end
                 // meanwhile).
@@ -793,13 +794,19 @@ impl Epoll {
                 continue;
             }
             let events = item.events.load(Ordering::SeqCst);
-            let Some(file) = item.file.upgrade() else {
-                continue;
+            let revents = match item.file.poll_unopened() {
+                Some(mask) => mask.bits() & events,
+                None => {
+                    let Some(file) = item.file.upgrade() else {
+                        continue;
+                    };
+                    let revents = file.poll().bits() & events;
+                    if file.is_last_reference() {
+                        closed.get_or_insert_with(Vec::new).push(file);
+                    }
+                    revents
+                }
             };
-            let revents = file.poll().bits() & events;
-            if file.is_last_reference() {
-                closed.get_or_insert_with(Vec::new).push(file);
-            }
             if revents == 0 {
                 continue;
             }
@@ -878,7 +885,7 @@ impl Epoll {
         let interest = self.interest();
         out.reserve(interest.len());
         for item in interest.all.values() {
-            let WeakPollFile::Eventfd(weak) = &item.file else {
+            let WeakPollFile::Eventfd(weak, _) = &item.file else {
                 return false;
             };
             let events = item.events.load(Ordering::SeqCst);

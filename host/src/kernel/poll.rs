@@ -13,11 +13,11 @@
 //! `file_can_poll` is false for them: `EPERM` in `epoll_ctl`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::kernel::epoll::{Epoll, Item};
-use crate::kernel::eventfd::Description;
+use crate::kernel::eventfd::{Description, PollEvents};
 use crate::kernel::socket::Socket;
 
 bitflags::bitflags! {
@@ -71,7 +71,8 @@ pub enum PollFile {
 /// A [`PollFile`] held weakly.
 #[derive(Clone)]
 pub(crate) enum WeakPollFile {
-    Eventfd(Weak<Description>),
+    /// With the eventfd's counter, which polls it without opening it.
+    Eventfd(Weak<Description>, Arc<AtomicU64>),
     Epoll(Weak<Epoll>),
     External(Weak<ExternalFile>),
     Socket(Weak<Socket>),
@@ -81,10 +82,24 @@ impl WeakPollFile {
     /// The file, while anything still holds it open.
     pub(crate) fn upgrade(&self) -> Option<PollFile> {
         match self {
-            WeakPollFile::Eventfd(weak) => weak.upgrade().map(PollFile::Eventfd),
+            WeakPollFile::Eventfd(weak, _) => weak.upgrade().map(PollFile::Eventfd),
             WeakPollFile::Epoll(weak) => weak.upgrade().map(PollFile::Epoll),
             WeakPollFile::External(weak) => weak.upgrade().map(PollFile::External),
             WeakPollFile::Socket(weak) => weak.upgrade().map(PollFile::Socket),
+        }
+    }
+
+    /// The file's readiness now, when that needs no strong reference (an
+    /// eventfd's, from its counter): `None` for other files, which
+    /// [`upgrade`](Self::upgrade) then polls. An entry whose file went is
+    /// marked removed first; one racing the file's release reports what
+    /// the file last was, as if polled just before.
+    pub(crate) fn poll_unopened(&self) -> Option<PollMask> {
+        match self {
+            WeakPollFile::Eventfd(_, count) => {
+                Some(PollEvents::of(count.load(Ordering::SeqCst)).mask())
+            }
+            _ => None,
         }
     }
 }
@@ -137,7 +152,10 @@ impl PollFile {
 
     pub(crate) fn downgrade(&self) -> WeakPollFile {
         match self {
-            PollFile::Eventfd(description) => WeakPollFile::Eventfd(Arc::downgrade(description)),
+            PollFile::Eventfd(description) => WeakPollFile::Eventfd(
+                Arc::downgrade(description),
+                Arc::clone(description.counter()),
+            ),
             PollFile::Epoll(epoll) => WeakPollFile::Epoll(Arc::downgrade(epoll)),
             PollFile::External(file) => WeakPollFile::External(Arc::downgrade(file)),
             PollFile::Socket(socket) => WeakPollFile::Socket(Arc::downgrade(socket)),

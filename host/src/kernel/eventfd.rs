@@ -134,7 +134,7 @@ pub struct PollEvents {
 impl PollEvents {
     /// The readiness of an eventfd whose counter is `count`: the one place
     /// it is computed (`eventfd_poll`).
-    pub(crate) fn of(count: u64) -> Self {
+    pub fn of(count: u64) -> Self {
         PollEvents {
             readable: count > 0,
             writable: room_for(count, 1),
@@ -143,7 +143,7 @@ impl PollEvents {
     }
 
     /// As epoll's bits: `EPOLLIN`, `EPOLLOUT`, `EPOLLERR`.
-    pub(crate) fn mask(self) -> PollMask {
+    pub fn mask(self) -> PollMask {
         let mut mask = PollMask::empty();
         mask.set(PollMask::IN, self.readable);
         mask.set(PollMask::OUT, self.writable);

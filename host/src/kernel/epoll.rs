@@ -211,15 +211,6 @@ impl Shared {
         self.pollers.wake_all();
         self.watchers.wake(PollMask::IN);
     }
-
-    /// The front entry of the ready list, taken off it.
-    fn take_front(&self) -> Option<Arc<Item>> {
-        let item = self.ready().take_front()?;
-        // Cleared before the file is polled again, so that a wake-up
-        // after that poll puts it back.
-        item.queued.store(false, Ordering::SeqCst);
-        Some(item)
-    }
 }
 
 /// Which end of the ready list an entry goes to.
@@ -346,6 +337,24 @@ impl Item {
         };
         self.shared.enqueue(self);
         woke || !self.exclusive
+    }
+
+    /// Which of `events` the file has now, polled with its instance's
+    /// ready list locked (0 for a file gone). A file whose last reference
+    /// the poll took (it closed meanwhile) goes to `closed`, to be dropped
+    /// once the list is let go: its release leaves interest lists.
+    fn poll(&self, events: u32, closed: &mut Option<Vec<PollFile>>) -> u32 {
+        if let Some(mask) = self.file.poll_unopened() {
+            return mask.bits() & events;
+        }
+        let Some(file) = self.file.upgrade() else {
+            return 0;
+        };
+        let revents = file.poll().bits() & events;
+        if file.is_last_reference() {
+            closed.get_or_insert_with(Vec::new).push(file);
+        }
+        revents
     }
 
     pub(crate) fn is_exclusive(&self) -> bool {
@@ -717,33 +726,45 @@ impl Epoll {
     /// `ep_eventpoll_poll`: `EPOLLIN | EPOLLRDNORM` while an entry of the
     /// ready list is still ready. Entries found not ready leave the list
     /// (their next wake-up brings them back), so this costs O(ready).
+    ///
+    /// The list stays locked throughout, as `ep_read_events_proc` runs
+    /// under `ep->mtx`: a wait on this instance that looked meanwhile (the
+    /// deadlock check and a nested instance poll it from other threads)
+    /// must not find the list without an entry this has taken off only to
+    /// put it back, and then park with nobody left to wake it.
     pub fn poll_mask(&self) -> PollMask {
         if self.shared.nothing_ready() {
             return PollMask::empty();
         }
-        let pending = self.shared.ready().len();
-        for _ in 0..pending {
-            let Some(item) = self.shared.take_front() else {
+        let mut closed = None;
+        let mut ready = self.shared.ready();
+        let mut found = false;
+        for _ in 0..ready.len() {
+            let Some(item) = ready.take_front() else {
                 break;
             };
+            // Cleared before the poll, as in `send_events`.
+            item.queued.store(false, Ordering::SeqCst);
             if item.removed.load(Ordering::SeqCst) {
                 continue;
             }
             let events = item.events.load(Ordering::SeqCst);
-            let mask = match item.file.poll_unopened() {
-                Some(mask) => Some(mask),
-                None => item.file.upgrade().map(|file| file.poll()),
-            };
-            let ready = mask.is_some_and(|mask| mask.bits() & events != 0);
-            if ready {
-                // Back where it was (unless its waker put it at the end
-                // meanwhile).
-                item.queued.store(true, Ordering::SeqCst);
-                self.shared.ready().put(item, End::Front);
-                return PollMask::IN | PollMask::RDNORM;
+            if item.poll(events, &mut closed) != 0 {
+                // Back where it was; a waker that found it off meanwhile
+                // waits for the lock, then finds it on.
+                item.queued.store(true, Ordering::Relaxed);
+                ready.put(item, End::Front);
+                found = true;
+                break;
             }
         }
-        PollMask::empty()
+        drop(ready);
+        drop(closed);
+        if found {
+            PollMask::IN | PollMask::RDNORM
+        } else {
+            PollMask::empty()
+        }
     }
 
     /// Whether an entry is ready (a cheaper [`poll_mask`](Self::poll_mask)
@@ -794,19 +815,7 @@ impl Epoll {
                 continue;
             }
             let events = item.events.load(Ordering::SeqCst);
-            let revents = match item.file.poll_unopened() {
-                Some(mask) => mask.bits() & events,
-                None => {
-                    let Some(file) = item.file.upgrade() else {
-                        continue;
-                    };
-                    let revents = file.poll().bits() & events;
-                    if file.is_last_reference() {
-                        closed.get_or_insert_with(Vec::new).push(file);
-                    }
-                    revents
-                }
-            };
+            let revents = item.poll(events, &mut closed);
             if revents == 0 {
                 continue;
             }
@@ -1084,6 +1093,67 @@ mod tests {
 
     fn ev(events: u32, data: u64) -> EpollEvent {
         EpollEvent { events, data }
+    }
+
+    /// Two threads wake each other through `epoll_wait` (each writes the
+    /// other's eventfd, waits on its own instance, reads its eventfd) while
+    /// a third polls both instances all along, as the deadlock check and a
+    /// nested instance do. A poll that let go of the ready list between
+    /// taking an entry off and putting it back let a wait find the list
+    /// empty and park for good: the round trips then never finish.
+    #[test]
+    fn polling_an_instance_while_it_is_waited_on_loses_no_wake_up() {
+        const ROUNDS: u32 = 20_000;
+        let table = DescriptionTable::new();
+        let (ping, pong) = (eventfd(&table, 0), eventfd(&table, 0));
+        let (ping_ep, pong_ep) = (epoll(), epoll());
+        add(&ping_ep, 3, &file(&ping), IN, 1);
+        add(&pong_ep, 3, &file(&pong), IN, 2);
+        let playing = std::sync::atomic::AtomicUsize::new(2);
+        let (done, finished) = std::sync::mpsc::channel();
+        let play =
+            |mine: &Arc<crate::Description>, theirs: &Arc<crate::Description>, ep: &Arc<Epoll>| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    for _ in 0..ROUNDS {
+                        theirs.try_write(1).unwrap();
+                        ep.wait(1).await;
+                        mine.try_read().unwrap();
+                    }
+                });
+                // The other may still wait for this one's last write.
+                theirs.try_write(1).unwrap();
+                playing.fetch_sub(1, Ordering::SeqCst);
+            };
+        std::thread::scope(|scope| {
+            let (ping_d, pong_d) = (ping.description(), pong.description());
+            for (mine, theirs, ep) in [(ping_d, pong_d, &ping_ep), (pong_d, ping_d, &pong_ep)] {
+                let done = done.clone();
+                scope.spawn(move || {
+                    play(mine, theirs, ep);
+                    done.send(()).unwrap();
+                });
+            }
+            scope.spawn(|| {
+                while playing.load(Ordering::SeqCst) > 0 {
+                    ping_ep.is_ready();
+                    pong_ep.is_ready();
+                }
+            });
+            for _ in 0..2 {
+                if finished
+                    .recv_timeout(std::time::Duration::from_secs(60))
+                    .is_err()
+                {
+                    // The players hang: end the process rather than the
+                    // scope, which would wait for them forever.
+                    eprintln!("a wait lost its wake-up");
+                    std::process::exit(1);
+                }
+            }
+        });
     }
 
     #[test]

@@ -255,6 +255,32 @@ impl ReadyList<'_> {
         }
     }
 
+    /// Takes the front entry off the list and polls its file: the entry,
+    /// the events it asks, and which of them the file has (none for an
+    /// entry removed meanwhile). Its `queued` is cleared before the poll,
+    /// so that a wake-up after the poll puts it back once the list is let
+    /// go; a file whose last reference the poll took goes to `closed`.
+    /// Inlined: `send_events` takes every entry through it.
+    #[inline]
+    fn take_polled(&mut self, closed: &mut Option<Vec<PollFile>>) -> Option<(Arc<Item>, u32, u32)> {
+        let item = self.take_front()?;
+        item.queued.store(false, Ordering::SeqCst);
+        if item.removed.load(Ordering::SeqCst) {
+            return Some((item, 0, 0));
+        }
+        let events = item.events.load(Ordering::SeqCst);
+        let revents = item.poll(events, closed);
+        Some((item, events, revents))
+    }
+
+    /// Puts back at `end` an entry [`take_polled`](Self::take_polled)
+    /// found ready. A waker that found it off meanwhile waits for the
+    /// lock, then finds it on: a plain store of `queued` does.
+    fn put_back(&mut self, item: Arc<Item>, end: End) {
+        item.queued.store(true, Ordering::Relaxed);
+        self.put(item, end);
+    }
+
     fn clear(&mut self) {
         for item in self.list.drain(..) {
             item.on_list.store(false, Ordering::Relaxed);
@@ -740,20 +766,12 @@ impl Epoll {
         let mut ready = self.shared.ready();
         let mut found = false;
         for _ in 0..ready.len() {
-            let Some(item) = ready.take_front() else {
+            let Some((item, _, revents)) = ready.take_polled(&mut closed) else {
                 break;
             };
-            // Cleared before the poll, as in `send_events`.
-            item.queued.store(false, Ordering::SeqCst);
-            if item.removed.load(Ordering::SeqCst) {
-                continue;
-            }
-            let events = item.events.load(Ordering::SeqCst);
-            if item.poll(events, &mut closed) != 0 {
-                // Back where it was; a waker that found it off meanwhile
-                // waits for the lock, then finds it on.
-                item.queued.store(true, Ordering::Relaxed);
-                ready.put(item, End::Front);
+            if revents != 0 {
+                // Back where it was.
+                ready.put_back(item, End::Front);
                 found = true;
                 break;
             }
@@ -805,17 +823,9 @@ impl Epoll {
             if sent >= max {
                 break;
             }
-            let Some(item) = ready.take_front() else {
+            let Some((item, events, revents)) = ready.take_polled(&mut closed) else {
                 break;
             };
-            // Cleared before the file is polled, so that a wake-up after
-            // that poll puts it back (once this lets go of the list).
-            item.queued.store(false, Ordering::SeqCst);
-            if item.removed.load(Ordering::SeqCst) {
-                continue;
-            }
-            let events = item.events.load(Ordering::SeqCst);
-            let revents = item.poll(events, &mut closed);
             if revents == 0 {
                 continue;
             }
@@ -831,11 +841,8 @@ impl Epoll {
                 item.events.fetch_and(PRIVATE_BITS, Ordering::SeqCst);
             } else if events & EPOLLET == 0 {
                 // Level-triggered: back at the end, so the next wait
-                // reports the others first. A waker that found it off
-                // meanwhile waits for the lock, and then finds it on: a
-                // plain store does (the list is locked throughout).
-                item.queued.store(true, Ordering::Relaxed);
-                ready.put(item, End::Back);
+                // reports the others first.
+                ready.put_back(item, End::Back);
             }
         }
         drop(ready);
